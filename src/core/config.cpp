@@ -1,0 +1,198 @@
+#include "core/config.h"
+
+#include <fstream>
+#include <sstream>
+
+extern char** environ;
+
+namespace modelbay {
+namespace {
+
+using EnvMap = std::map<std::string, std::string, std::less<>>;
+
+std::string Trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r')) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+bool ValidBucketName(std::string_view b) {
+  if (b.size() < 3 || b.size() > 63) return false;
+  for (char c : b) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) return false;
+  }
+  return b.front() != '-' && b.front() != '.' && b.back() != '-' && b.back() != '.';
+}
+
+std::string Lookup(const EnvMap& primary, const EnvMap& secondary, std::string_view name) {
+  if (auto it = primary.find(name); it != primary.end() && !it->second.empty()) return it->second;
+  if (auto it = secondary.find(name); it != secondary.end()) return it->second;
+  return "";
+}
+
+}  // namespace
+
+std::string StoreLocation::ToString() const {
+  if (kind == Kind::kLocal) return path.string();
+  std::string s = "s3://" + bucket;
+  if (!prefix.empty()) s += "/" + prefix.substr(0, prefix.size() - 1);
+  return s;
+}
+
+Result<StoreLocation> ParseStoreLocation(std::string_view value,
+                                         const std::filesystem::path& default_path) {
+  StoreLocation loc;
+  std::string v = Trim(value);
+  if (v.empty()) {
+    loc.kind = StoreLocation::Kind::kLocal;
+    loc.path = std::filesystem::absolute(default_path).lexically_normal();
+    return loc;
+  }
+  if (v.rfind("s3://", 0) == 0) {
+    std::string rest = v.substr(5);
+    size_t slash = rest.find('/');
+    loc.kind = StoreLocation::Kind::kS3;
+    loc.bucket = rest.substr(0, slash);
+    if (slash != std::string::npos) {
+      std::string prefix = rest.substr(slash + 1);
+      while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+      if (!prefix.empty()) loc.prefix = prefix + "/";
+    }
+    if (!ValidBucketName(loc.bucket)) {
+      return InvalidArgument("'" + v + "' does not name a valid S3 bucket (3-63 characters: a-z, 0-9, '-', '.')");
+    }
+    return loc;
+  }
+  if (v.rfind("file://", 0) == 0) {
+    std::string p = v.substr(7);
+    if (p.empty() || p[0] != '/') {
+      return InvalidArgument("'" + v + "': a file:// URL needs an absolute path, e.g. file:///srv/modelbay/data");
+    }
+    loc.path = std::filesystem::path(p).lexically_normal();
+    return loc;
+  }
+  if (v.find("://") != std::string::npos) {
+    return InvalidArgument("'" + v + "': unsupported store URL; use s3://bucket/prefix, a bucket name, file:///path or a folder path");
+  }
+  if (v.find('/') != std::string::npos || v[0] == '.' || v[0] == '~') {
+    loc.path = std::filesystem::absolute(v).lexically_normal();
+    return loc;
+  }
+  // A bare name: the seed's bucket name.
+  if (!ValidBucketName(v)) {
+    return InvalidArgument("'" + v + "' is neither a bucket name nor a path; write ./" + v + " for a local folder");
+  }
+  loc.kind = StoreLocation::Kind::kS3;
+  loc.bucket = v;
+  return loc;
+}
+
+std::string Config::Get(std::string_view name, std::string_view fallback) const {
+  auto it = env.find(name);
+  return it == env.end() || it->second.empty() ? std::string(fallback) : it->second;
+}
+
+Result<EnvMap> ParseDotEnv(std::string_view text, std::string_view source) {
+  EnvMap out;
+  size_t line_no = 0;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view raw = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
+    ++line_no;
+    std::string line = Trim(raw);
+    if (line.empty() || line[0] == '#') continue;
+    if (line.rfind("export ", 0) == 0) line = Trim(line.substr(7));
+    size_t eq = line.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return InvalidArgument(std::string(source) + ":" + std::to_string(line_no) +
+                             ": expected KEY=VALUE");
+    }
+    std::string key = Trim(line.substr(0, eq));
+    for (char c : key) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) {
+        return InvalidArgument(std::string(source) + ":" + std::to_string(line_no) +
+                               ": '" + key + "' is not a valid variable name");
+      }
+    }
+    std::string value = Trim(line.substr(eq + 1));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    } else if (auto hash = value.find(" #"); hash != std::string::npos) {
+      value = Trim(value.substr(0, hash));
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+Result<Config> BuildConfig(const ConfigOverrides& flags, const EnvMap& process_env,
+                           const EnvMap& dotenv, const std::filesystem::path& cwd) {
+  Config c;
+  c.env = dotenv;
+  for (const auto& [k, v] : process_env) c.env[k] = v;
+  auto get = [&](std::string_view name) { return Lookup(process_env, dotenv, name); };
+  auto pick = [&](const std::optional<std::string>& flag, std::string_view name) {
+    return flag ? *flag : get(name);
+  };
+
+  std::string home = pick(flags.home, "MODELBAY_HOME");
+  c.home = home.empty() ? cwd / ".modelbay" : std::filesystem::path(home);
+  if (c.home.is_relative()) c.home = cwd / c.home;
+  c.home = c.home.lexically_normal();
+
+  struct Slot { StoreLocation* loc; const std::optional<std::string>* flag; const char* env; const char* sub; };
+  Slot slots[] = {{&c.data, &flags.data_store, "DATA_STORE", "data"},
+                  {&c.models, &flags.model_store, "MODEL_ARTIFACTS_STORE", "models"},
+                  {&c.results, &flags.results_store, "RESULTS_STORE", "results"}};
+  for (auto& s : slots) {
+    std::string v = pick(*s.flag, s.env);
+    if (!v.empty() && v[0] != '/' && v.find("://") == std::string::npos &&
+        (v.find('/') != std::string::npos || v[0] == '.')) {
+      v = (cwd / v).lexically_normal().string();
+    }
+    auto loc = ParseStoreLocation(v, c.home / s.sub);
+    if (!loc.ok()) return loc.status().WithContext(s.env);
+    *s.loc = *loc;
+  }
+
+  c.aws.endpoint_url = pick(flags.endpoint_url, "AWS_ENDPOINT_URL");
+  if (c.aws.endpoint_url.empty()) c.aws.endpoint_url = get("AWS_ENDPOINT_URL_S3");
+  std::string region = pick(flags.region, "AWS_REGION");
+  if (region.empty()) region = get("AWS_DEFAULT_REGION");
+  if (!region.empty()) c.aws.region = region;
+  if (std::string p = get("AWS_PROFILE"); !p.empty()) c.aws.profile = p;
+  c.aws.access_key_id = get("AWS_ACCESS_KEY_ID");
+  if (c.aws.access_key_id.empty()) c.aws.access_key_id = get("AWS_ACCESS_KEY");
+  c.aws.secret_access_key = get("AWS_SECRET_ACCESS_KEY");
+  c.aws.session_token = get("AWS_SESSION_TOKEN");
+  if (c.aws.access_key_id.empty() != c.aws.secret_access_key.empty()) {
+    return InvalidArgument(
+        "AWS credentials are half set: give both AWS_ACCESS_KEY_ID (or the seed's AWS_ACCESS_KEY) "
+        "and AWS_SECRET_ACCESS_KEY, or neither");
+  }
+  return c;
+}
+
+Result<Config> LoadConfig(const ConfigOverrides& flags) {
+  EnvMap process_env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    size_t eq = kv.find('=');
+    if (eq != std::string_view::npos) process_env[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
+  }
+  std::filesystem::path cwd = std::filesystem::current_path();
+  EnvMap dotenv;
+  std::ifstream in(cwd / ".env", std::ios::binary);
+  if (in) {
+    std::stringstream ss;
+    ss << in.rdbuf();
+    MB_ASSIGN_OR_RETURN(dotenv, ParseDotEnv(ss.str(), (cwd / ".env").string()));
+  }
+  return BuildConfig(flags, process_env, dotenv, cwd);
+}
+
+}  // namespace modelbay

@@ -1,0 +1,32 @@
+// SHA-256 and hex helpers (OpenSSL EVP), used for content hashes, artifact
+// checksums and SigV4.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace modelbay {
+
+std::string HexEncode(std::string_view bytes);
+std::string Sha256Hex(std::string_view data);
+// Streams the file; NotFound / InvalidArgument on read errors.
+Result<std::string> Sha256FileHex(const std::filesystem::path& path);
+
+// Incremental hashing, for data seen in pieces.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void Update(std::string_view data);
+  std::string FinishHex();
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
+
+}  // namespace modelbay

@@ -1,0 +1,79 @@
+// A model version loaded into memory, ready to score: schema, fitted
+// preprocessor and XGBoost booster. Immutable after construction and safe to
+// share between threads (held as shared_ptr<const LoadedModel>).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "model/schema.h"
+
+namespace modelbay {
+
+// One input value as it arrives (JSON or CSV): missing, a number, or text.
+// Text in a numeric column is parsed as a number ("2.5" is fine, "abc" is an
+// error naming row and column); a number in a categorical column is matched
+// by its text form ("2" for 2.0).
+using Cell = std::variant<std::monostate, double, std::string_view>;
+
+// Row-major input: rows x schema.features.size() cells, in schema order.
+struct CellMatrix {
+  size_t rows = 0;
+  size_t cols = 0;
+  std::vector<Cell> cells;
+  const Cell& at(size_t r, size_t c) const { return cells[r * cols + c]; }
+};
+
+struct Predictions {
+  size_t rows = 0;
+  size_t num_classes = 0;  // 0 for regression
+  // Regression: the predicted value. Classifiers: the predicted class index
+  // into Schema::class_labels.
+  std::vector<double> values;
+  // Classifiers: rows x num_classes, row-major. Empty for regression.
+  std::vector<float> probabilities;
+};
+
+class LoadedModel {
+ public:
+  // Builds from the artifacts of a version (already checksum-verified by the
+  // registry). Never executes anything from them: the model is parsed by
+  // XGBoost's own loader, the rest is JSON.
+  static Result<std::shared_ptr<const LoadedModel>> FromArtifacts(
+      int version, std::string_view model_bytes, std::string_view preprocessor_json,
+      nlohmann::json metadata);
+  ~LoadedModel();
+
+  int version() const { return version_; }
+  const Schema& schema() const;
+  const nlohmann::json& metadata() const { return metadata_; }
+
+  // Index of a feature column by name; InvalidArgument naming the column and
+  // listing the expected ones when unknown.
+  Result<size_t> ColumnIndex(std::string_view name) const;
+
+  // Scores rows. InvalidArgument for a wrong row width or a non-numeric value
+  // in a numeric column, naming the row (0-based as "row N") and column.
+  // Thread-safe.
+  Result<Predictions> Predict(const CellMatrix& input) const;
+
+  // The predicted label of one row as text: the class label, or the
+  // regression value formatted with enough digits to round-trip.
+  std::string LabelText(const Predictions& p, size_t row) const;
+
+  class Impl;
+
+ private:
+  LoadedModel() = default;
+  int version_ = 0;
+  nlohmann::json metadata_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace modelbay

@@ -1,0 +1,75 @@
+// The model registry: numbered versions in the model store, aliases, and
+// integrity checks. Layout under the model store root:
+//
+//   <N>/.reserved            claims number N (create-if-absent; never reused)
+//   <N>/model.json           XGBoost's own format
+//   <N>/preprocessor.json    schema, vocabularies, scaler
+//   <N>/metadata.json        see DESIGN §4; includes sha256 of each artifact
+//   <N>/model_af_<N>.zip     the three files above, as one bundle
+//   <N>/.committed           written last: N is visible only once this exists
+//   aliases/<name>.json      {"version": N, "updated": ISO8601, "reason": ...}
+//
+// Version folders are parsed strictly (decimal, no leading zeros); anything
+// else at the root is ignored.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "store/store.h"
+
+namespace modelbay {
+
+struct VersionArtifacts {
+  std::string model;         // bytes of model.json
+  std::string preprocessor;  // bytes of preprocessor.json
+  nlohmann::json metadata;   // parsed metadata.json
+};
+
+class Registry {
+ public:
+  explicit Registry(std::shared_ptr<Store> models);
+
+  Store& store() { return *store_; }
+
+  // Claims the next free version number (never handed out twice, even with
+  // concurrent publishers), writes the artifacts and the bundle, then the
+  // commit marker. Fills metadata "version", "created" and "artifacts"
+  // (sha256 + size of each file). Returns the version number.
+  Result<int> Publish(std::string_view model, std::string_view preprocessor,
+                      nlohmann::json metadata);
+
+  // Committed versions, ascending.
+  Result<std::vector<int>> ListVersions();
+  // "3", 3, "latest", or an alias name -> a committed version number.
+  // NotFound with a clear message otherwise.
+  Result<int> Resolve(std::string_view spec);
+  // Reads and verifies (sha256) all artifacts of a committed version;
+  // DataLoss naming the file on mismatch.
+  Result<VersionArtifacts> Fetch(int version);
+  Result<nlohmann::json> Metadata(int version);
+
+  // Aliases. "latest" is implicit and cannot be set.
+  Status SetAlias(std::string_view alias, int version, std::string_view reason);
+  Result<std::optional<int>> GetAlias(std::string_view alias);
+  Result<std::map<std::string, int>> Aliases();
+
+  // Registers a model_af_<N>.zip bundle as a new version (its own number is
+  // not reused). Verifies the bundle's checksums first.
+  Result<int> Import(std::string_view zip_bytes, std::string_view trigger);
+
+ private:
+  std::shared_ptr<Store> store_;
+};
+
+// Alias names: [a-z0-9][a-z0-9_-]{0,62}, not "latest" and not a number.
+Status ValidateAliasName(std::string_view alias);
+
+}  // namespace modelbay

@@ -1,0 +1,72 @@
+// The one storage interface every subsystem uses. Two backends implement it:
+// a local folder (local_store.h) and S3 or any S3-compatible server
+// (s3_store.h). Keys are relative to the store's root (bucket prefix or
+// folder), use '/' separators, and never start with '/' or contain "..".
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.h"
+#include "core/status.h"
+
+namespace modelbay {
+
+struct ObjectInfo {
+  std::string key;               // relative to the store root
+  uint64_t size = 0;
+  std::string etag;              // changes when the content changes
+  int64_t last_modified_ms = 0;  // Unix epoch milliseconds
+};
+
+struct CleanupReport {
+  uint64_t objects = 0;        // current objects (local files)
+  uint64_t old_versions = 0;   // noncurrent object versions (S3 versioning)
+  uint64_t delete_markers = 0; // delete markers (S3 versioning)
+  std::vector<std::string> keys;  // distinct keys affected, sorted
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // "s3://bucket/prefix" or the folder path. Never contains credentials.
+  virtual std::string Describe() const = 0;
+
+  // NotFound when the key does not exist.
+  virtual Result<std::string> Get(const std::string& key) = 0;
+  // Writes the whole object atomically (readers see the old or the new
+  // content, never a part). Replaces an existing object.
+  virtual Status Put(const std::string& key, std::string_view data) = 0;
+  // Like Put, but AlreadyExists when the key exists (S3 If-None-Match: *,
+  // local exclusive create). Exactly one of several racing writers wins.
+  virtual Status PutIfAbsent(const std::string& key, std::string_view data) = 0;
+  // Uploads a local file (multipart on S3 when large). Atomic like Put.
+  virtual Status PutFile(const std::string& key, const std::filesystem::path& file) = 0;
+  // Downloads to a local file (written to a temp name and renamed).
+  virtual Status GetToFile(const std::string& key, const std::filesystem::path& file) = 0;
+  // nullopt when the key does not exist.
+  virtual Result<std::optional<ObjectInfo>> Head(const std::string& key) = 0;
+  // Every object whose key starts with `prefix` (recursive), sorted by key.
+  virtual Result<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
+  // Removes the key; OK when it does not exist.
+  virtual Status Delete(const std::string& key) = 0;
+  // Removes everything under the store root, including every old version
+  // and delete marker of a versioned bucket. With dry_run, only reports.
+  virtual Result<CleanupReport> Cleanup(bool dry_run) = 0;
+};
+
+// Checks a key: non-empty, relative, no "." or ".." segments, no NUL/control
+// characters, at most 1024 bytes.
+Status ValidateKey(std::string_view key);
+
+// Opens the backend for a location. S3 credentials are resolved lazily (on
+// the first request), so opening never touches the network.
+Result<std::shared_ptr<Store>> OpenStore(const StoreLocation& location, const Config& config);
+
+}  // namespace modelbay
