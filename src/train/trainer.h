@@ -1,0 +1,42 @@
+// Training: selected data -> schema -> fitted preprocessor -> XGBoost ->
+// holdout metrics -> a registered version -> the promotion gate.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "registry/registry.h"
+#include "store/store.h"
+
+namespace modelbay {
+
+enum class PromoteMode { kAuto, kAlways, kNever };
+
+struct TrainOptions {
+  std::string data = "latest";          // latest | all | a data-store key
+  std::optional<std::string> target;    // else "churn" if present, else the last column
+  std::vector<std::string> drop;        // columns not used as features
+  nlohmann::json params = nlohmann::json::object();  // XGBoost params over the defaults
+  PromoteMode promote = PromoteMode::kAuto;
+  double promote_tolerance = 0.0;       // auto: new may be this much worse
+  std::string trigger = "manual";       // manual | data-arrival | code-change | import
+  nlohmann::json trigger_detail = nlohmann::json::object();  // e.g. {"keys": [...]}
+  std::string code_rev;                 // git SHA when known
+  bool show_progress = true;            // progress lines on stderr
+};
+
+struct TrainOutcome {
+  int version = 0;
+  nlohmann::json metrics;     // holdout metrics of the new version
+  bool promoted = false;      // became `production`
+  std::string promotion;      // the gate's decision, in words
+  std::vector<std::string> data_keys;
+};
+
+Result<TrainOutcome> Train(const TrainOptions& options, Store& data, Registry& registry);
+
+}  // namespace modelbay
