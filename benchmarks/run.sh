@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, one after the other, each reporting ratios
+# against its ceiling / peer / baseline. Results land in benchmarks/*/RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for b in train serve retrain; do
+  if [ -x "benchmarks/$b/run.sh" ]; then
+    echo "==> benchmarks/$b"
+    "benchmarks/$b/run.sh"
+  else
+    echo "==> benchmarks/$b: not built yet (no run.sh)"
+  fi
+done
