@@ -11,7 +11,7 @@ APT_PACKAGES=(
   rapidjson-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
   libpugixml-dev libsqlite3-dev libzip-dev libcli11-dev libspdlog-dev
   libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
-  wrk hyperfine prometheus python3-venv
+  wrk hyperfine prometheus python3-venv shellcheck
 )
 
 need_apt=0
@@ -39,4 +39,14 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -r tests/e2e/requirements.txt
   echo "$want" > "$stamp"
+fi
+
+# actionlint (the workflow checker) has no binary wheel on PyPI: build the
+# pinned release from the Go module proxy into the venv (needs Go >= 1.25).
+ACTIONLINT_VERSION=v1.7.12
+if ! .venv/bin/actionlint -version 2>/dev/null | grep -qx "$ACTIONLINT_VERSION"; then
+  GO=$(command -v go || echo /usr/local/go/bin/go)
+  [ -x "$GO" ] || { echo "install-deps: Go >= 1.25 is needed to build actionlint (https://go.dev/dl)" >&2; exit 1; }
+  echo "==> building actionlint $ACTIONLINT_VERSION into .venv/bin"
+  GOBIN="$PWD/.venv/bin" "$GO" install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
 fi
