@@ -1,0 +1,15 @@
+terraform {
+  required_version = ">= 1.6.0, < 2.0.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.80"
+    }
+  }
+
+  # Partial configuration: `terraform init -backend-config=backend.hcl`
+  # (see backend.hcl.example). Without it, use `terraform init -backend=false`
+  # for validation only.
+  backend "s3" {}
+}
