@@ -30,6 +30,8 @@ struct CellMatrix {
   const Cell& at(size_t r, size_t c) const { return cells[r * cols + c]; }
 };
 
+class Preprocessor;
+
 struct Predictions {
   size_t rows = 0;
   size_t num_classes = 0;  // 0 for regression
@@ -58,10 +60,16 @@ class LoadedModel {
   // listing the expected ones when unknown.
   Result<size_t> ColumnIndex(std::string_view name) const;
 
-  // Scores rows. InvalidArgument for a wrong row width or a non-numeric value
+  // Scores rows (XGBoost in-place prediction, one thread per call: callers
+  // scale out with their own threads). InvalidArgument for a wrong row width or a non-numeric value
   // in a numeric column, naming the row (0-based as "row N") and column.
   // Thread-safe.
   Result<Predictions> Predict(const CellMatrix& input) const;
+
+  // Scores rows already encoded by this model's preprocessor (row-major,
+  // rows x features, NaN for missing): training's holdout, batch scoring.
+  Result<Predictions> PredictEncoded(const float* data, size_t rows) const;
+  const Preprocessor& preprocessor() const;
 
   // The predicted label of one row as text: the class label, or the
   // regression value formatted with enough digits to round-trip.

@@ -1,0 +1,158 @@
+#include "model/loaded_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "model/preprocessor.h"
+#include "model/values.h"
+#include "model/xgboost_util.h"
+
+namespace modelbay {
+
+class LoadedModel::Impl {
+ public:
+  Preprocessor preprocessor;
+  BoosterPtr booster;
+};
+
+namespace {
+
+constexpr std::string_view kPredictConfig =
+    R"({"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"missing":NaN})";
+
+std::string Quote(std::string_view text) {
+  constexpr size_t kMax = 40;
+  if (text.size() <= kMax) return fmt::format("\"{}\"", text);
+  return fmt::format("\"{}...\"", text.substr(0, kMax));
+}
+
+}  // namespace
+
+LoadedModel::~LoadedModel() = default;
+
+const Schema& LoadedModel::schema() const { return impl_->preprocessor.schema(); }
+const Preprocessor& LoadedModel::preprocessor() const { return impl_->preprocessor; }
+
+Result<std::shared_ptr<const LoadedModel>> LoadedModel::FromArtifacts(int version, std::string_view model_bytes,
+                                                                      std::string_view preprocessor_json,
+                                                                      nlohmann::json metadata) {
+  std::string source = fmt::format("version {} preprocessor.json", version);
+  MB_ASSIGN_OR_RETURN(Preprocessor pre, Preprocessor::FromJson(preprocessor_json, source));
+  BoosterHandle handle = nullptr;
+  MB_RETURN_IF_ERROR(XgbCheck(XGBoosterCreate(nullptr, 0, &handle), "creating an XGBoost booster"));
+  BoosterPtr booster(handle);
+  MB_RETURN_IF_ERROR(XgbCheck(XGBoosterLoadModelFromBuffer(handle, model_bytes.data(), model_bytes.size()),
+                              fmt::format("version {} model.json is not a valid XGBoost model", version),
+                              Code::kDataLoss));
+  MB_RETURN_IF_ERROR(XgbCheck(XGBoosterSetParam(handle, "nthread", "1"), "configuring the booster"));
+  bst_ulong num_features = 0;
+  MB_RETURN_IF_ERROR(XgbCheck(XGBoosterGetNumFeature(handle, &num_features), "reading the model"));
+  if (num_features != pre.num_features()) {
+    return DataLoss(fmt::format("version {}: model.json expects {} features but preprocessor.json lists {}",
+                                version, num_features, pre.num_features()));
+  }
+  std::shared_ptr<LoadedModel> model(new LoadedModel());
+  model->version_ = version;
+  model->metadata_ = std::move(metadata);
+  model->impl_ = std::make_unique<Impl>();
+  model->impl_->preprocessor = std::move(pre);
+  model->impl_->booster = std::move(booster);
+  // The first prediction configures the learner, which is not thread-safe:
+  // do it here, before the model is shared.
+  std::vector<float> probe(num_features, std::nanf(""));
+  MB_ASSIGN_OR_RETURN(Predictions unused, model->PredictEncoded(probe.data(), 1));
+  (void)unused;
+  return std::shared_ptr<const LoadedModel>(std::move(model));
+}
+
+Result<size_t> LoadedModel::ColumnIndex(std::string_view name) const {
+  const auto& features = schema().features;
+  for (size_t i = 0; i < features.size(); ++i) {
+    if (features[i].name == name) return i;
+  }
+  std::string names;
+  for (const auto& f : features) names += (names.empty() ? "" : ", ") + f.name;
+  return InvalidArgument(fmt::format("unknown column '{}'; model version {} expects: {}", name, version_, names));
+}
+
+Result<Predictions> LoadedModel::Predict(const CellMatrix& input) const {
+  const Preprocessor& pre = impl_->preprocessor;
+  const size_t width = pre.num_features();
+  if (input.cols != width || input.cells.size() != input.rows * input.cols) {
+    std::string names;
+    for (const auto& f : pre.schema().features) names += (names.empty() ? "" : ", ") + f.name;
+    return InvalidArgument(fmt::format("each row must have {} values (model version {} expects: {}); got {}",
+                                       width, version_, names, input.cols));
+  }
+  thread_local std::vector<float> encoded;
+  encoded.resize(input.rows * width);
+  for (size_t r = 0; r < input.rows; ++r) {
+    for (size_t c = 0; c < width; ++c) {
+      const Cell& cell = input.at(r, c);
+      if (!pre.Encode(c, cell, &encoded[r * width + c])) {
+        return InvalidArgument(fmt::format("row {}, column '{}': expected a number, got {}", r,
+                                           pre.schema().features[c].name,
+                                           Quote(std::get<std::string_view>(cell))));
+      }
+    }
+  }
+  return PredictEncoded(encoded.data(), input.rows);
+}
+
+Result<Predictions> LoadedModel::PredictEncoded(const float* data, size_t rows) const {
+  const Schema& s = schema();
+  Predictions out;
+  out.rows = rows;
+  out.num_classes = s.is_classifier() ? s.class_labels.size() : 0;
+  if (rows == 0) return out;
+  std::string array = DenseArrayInterface(data, rows, s.features.size());
+  const bst_ulong* shape = nullptr;
+  bst_ulong dim = 0;
+  const float* result = nullptr;
+  MB_RETURN_IF_ERROR(XgbCheck(XGBoosterPredictFromDense(impl_->booster.get(), array.c_str(), kPredictConfig.data(),
+                                                        nullptr, &shape, &dim, &result),
+                              fmt::format("scoring with model version {}", version_)));
+  const size_t expected = rows * (s.task == TaskType::kMulticlass ? out.num_classes : 1);
+  size_t got = 1;
+  for (bst_ulong d = 0; d < dim; ++d) got *= shape[d];
+  if (got != expected) {
+    return DataLoss(fmt::format("model version {} returned {} scores for {} rows; model.json does not match its "
+                                "preprocessor.json (task or classes)",
+                                version_, got, rows));
+  }
+  out.values.resize(rows);
+  switch (s.task) {
+    case TaskType::kRegression:
+      for (size_t r = 0; r < rows; ++r) out.values[r] = result[r];
+      break;
+    case TaskType::kBinary:
+      out.probabilities.resize(rows * 2);
+      for (size_t r = 0; r < rows; ++r) {
+        float p = result[r];
+        out.probabilities[2 * r] = 1.0f - p;
+        out.probabilities[2 * r + 1] = p;
+        out.values[r] = p > 0.5f ? 1 : 0;
+      }
+      break;
+    case TaskType::kMulticlass: {
+      const size_t k = out.num_classes;
+      out.probabilities.assign(result, result + rows * k);
+      for (size_t r = 0; r < rows; ++r) {
+        const float* row = result + r * k;
+        out.values[r] = static_cast<double>(std::max_element(row, row + k) - row);
+      }
+      break;
+    }
+  }
+  return out;
+}
+
+std::string LoadedModel::LabelText(const Predictions& p, size_t row) const {
+  const Schema& s = schema();
+  if (!s.is_classifier()) return FormatNumber(p.values[row]);
+  return s.class_labels[static_cast<size_t>(p.values[row])];
+}
+
+}  // namespace modelbay

@@ -1,0 +1,72 @@
+// The preprocessor: fitted once at training, stored as preprocessor.json with
+// the version, applied identically at inference. Per feature, in the
+// schema's column order:
+//   numeric      min-max scaling (x - min) / (max - min); 0 for a constant
+//                column; missing -> NaN
+//   categorical  the code of the value in the sorted vocabulary (0, 1, ...);
+//                missing or unseen -> NaN (XGBoost's missing value)
+// Text is trimmed of surrounding spaces and read by model/values.h.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "model/loaded_model.h"
+#include "model/schema.h"
+
+namespace modelbay {
+
+inline constexpr int kPreprocessorFormatVersion = 1;
+
+// One text column per feature (schema order); each holds every table row.
+using TextColumns = std::vector<const std::vector<std::string_view>*>;
+
+class Preprocessor {
+ public:
+  Preprocessor() = default;
+
+  // Fits on `rows` of `columns`. The schema's feature types decide the
+  // transform; text in a numeric column that does not parse is missing.
+  static Preprocessor Fit(Schema schema, const TextColumns& columns, std::span<const uint32_t> rows);
+  // Strict: DataLoss naming `source` and the field when the JSON is
+  // malformed, has the wrong format version, or is inconsistent.
+  static Result<Preprocessor> FromJson(std::string_view text, std::string_view source = "preprocessor.json");
+  std::string ToJson() const;
+
+  const Schema& schema() const { return schema_; }
+  size_t num_features() const { return schema_.features.size(); }
+  const std::vector<std::string>& categories(size_t feature) const { return columns_[feature].categories; }
+  double min(size_t feature) const { return columns_[feature].min; }
+  double max(size_t feature) const { return columns_[feature].max; }
+
+  // Encodes `rows` of `columns` into `out`, row-major (rows.size() x
+  // num_features()).
+  void Transform(const TextColumns& columns, std::span<const uint32_t> rows, float* out) const;
+  // Encodes one value. False when text in a numeric column is not a number.
+  bool Encode(size_t feature, const Cell& cell, float* out) const;
+
+ private:
+  struct Column {
+    double min = 0;
+    double max = 0;
+    double scale = 0;                     // 1 / (max - min), or 0 when constant
+    std::vector<std::string> categories;  // sorted, distinct
+  };
+  float Scale(size_t feature, double x) const;
+  float Code(size_t feature, std::string_view text) const;
+  bool EncodeText(size_t feature, std::string_view text, float* out) const;
+  void SetRange(Column& c, double min, double max);
+
+  Schema schema_;
+  std::vector<Column> columns_;
+};
+
+nlohmann::json SchemaToJson(const Schema& schema);
+
+}  // namespace modelbay

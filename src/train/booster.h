@@ -1,0 +1,50 @@
+// XGBoost training through the C API: parameters (defaults of the seed,
+// overridable with --params), boosting rounds with progress, in-memory
+// prediction and saving in XGBoost's JSON model format.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "model/schema.h"
+#include "model/xgboost_util.h"
+
+namespace modelbay {
+
+inline constexpr int kDefaultRounds = 100;
+
+struct BoostParams {
+  std::vector<std::pair<std::string, std::string>> params;  // for XGBoosterSetParam, in order
+  int rounds = kDefaultRounds;
+  nlohmann::json ToJson() const;  // recorded in metadata
+};
+
+// Defaults: objective by task (binary:logistic, multi:softprob + num_class,
+// reg:squarederror), max_depth 6, eta 0.3, tree_method hist, nthread = the
+// machine's cores, seed 0, 100 rounds. `overrides` (a JSON object: strings,
+// numbers, booleans) replaces any of them; "num_boost_round" (or
+// "n_estimators") sets the rounds. InvalidArgument naming the key when a
+// value has the wrong type or the objective does not fit the task.
+Result<BoostParams> ResolveParams(const Schema& schema, const nlohmann::json& overrides);
+
+// Called after each round with (rounds done, total).
+using RoundCallback = std::function<void(int, int)>;
+
+// Trains on a row-major float matrix (NaN = missing) and labels.
+Result<BoosterPtr> FitBooster(const float* features, const float* labels, size_t rows, size_t cols,
+                              const BoostParams& params, const RoundCallback& on_round = {});
+
+// Raw predictions for a row-major matrix: rows values (binary probability of
+// class 1, regression value) or rows x num_class (multi-class).
+Result<std::vector<float>> PredictDense(BoosterHandle booster, const float* features, size_t rows, size_t cols);
+
+// The model in XGBoost's own JSON format.
+Result<std::string> SaveModelJson(BoosterHandle booster);
+
+}  // namespace modelbay
