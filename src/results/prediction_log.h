@@ -56,6 +56,9 @@ class PredictionLog {
     uint64_t backlog_rows = 0;     // spooled, not yet in the store
     uint64_t shipped_objects = 0;
     uint64_t ship_errors = 0;
+    // The last attempt to ship failed (store unreachable or refusing);
+    // cleared by the next success. Rows stay spooled meanwhile.
+    bool ship_failing = false;
   };
   virtual Stats stats() const = 0;
 };

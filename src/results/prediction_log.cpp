@@ -1,0 +1,46 @@
+#include "results/prediction_log.h"
+
+#include <vector>
+
+#include "results/row_format.h"
+#include "results/row_log.h"
+
+namespace modelbay {
+namespace {
+
+class PredictionLogImpl final : public PredictionLog {
+ public:
+  explicit PredictionLogImpl(std::unique_ptr<results::RowLog> log) : log_(std::move(log)) {}
+
+  Status Append(const LoadedModel& model, std::string_view request_id, const CellMatrix& inputs,
+                const Predictions& predictions, std::chrono::system_clock::time_point timestamp) override {
+    const Schema& schema = model.schema();
+    std::vector<std::string> labels;
+    labels.reserve(predictions.rows);
+    for (size_t r = 0; r < predictions.rows; ++r) labels.push_back(model.LabelText(predictions, r));
+    std::string rows = results::FormatRows(schema, model.version(), request_id, inputs, labels,
+                                           predictions, timestamp);
+    return log_->Append(model.version(), results::HeaderLine(schema), rows, inputs.rows);
+  }
+  Status Flush() override { return log_->Flush(); }
+  Status Close() override { return log_->Close(); }
+  Stats stats() const override { return log_->stats(); }
+
+ private:
+  std::unique_ptr<results::RowLog> log_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<PredictionLog>> PredictionLog::Open(PredictionLogOptions options,
+                                                           std::shared_ptr<Store> results) {
+  results::RowLogOptions o;
+  o.spool_dir = std::move(options.spool_dir);
+  o.fsync = options.fsync;
+  o.ship_interval = options.ship_interval;
+  o.writer_id = std::move(options.writer_id);
+  MB_ASSIGN_OR_RETURN(auto log, results::RowLog::Open(std::move(o), std::move(results)));
+  return std::unique_ptr<PredictionLog>(std::make_unique<PredictionLogImpl>(std::move(log)));
+}
+
+}  // namespace modelbay
