@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -30,6 +31,9 @@ class CsvTable {
   const std::vector<std::string_view>& column(size_t col) const { return columns_[col]; }
   // 1-based line number where data row `row` starts (for error messages).
   size_t line_of(size_t row) const { return lines_[row]; }
+  // The source (file name) data row `row` came from; differs from source()
+  // only for rows added by Append.
+  const std::string& source_of(size_t row) const;
   // Index of a header name, or -1.
   long find_column(std::string_view name) const;
 
@@ -45,6 +49,7 @@ class CsvTable {
   std::vector<std::vector<std::string_view>> columns_;  // [col][row]
   std::vector<size_t> lines_;                           // [row]
   std::vector<std::unique_ptr<std::string>> buffers_;   // owns the bytes views point into
+  std::vector<std::pair<size_t, std::string>> parts_;   // (first row, source) per Append
 };
 
 // Parses CSV text; `source` names the file in errors.

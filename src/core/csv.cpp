@@ -1,0 +1,362 @@
+#include "core/csv.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace modelbay {
+namespace {
+
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
+
+// Offset of the first byte that breaks UTF-8 (overlong forms, surrogates and
+// code points above U+10FFFF included), or npos when the text is valid.
+size_t FindInvalidUtf8(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    // ASCII fast path, eight bytes at a time.
+    while (i + 8 <= n) {
+      uint64_t word;
+      std::memcpy(&word, s + i, 8);
+      if (word & 0x8080808080808080ULL) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // UTF-16 surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      return i;  // continuation byte without a lead, C0/C1 overlongs, F5..FF
+    }
+    if (i + 1 >= n || s[i + 1] < lo || s[i + 1] > hi) return i;
+    for (size_t k = 2; k < len; ++k) {
+      if (i + k >= n || (s[i + k] & 0xC0) != 0x80) return i;
+    }
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+// Bytes that end an unquoted field or make it invalid.
+constexpr std::array<bool, 256> kSpecial = [] {
+  std::array<bool, 256> t{};
+  t[static_cast<unsigned char>(',')] = true;
+  t[static_cast<unsigned char>('\n')] = true;
+  t[static_cast<unsigned char>('\r')] = true;
+  t[static_cast<unsigned char>('"')] = true;
+  return t;
+}();
+
+class Parser {
+ public:
+  Parser(std::string_view text, const std::string& source) : text_(text), source_(source) {}
+
+  // 1-based line and character column of a byte offset, for messages.
+  Status ErrorAt(size_t offset, std::string_view what) const {
+    size_t line = 1 + static_cast<size_t>(std::count(text_.begin(), text_.begin() + offset, '\n'));
+    size_t line_start = text_.substr(0, offset).rfind('\n');
+    line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+    line_start = std::max(line_start, begin_);
+    size_t col = 1;
+    for (size_t i = line_start; i < offset; ++i) {
+      if ((static_cast<unsigned char>(text_[i]) & 0xC0) != 0x80) ++col;
+    }
+    return InvalidArgument(fmt::format("{}:{}:{}: {}", source_, line, col, what));
+  }
+  Status FileError(std::string_view what) const {
+    return InvalidArgument(fmt::format("{}: {}", source_, what));
+  }
+
+  // Whole-file checks on the untouched bytes: encoding, binary, emptiness.
+  Status CheckBytes() {
+    if (text_.starts_with("\xFF\xFE") || text_.starts_with("\xFE\xFF")) {
+      return FileError("is UTF-16 encoded; save it as UTF-8 (e.g. `iconv -f utf-16 -t utf-8`)");
+    }
+    if (text_.starts_with(kBom)) begin_ = kBom.size();
+    if (const void* nul = std::memchr(text_.data(), '\0', text_.size())) {
+      size_t at = static_cast<size_t>(static_cast<const char*>(nul) - text_.data());
+      return ErrorAt(at, "NUL byte: this looks like a binary file, not CSV; "
+                         "upload a comma-separated text file");
+    }
+    if (size_t bad = FindInvalidUtf8(text_); bad != std::string_view::npos) {
+      return ErrorAt(bad, fmt::format("invalid UTF-8 byte 0x{:02X}; save the file as UTF-8 "
+                                      "(e.g. `iconv -f latin1 -t utf-8`)",
+                                      static_cast<unsigned char>(text_[bad])));
+    }
+    content_end_ = text_.size();
+    while (content_end_ > begin_ && (text_[content_end_ - 1] == '\n' || text_[content_end_ - 1] == '\r')) {
+      --content_end_;
+    }
+    if (content_end_ == begin_) {
+      return FileError("the file is empty; a CSV file needs a header line and at least one data row");
+    }
+    pos_ = begin_;
+    return Status::Ok();
+  }
+
+  bool AtEnd() const { return pos_ >= content_end_; }
+  size_t pos() const { return pos_; }
+  size_t line() const { return line_; }
+  bool AtBlankLine() const { return text_[pos_] == '\n' || text_[pos_] == '\r'; }
+
+  // Parses one record starting at pos_. For each field calls
+  // sink(index, view, escaped, offset); `escaped` fields still hold "" pairs.
+  template <typename Sink>
+  Status Row(Sink&& sink) {
+    const char* const base = text_.data();
+    const size_t end = text_.size();
+    size_t index = 0;
+    for (;;) {
+      size_t start = pos_;
+      if (pos_ < end && base[pos_] == '"') {
+        size_t q = pos_ + 1;
+        bool escaped = false;
+        for (;;) {
+          const void* found = std::memchr(base + q, '"', end - q);
+          if (found == nullptr) {
+            return ErrorAt(start, "unterminated quoted field: the quote that opens here is never "
+                                  "closed; close it with \" (write a quote inside a quoted field as \"\")");
+          }
+          size_t r = static_cast<size_t>(static_cast<const char*>(found) - base);
+          line_ += static_cast<size_t>(std::count(base + q, base + r, '\n'));
+          if (r + 1 < end && base[r + 1] == '"') {
+            escaped = true;
+            q = r + 2;
+            continue;
+          }
+          sink(index++, std::string_view(base + start + 1, r - start - 1), escaped, start);
+          pos_ = r + 1;
+          break;
+        }
+        if (pos_ < end && base[pos_] != ',' && base[pos_] != '\n' && base[pos_] != '\r') {
+          return ErrorAt(pos_, "unexpected text after a closing quote; a quoted field must end at a "
+                               "comma or the line end (write a quote inside a quoted field as \"\")");
+        }
+      } else {
+        while (pos_ < end && !kSpecial[static_cast<unsigned char>(base[pos_])]) ++pos_;
+        if (pos_ < end && base[pos_] == '"') {
+          return ErrorAt(pos_, "quote in the middle of an unquoted field; put the whole field in "
+                               "quotes and double the quotes inside it (\"a \"\"b\"\" c\")");
+        }
+        sink(index++, std::string_view(base + start, pos_ - start), false, start);
+      }
+      if (pos_ >= end) return Status::Ok();
+      char c = base[pos_];
+      if (c == ',') {
+        ++pos_;
+        continue;
+      }
+      if (c == '\r') {
+        if (pos_ + 1 >= end || base[pos_ + 1] != '\n') {
+          return ErrorAt(pos_, "carriage return (CR) without a line feed; save the file with LF or "
+                               "CRLF line ends");
+        }
+        ++pos_;
+      }
+      ++pos_;  // '\n'
+      ++line_;
+      return Status::Ok();
+    }
+  }
+
+ private:
+  std::string_view text_;
+  const std::string& source_;
+  size_t begin_ = 0;        // after the BOM
+  size_t content_end_ = 0;  // before trailing line ends
+  size_t pos_ = 0;
+  size_t line_ = 1;
+};
+
+// Removes the "" escapes of a quoted field in place; returns the new view.
+std::string_view Unescape(std::string& buffer, std::string_view field) {
+  char* out = buffer.data() + (field.data() - buffer.data());
+  char* w = out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    *w++ = field[i];
+    if (field[i] == '"') ++i;  // the second quote of a pair
+  }
+  return std::string_view(out, static_cast<size_t>(w - out));
+}
+
+std::string JoinHeader(const std::vector<std::string>& header) {
+  std::string out;
+  for (const auto& h : header) {
+    if (!out.empty()) out += ",";
+    out += h;
+  }
+  return out;
+}
+
+}  // namespace
+
+long CsvTable::find_column(std::string_view name) const {
+  for (size_t i = 0; i < header_.size(); ++i) {
+    if (header_[i] == name) return static_cast<long>(i);
+  }
+  return -1;
+}
+
+const std::string& CsvTable::source_of(size_t row) const {
+  for (auto it = parts_.rbegin(); it != parts_.rend(); ++it) {
+    if (row >= it->first) return it->second;
+  }
+  return source_;
+}
+
+Status CsvTable::Append(CsvTable&& other) {
+  if (other.header_ != header_) {
+    return InvalidArgument(fmt::format(
+        "{} and {} have different columns ({} vs {}); training on several files needs the same "
+        "header in each: pick one file with --data KEY or fix the headers",
+        source_, other.source_, JoinHeader(header_), JoinHeader(other.header_)));
+  }
+  parts_.emplace_back(rows_, other.source_);
+  for (const auto& [first, src] : other.parts_) parts_.emplace_back(rows_ + first, src);
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    columns_[c].insert(columns_[c].end(), other.columns_[c].begin(), other.columns_[c].end());
+  }
+  lines_.insert(lines_.end(), other.lines_.begin(), other.lines_.end());
+  for (auto& b : other.buffers_) buffers_.push_back(std::move(b));
+  rows_ += other.rows_;
+  other = CsvTable();
+  return Status::Ok();
+}
+
+Result<CsvTable> ParseCsv(std::string text, std::string source) {
+  CsvTable table;
+  table.source_ = std::move(source);
+  auto owned = std::make_unique<std::string>(std::move(text));
+  std::string& buf = *owned;
+  Parser parser(buf, table.source_);
+  MB_RETURN_IF_ERROR(parser.CheckBytes());
+
+  // Header.
+  std::vector<size_t> header_offsets;
+  MB_RETURN_IF_ERROR(parser.Row([&](size_t, std::string_view v, bool escaped, size_t offset) {
+    std::string name(v);
+    if (escaped) name = std::string(Unescape(name, name));
+    table.header_.push_back(std::move(name));
+    header_offsets.push_back(offset);
+  }));
+  for (size_t i = 0; i < table.header_.size(); ++i) {
+    const std::string& name = table.header_[i];
+    if (name.find_first_not_of(" \t") == std::string::npos) {
+      return parser.ErrorAt(header_offsets[i], fmt::format(
+          "column {} of the header has an empty name; give every column a name", i + 1));
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (table.header_[j] == name) {
+        return parser.ErrorAt(header_offsets[i], fmt::format(
+            "column {} of the header is named '{}' like column {}; column names must be unique, "
+            "rename one of them", i + 1, name, j + 1));
+      }
+    }
+  }
+  const size_t ncols = table.header_.size();
+
+  // Every data row starts on a line, so line ends bound the row count.
+  size_t max_rows = static_cast<size_t>(std::count(buf.begin() + static_cast<long>(parser.pos()), buf.end(), '\n')) + 1;
+  table.columns_.resize(ncols);
+  for (auto& col : table.columns_) col.reserve(max_rows);
+  table.lines_.reserve(max_rows);
+
+  std::vector<std::pair<size_t, size_t>> escaped_cells;  // (col, row)
+  size_t extra_offset = 0;
+  while (!parser.AtEnd()) {
+    size_t row_start = parser.pos();
+    if (ncols > 1 && parser.AtBlankLine()) {
+      return parser.ErrorAt(row_start, fmt::format(
+          "empty line; remove it or fill in its {} fields", ncols));
+    }
+    const size_t row = table.rows_;
+    table.lines_.push_back(parser.line());
+    size_t got = 0;
+    MB_RETURN_IF_ERROR(parser.Row([&](size_t index, std::string_view v, bool escaped, size_t offset) {
+      got = index + 1;
+      if (index < ncols) {
+        table.columns_[index].push_back(v);
+        if (escaped) escaped_cells.emplace_back(index, row);
+      } else if (index == ncols) {
+        extra_offset = offset;
+      }
+    }));
+    if (got != ncols) {
+      size_t at = got > ncols ? extra_offset : parser.pos();
+      if (got < ncols) {
+        // Point at the end of the row's text, before its line end.
+        while (at > row_start && (buf[at - 1] == '\n' || buf[at - 1] == '\r')) --at;
+      }
+      return parser.ErrorAt(at, fmt::format(
+          "this row has {} field{} but the header has {} ({}); every row needs one value per "
+          "column (leave a value empty, e.g. a,,c, when it is missing; quote values that "
+          "contain commas)", got, got == 1 ? "" : "s", ncols, JoinHeader(table.header_)));
+    }
+    ++table.rows_;
+  }
+  for (auto [c, r] : escaped_cells) table.columns_[c][r] = Unescape(buf, table.columns_[c][r]);
+  table.buffers_.push_back(std::move(owned));
+  return table;
+}
+
+Result<CsvTable> ReadCsvFile(const std::filesystem::path& path) {
+  const std::string name = path.string();
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT || err == ENOTDIR) {
+      return NotFound(fmt::format("{}: no such file; check the path", name));
+    }
+    return InvalidArgument(fmt::format("{}: cannot open: {}; check the file's permissions", name,
+                                       std::strerror(err)));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return InvalidArgument(fmt::format("{}: not a regular file (a folder?); pass a CSV file", name));
+  }
+  std::string text;
+  text.resize(static_cast<size_t>(st.st_size));
+  size_t off = 0;
+  for (;;) {
+    if (off == text.size()) text.resize(std::max<size_t>(text.size() * 2, 1 << 16));
+    ssize_t n = ::read(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return InvalidArgument(fmt::format("{}: cannot read: {}", name, std::strerror(err)));
+    }
+    if (n == 0) break;
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  text.resize(off);
+  return ParseCsv(std::move(text), name);
+}
+
+}  // namespace modelbay

@@ -1,0 +1,250 @@
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "core/csv.h"
+
+namespace modelbay {
+namespace {
+
+namespace fs = std::filesystem;
+
+CsvTable MustParse(std::string text) {
+  auto t = ParseCsv(std::move(text), "t.csv");
+  EXPECT_TRUE(t.ok()) << t.status().message();
+  return t.ok() ? std::move(t).value() : CsvTable();
+}
+
+// The error message of a parse that must fail with InvalidArgument.
+std::string ParseError(std::string text) {
+  auto t = ParseCsv(std::move(text), "t.csv");
+  EXPECT_FALSE(t.ok());
+  if (t.ok()) return "";
+  EXPECT_EQ(t.status().code(), Code::kInvalidArgument);
+  return t.status().message();
+}
+
+TEST(Csv, SimpleTableIsColumnar) {
+  CsvTable t = MustParse("Country,Count,id,churn\naa,2,1,0\nbb,10,2,1\n");
+  ASSERT_EQ(t.cols(), 4u);
+  ASSERT_EQ(t.rows(), 2u);
+  EXPECT_EQ(t.header()[3], "churn");
+  EXPECT_EQ(t.cell(1, 0), "bb");
+  EXPECT_EQ(t.column(1)[0], "2");
+  EXPECT_EQ(t.find_column("id"), 2);
+  EXPECT_EQ(t.find_column("nope"), -1);
+  EXPECT_EQ(t.line_of(0), 2u);
+  EXPECT_EQ(t.line_of(1), 3u);
+  EXPECT_EQ(t.source(), "t.csv");
+}
+
+TEST(Csv, QuotedFieldsWithCommasQuotesAndNewlines) {
+  CsvTable t = MustParse("a,b\n\"x, y\",\"say \"\"hi\"\"\"\n\"two\nlines\",\"\"\nlast,\"\"\"\"\n");
+  ASSERT_EQ(t.rows(), 3u);
+  EXPECT_EQ(t.cell(0, 0), "x, y");
+  EXPECT_EQ(t.cell(0, 1), "say \"hi\"");
+  EXPECT_EQ(t.cell(1, 0), "two\nlines");
+  EXPECT_EQ(t.cell(1, 1), "");
+  EXPECT_EQ(t.cell(2, 1), "\"");
+  // The embedded newline moves the next row one line further.
+  EXPECT_EQ(t.line_of(1), 3u);
+  EXPECT_EQ(t.line_of(2), 5u);
+}
+
+TEST(Csv, QuotedHeaderNames) {
+  CsvTable t = MustParse("\"first, name\",\"the \"\"id\"\"\"\nann,1\n");
+  EXPECT_EQ(t.header()[0], "first, name");
+  EXPECT_EQ(t.header()[1], "the \"id\"");
+}
+
+TEST(Csv, CrLfBomAndNoFinalNewline) {
+  CsvTable t = MustParse("\xEF\xBB\xBFname,n\r\n\"a\r\nb\",1\r\nc,2");
+  ASSERT_EQ(t.rows(), 2u);
+  EXPECT_EQ(t.header()[0], "name");  // BOM not part of the first name
+  EXPECT_EQ(t.cell(0, 0), "a\r\nb");  // inside quotes, bytes are kept
+  EXPECT_EQ(t.cell(0, 1), "1");
+  EXPECT_EQ(t.cell(1, 1), "2");
+}
+
+TEST(Csv, TrailingEmptyLinesAreIgnored) {
+  CsvTable t = MustParse("a,b\n1,2\n\n\r\n\n");
+  EXPECT_EQ(t.rows(), 1u);
+}
+
+TEST(Csv, EmptyFieldsAndTrailingComma) {
+  CsvTable t = MustParse("a,b,c\n,,\n1,,\n");
+  ASSERT_EQ(t.rows(), 2u);
+  EXPECT_EQ(t.cell(0, 0), "");
+  EXPECT_EQ(t.cell(1, 0), "1");
+  EXPECT_EQ(t.cell(1, 2), "");
+}
+
+TEST(Csv, OneColumnFileKeepsEmptyValuesInTheMiddle) {
+  CsvTable t = MustParse("x\n1\n\n3\n\n");
+  ASSERT_EQ(t.cols(), 1u);
+  ASSERT_EQ(t.rows(), 3u);
+  EXPECT_EQ(t.cell(1, 0), "");
+  EXPECT_EQ(t.cell(2, 0), "3");
+}
+
+TEST(Csv, Utf8MultiByteText) {
+  CsvTable t = MustParse("pays,ville\nFrance,Zürich\n日本,東京\nemoji,😀\n");
+  EXPECT_EQ(t.cell(0, 1), "Zürich");
+  EXPECT_EQ(t.cell(1, 0), "日本");
+  EXPECT_EQ(t.cell(2, 1), "😀");
+}
+
+TEST(Csv, VeryLongFields) {
+  std::string big(3 << 20, 'x');
+  std::string quoted(1 << 20, ',');
+  CsvTable t = MustParse("a,b\n" + big + ",\"" + quoted + "\"\n");
+  EXPECT_EQ(t.cell(0, 0).size(), big.size());
+  EXPECT_EQ(t.cell(0, 1), quoted);
+}
+
+TEST(Csv, HeaderOnlyGivesZeroRows) {
+  CsvTable t = MustParse("a,b,c\n");
+  EXPECT_EQ(t.rows(), 0u);
+  EXPECT_EQ(t.cols(), 3u);
+}
+
+TEST(CsvErrors, EmptyFile) {
+  EXPECT_EQ(ParseError(""), "t.csv: the file is empty; a CSV file needs a header line and at least one data row");
+  EXPECT_NE(ParseError("\xEF\xBB\xBF\n\r\n").find("t.csv: the file is empty"), std::string::npos);
+}
+
+TEST(CsvErrors, EmptyAndDuplicateHeaderNames) {
+  std::string m = ParseError("a,,c\n1,2,3\n");
+  EXPECT_NE(m.find("t.csv:1:3: column 2 of the header has an empty name"), std::string::npos) << m;
+  m = ParseError("id,x,id\n1,2,3\n");
+  EXPECT_NE(m.find("t.csv:1:6: column 3 of the header is named 'id' like column 1"), std::string::npos) << m;
+}
+
+TEST(CsvErrors, RaggedRowsNameLineAndCounts) {
+  std::string m = ParseError("a,b,c\n1,2,3\n4,5\n");
+  EXPECT_NE(m.find("t.csv:3:4: this row has 2 fields but the header has 3 (a,b,c)"), std::string::npos) << m;
+  m = ParseError("a,b\n1,2\n3,4\n5,6,7,8\n");
+  EXPECT_NE(m.find("t.csv:4:5: this row has 4 fields but the header has 2"), std::string::npos) << m;
+  m = ParseError("a,b\r\n1,2\r\nonly\r\n");
+  EXPECT_NE(m.find("t.csv:3:5: this row has 1 field but"), std::string::npos) << m;
+  // A row after a multi-line quoted field is reported on its real line.
+  m = ParseError("a,b\n\"x\ny\",1\n2\n");
+  EXPECT_NE(m.find("t.csv:4:"), std::string::npos) << m;
+}
+
+TEST(CsvErrors, BlankLineInTheMiddle) {
+  std::string m = ParseError("a,b\n1,2\n\n3,4\n");
+  EXPECT_NE(m.find("t.csv:3:1: empty line"), std::string::npos) << m;
+}
+
+TEST(CsvErrors, UnterminatedQuoteNamesTheLineItOpened) {
+  std::string m = ParseError("a,b\n1,2\n3,\"open\n4,5\n6,7\n");
+  EXPECT_NE(m.find("t.csv:3:3: unterminated quoted field"), std::string::npos) << m;
+}
+
+TEST(CsvErrors, QuoteInsideUnquotedField) {
+  std::string m = ParseError("a,b\n1,ab\"c\n");
+  EXPECT_NE(m.find("t.csv:2:5: quote in the middle of an unquoted field"), std::string::npos) << m;
+  m = ParseError("a,b\n1,\"ab\"c\n");
+  EXPECT_NE(m.find("t.csv:2:7: unexpected text after a closing quote"), std::string::npos) << m;
+}
+
+TEST(CsvErrors, InvalidUtf8NamesLineAndCharacterColumn) {
+  // Latin-1 'é' (0xE9) after two-byte 'ü' (column counts characters).
+  std::string m = ParseError("a,b\nü,caf\xE9\n");
+  EXPECT_NE(m.find("t.csv:2:6: invalid UTF-8 byte 0xE9"), std::string::npos) << m;
+  const char* bad[] = {
+      "\xC0\x80",          // overlong NUL
+      "\xC1\xBF",          // overlong
+      "\xE0\x80\xAF",      // overlong '/'
+      "\xED\xA0\x80",      // UTF-16 surrogate
+      "\xF0\x80\x80\x80",  // overlong
+      "\xF4\x90\x80\x80",  // above U+10FFFF
+      "\xF5\x80\x80\x80",  // invalid lead
+      "\x80",              // lone continuation
+      "\xE2\x82",          // truncated
+  };
+  for (const char* b : bad) {
+    m = ParseError(std::string("a\nx") + b + "\n");
+    EXPECT_NE(m.find("t.csv:2:2: invalid UTF-8"), std::string::npos) << m;
+  }
+  // Truncated at the very end of the file.
+  m = ParseError("a\nx\xF0\x9F\x98");
+  EXPECT_NE(m.find("t.csv:2:2: invalid UTF-8"), std::string::npos) << m;
+}
+
+TEST(CsvErrors, BinaryContent) {
+  std::string m = ParseError(std::string("PK\x03\x04\x14\x00\x00\x00", 8));
+  EXPECT_NE(m.find("t.csv:1:6: NUL byte: this looks like a binary file, not CSV"), std::string::npos) << m;
+  m = ParseError(std::string("\xFF\xFE" "a\0,\0b\0", 8));
+  EXPECT_NE(m.find("UTF-16"), std::string::npos) << m;
+}
+
+TEST(CsvErrors, BareCarriageReturn) {
+  std::string m = ParseError("a,b\r1,2\r");
+  EXPECT_NE(m.find("t.csv:1:4: carriage return (CR) without a line feed"), std::string::npos) << m;
+}
+
+class CsvFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("csv_test_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path Write(const std::string& name, const std::string& content) {
+    fs::path p = dir_ / name;
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  }
+  fs::path dir_;
+};
+
+TEST_F(CsvFiles, ReadsAFileAndNamesItInErrors) {
+  auto t = ReadCsvFile(Write("good.csv", "a,b\n1,2\n"));
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(t->rows(), 1u);
+  auto bad = ReadCsvFile(Write("bad.csv", "a,b\n1\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().rfind((dir_ / "bad.csv").string() + ":2:2: ", 0), 0u)
+      << bad.status().message();
+}
+
+TEST_F(CsvFiles, MissingFileAndFolder) {
+  auto missing = ReadCsvFile(dir_ / "nope.csv");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_NE(missing.status().message().find("nope.csv: no such file"), std::string::npos);
+  auto folder = ReadCsvFile(dir_);
+  ASSERT_FALSE(folder.ok());
+  EXPECT_EQ(folder.status().code(), Code::kInvalidArgument);
+}
+
+TEST(CsvAppend, SameHeaderConcatenatesAndKeepsSources) {
+  CsvTable a = MustParse("x,y\n1,2\n");
+  auto b = ParseCsv("x,y\n3,4\n5,\"6\"\"\"\n", "b.csv");
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE(a.Append(std::move(b).value()).ok());
+  ASSERT_EQ(a.rows(), 3u);
+  EXPECT_EQ(a.cell(2, 1), "6\"");
+  EXPECT_EQ(a.source_of(0), "t.csv");
+  EXPECT_EQ(a.source_of(2), "b.csv");
+  EXPECT_EQ(a.line_of(2), 3u);
+}
+
+TEST(CsvAppend, DifferentHeadersAreRejected) {
+  CsvTable a = MustParse("x,y\n1,2\n");
+  auto b = ParseCsv("x,z\n3,4\n", "b.csv");
+  ASSERT_TRUE(b.ok());
+  Status st = a.Append(std::move(b).value());
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("t.csv and b.csv have different columns (x,y vs x,z)"), std::string::npos)
+      << st.message();
+}
+
+}  // namespace
+}  // namespace modelbay
