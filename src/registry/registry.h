@@ -6,11 +6,18 @@
 //   <N>/preprocessor.json    schema, vocabularies, scaler
 //   <N>/metadata.json        see DESIGN §4; includes sha256 of each artifact
 //   <N>/model_af_<N>.zip     the three files above, as one bundle
-//   <N>/.committed           written last: N is visible only once this exists
-//   aliases/<name>.json      {"version": N, "updated": ISO8601, "reason": ...}
+//   <N>/.committed           written last: N is visible only once this exists;
+//                            {"version", "committed", "metadata.json": {sha256,
+//                            size}, "model_af_<N>.zip": {sha256, size}}
+//   aliases/<name>.json      {"version": N, "updated": ISO8601, "reason": ...,
+//                            "previous": M or null}
 //
-// Version folders are parsed strictly (decimal, no leading zeros); anything
-// else at the root is ignored.
+// metadata.json records {"artifacts": {"model.json": {"sha256", "size"},
+// "preprocessor.json": {...}}}; the bundle's checksum lives in .committed
+// because the bundle contains metadata.json.
+//
+// Version folders are parsed strictly (decimal, no leading zeros, >= 1);
+// anything else at the root is ignored.
 #pragma once
 
 #include <map>
@@ -22,7 +29,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.h"
 #include "core/status.h"
+#include "registry/bundle.h"
 #include "store/store.h"
 
 namespace modelbay {
@@ -35,7 +44,7 @@ struct VersionArtifacts {
 
 class Registry {
  public:
-  explicit Registry(std::shared_ptr<Store> models);
+  explicit Registry(std::shared_ptr<Store> models, Clock clock = SystemClock());
 
   Store& store() { return *store_; }
 
@@ -49,12 +58,16 @@ class Registry {
   // Committed versions, ascending.
   Result<std::vector<int>> ListVersions();
   // "3", 3, "latest", or an alias name -> a committed version number.
-  // NotFound with a clear message otherwise.
+  // NotFound with a clear message otherwise (FailedPrecondition for
+  // "latest" when there is no version at all; InvalidArgument for "01").
   Result<int> Resolve(std::string_view spec);
   // Reads and verifies (sha256) all artifacts of a committed version;
   // DataLoss naming the file on mismatch.
   Result<VersionArtifacts> Fetch(int version);
+  // Reads metadata.json, verified against the commit marker only.
   Result<nlohmann::json> Metadata(int version);
+  // The verified bytes of model_af_<N>.zip.
+  Result<std::string> Bundle(int version);
 
   // Aliases. "latest" is implicit and cannot be set.
   Status SetAlias(std::string_view alias, int version, std::string_view reason);
@@ -63,10 +76,19 @@ class Registry {
 
   // Registers a model_af_<N>.zip bundle as a new version (its own number is
   // not reused). Verifies the bundle's checksums first.
-  Result<int> Import(std::string_view zip_bytes, std::string_view trigger);
+  // `source` names the bundle in error messages (e.g. its file name).
+  Result<int> Import(std::string_view zip_bytes, std::string_view trigger,
+                     std::string_view source = "the bundle");
+  void SetBundleLimits(const BundleLimits& limits) { limits_ = limits; }
 
  private:
+  Result<int> Reserve();
+  Result<nlohmann::json> ReadCommit(int version);
+  Result<std::string> VersionsText();
+
   std::shared_ptr<Store> store_;
+  Clock clock_;
+  BundleLimits limits_;
 };
 
 // Alias names: [a-z0-9][a-z0-9_-]{0,62}, not "latest" and not a number.

@@ -1,0 +1,46 @@
+// Internal to the registry: key names, strict parsing of version folders,
+// checksum verification and the wording shared by error messages.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "store/store.h"
+
+namespace modelbay::registry_internal {
+
+inline constexpr std::string_view kReserved = ".reserved";
+inline constexpr std::string_view kCommitted = ".committed";
+inline constexpr std::string_view kAliasFolder = "aliases";
+inline constexpr int kMaxVersion = 999'999'999;
+
+std::string VersionKey(int version, std::string_view file);  // "3/model.json"
+std::string AliasKey(std::string_view alias);                // "aliases/production.json"
+
+// "1", "42" -> number; "0", "01", "1a", "-1", "+1", "" -> nullopt.
+std::optional<int> ParseVersionNumber(std::string_view text);
+// The version folder a key lives in, or nullopt (logged at debug level)
+// when the first segment is not a strict version number.
+std::optional<int> VersionOfKey(std::string_view key);
+// Highest version folder holding any object; 0 when none.
+int HighestFolder(const std::vector<ObjectInfo>& objects);
+// Versions holding a commit marker, ascending.
+std::vector<int> CommittedVersions(const std::vector<ObjectInfo>& objects);
+
+// "1-3, 5, 8" (ranges collapsed) or "none".
+std::string FormatVersions(const std::vector<int>& versions);
+
+// {"sha256": hex, "size": n} for bytes.
+nlohmann::json Checksum(std::string_view bytes);
+// DataLoss naming `key` when `bytes` do not match `expected` ({sha256, size}).
+Status VerifyChecksum(std::string_view key, std::string_view bytes, const nlohmann::json& expected);
+
+// Strict JSON object parse; `what` names the document in errors.
+Result<nlohmann::json> ParseJsonObject(std::string_view text, std::string_view what, Code code);
+
+}  // namespace modelbay::registry_internal

@@ -1,0 +1,177 @@
+#include "registry/registry.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/hash.h"
+#include "registry/layout.h"
+
+namespace modelbay {
+using namespace registry_internal;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kMaxReserveAttempts = 1000;
+constexpr int kRelistEvery = 16;
+
+std::string HostName() {
+  std::array<char, 256> buf{};
+  if (::gethostname(buf.data(), buf.size() - 1) != 0) return "unknown";
+  return buf.data();
+}
+
+// The artifact of a committed version; a missing one is damage, not absence.
+Result<std::string> GetArtifact(Store& store, int version, std::string_view file) {
+  std::string key = VersionKey(version, file);
+  auto bytes = store.Get(key);
+  if (!bytes.ok() && bytes.status().code() == Code::kNotFound) {
+    return DataLoss(fmt::format("{}: missing although version {} is committed; the version is damaged; "
+                                "re-import or retrain", key, version));
+  }
+  return bytes;
+}
+
+}  // namespace
+
+Registry::Registry(std::shared_ptr<Store> models, Clock clock)
+    : store_(std::move(models)), clock_(std::move(clock)) {}
+
+Result<int> Registry::Reserve() {
+  MB_ASSIGN_OR_RETURN(auto objects, store_->List(""));
+  int next = HighestFolder(objects) + 1;
+  json claim = {{"reserved", FormatIso8601(clock_())}, {"host", HostName()}, {"pid", ::getpid()}};
+  std::string body = claim.dump() + "\n";
+  for (int attempt = 1; attempt <= kMaxReserveAttempts; ++attempt) {
+    if (next > kMaxVersion) return ResourceExhausted(fmt::format("{} has run out of version numbers", store_->Describe()));
+    Status st = store_->PutIfAbsent(VersionKey(next, kReserved), body);
+    if (st.ok()) return next;
+    if (st.code() != Code::kAlreadyExists) return st.WithContext(fmt::format("cannot reserve version {}", next));
+    ++next;
+    if (attempt % kRelistEvery == 0) {  // far behind the others: jump ahead
+      MB_ASSIGN_OR_RETURN(objects, store_->List(""));
+      next = std::max(next, HighestFolder(objects) + 1);
+    }
+  }
+  return Unavailable(fmt::format("could not reserve a version number in {} after {} attempts (too many concurrent "
+                                 "publishers); try again", store_->Describe(), kMaxReserveAttempts));
+}
+
+Result<int> Registry::Publish(std::string_view model, std::string_view preprocessor, json metadata) {
+  if (metadata.is_null()) metadata = json::object();
+  if (!metadata.is_object()) return InvalidArgument("version metadata must be a JSON object");
+  MB_ASSIGN_OR_RETURN(int version, Reserve());
+  auto context = [&](const Status& st) { return st.WithContext(fmt::format("publishing version {}", version)); };
+
+  metadata["version"] = version;
+  metadata["created"] = FormatIso8601(clock_());
+  metadata["artifacts"] = {{std::string(kModelFile), Checksum(model)},
+                           {std::string(kPreprocessorFile), Checksum(preprocessor)}};
+  std::string meta_bytes = metadata.dump(2) + "\n";
+
+  for (const auto& [file, bytes] : std::array<std::pair<std::string_view, std::string_view>, 3>{
+           {{kModelFile, model}, {kPreprocessorFile, preprocessor}, {kMetadataFile, meta_bytes}}}) {
+    if (Status st = store_->Put(VersionKey(version, file), bytes); !st.ok()) return context(st);
+  }
+  auto bundle = WriteBundle({std::string(model), std::string(preprocessor), meta_bytes});
+  if (!bundle.ok()) return context(bundle.status());
+  std::string bundle_name = BundleName(version);
+  if (Status st = store_->Put(VersionKey(version, bundle_name), *bundle); !st.ok()) return context(st);
+
+  json commit = {{"version", version},
+                 {"committed", FormatIso8601(clock_())},
+                 {std::string(kMetadataFile), Checksum(meta_bytes)},
+                 {bundle_name, Checksum(*bundle)}};
+  if (Status st = store_->PutIfAbsent(VersionKey(version, kCommitted), commit.dump(2) + "\n"); !st.ok()) {
+    return context(st);
+  }
+  spdlog::debug("published version {} in {}", version, store_->Describe());
+  return version;
+}
+
+Result<std::vector<int>> Registry::ListVersions() {
+  MB_ASSIGN_OR_RETURN(auto objects, store_->List(""));
+  return CommittedVersions(objects);
+}
+
+Result<std::string> Registry::VersionsText() {
+  MB_ASSIGN_OR_RETURN(auto versions, ListVersions());
+  if (versions.empty()) return std::string("there are no versions yet: run `modelbay train`");
+  return fmt::format("versions: {}", FormatVersions(versions));
+}
+
+Result<json> Registry::ReadCommit(int version) {
+  std::string key = VersionKey(version, kCommitted);
+  auto bytes = store_->Get(key);
+  if (!bytes.ok()) {
+    if (bytes.status().code() != Code::kNotFound) return bytes.status();
+    MB_ASSIGN_OR_RETURN(std::string known, VersionsText());
+    MB_ASSIGN_OR_RETURN(auto reserved, store_->Head(VersionKey(version, kReserved)));
+    if (reserved) {
+      return NotFound(fmt::format("version {} is not complete (still being written, or its training stopped "
+                                  "half-way); {}", version, known));
+    }
+    return NotFound(fmt::format("version {} does not exist; {}", version, known));
+  }
+  return ParseJsonObject(*bytes, key, Code::kDataLoss);
+}
+
+Result<json> Registry::Metadata(int version) {
+  MB_ASSIGN_OR_RETURN(json commit, ReadCommit(version));
+  MB_ASSIGN_OR_RETURN(std::string bytes, GetArtifact(*store_, version, kMetadataFile));
+  std::string key = VersionKey(version, kMetadataFile);
+  MB_RETURN_IF_ERROR(VerifyChecksum(key, bytes, commit[std::string(kMetadataFile)]));
+  return ParseJsonObject(bytes, key, Code::kDataLoss);
+}
+
+Result<VersionArtifacts> Registry::Fetch(int version) {
+  VersionArtifacts out;
+  MB_ASSIGN_OR_RETURN(out.metadata, Metadata(version));
+  const json& recorded = out.metadata["artifacts"];
+  for (auto [file, slot] : std::array<std::pair<std::string_view, std::string*>, 2>{
+           {{kModelFile, &out.model}, {kPreprocessorFile, &out.preprocessor}}}) {
+    MB_ASSIGN_OR_RETURN(*slot, GetArtifact(*store_, version, file));
+    std::string name(file);
+    MB_RETURN_IF_ERROR(VerifyChecksum(VersionKey(version, file), *slot,
+                                      recorded.is_object() && recorded.contains(name) ? recorded[name] : json()));
+  }
+  return out;
+}
+
+Result<std::string> Registry::Bundle(int version) {
+  MB_ASSIGN_OR_RETURN(json commit, ReadCommit(version));
+  std::string name = BundleName(version);
+  MB_ASSIGN_OR_RETURN(std::string bytes, GetArtifact(*store_, version, name));
+  MB_RETURN_IF_ERROR(VerifyChecksum(VersionKey(version, name), bytes, commit[name]));
+  return bytes;
+}
+
+Result<int> Registry::Import(std::string_view zip_bytes, std::string_view trigger, std::string_view source) {
+  MB_ASSIGN_OR_RETURN(BundleFiles files, ReadBundle(zip_bytes, source, limits_));
+  MB_ASSIGN_OR_RETURN(json metadata, ParseJsonObject(files.metadata, fmt::format("{}: metadata.json", source),
+                                                     Code::kInvalidArgument));
+  const json& recorded = metadata["artifacts"];
+  if (!recorded.is_object()) {
+    return InvalidArgument(fmt::format("{}: metadata.json records no artifact checksums (\"artifacts\"); only "
+                                       "bundles made by modelbay (model_af_<N>.zip) can be imported", source));
+  }
+  for (auto [file, bytes] : std::array<std::pair<std::string_view, const std::string*>, 2>{
+           {{kModelFile, &files.model}, {kPreprocessorFile, &files.preprocessor}}}) {
+    std::string name(file);
+    MB_RETURN_IF_ERROR(VerifyChecksum(fmt::format("{}: {}", source, name), *bytes,
+                                      recorded.contains(name) ? recorded[name] : json()));
+  }
+  json origin = {{"bundle_sha256", Sha256Hex(zip_bytes)}};
+  if (metadata.contains("version")) origin["version"] = metadata["version"];
+  if (metadata.contains("created")) origin["created"] = metadata["created"];
+  metadata["imported_from"] = std::move(origin);
+  metadata["trigger"] = std::string(trigger);
+  return Publish(files.model, files.preprocessor, std::move(metadata));
+}
+
+}  // namespace modelbay

@@ -1,0 +1,257 @@
+#include <zip.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <numeric>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "registry/bundle.h"
+#include "registry/layout.h"
+#include "registry/registry.h"
+#include "store/local_store.h"
+
+namespace modelbay {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("mb-registry-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    store_ = std::make_shared<LocalStore>(root_);
+    registry_ = std::make_unique<Registry>(store_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  int PublishOne(std::string model = R"({"learner": "xgb"})") {
+    auto v = registry_->Publish(model, R"({"columns": ["a", "b"]})", {{"target", "churn"}});
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.ok() ? *v : -1;
+  }
+  std::vector<std::string> Keys() {
+    auto objects = store_->List("");
+    EXPECT_TRUE(objects.ok());
+    std::vector<std::string> keys;
+    for (const auto& o : *objects) keys.push_back(o.key);
+    return keys;
+  }
+
+  fs::path root_;
+  std::shared_ptr<LocalStore> store_;
+  std::unique_ptr<Registry> registry_;
+};
+
+// Builds a zip with arbitrary entries, as an attacker would.
+std::string MakeZip(const std::vector<std::pair<std::string, std::string>>& entries) {
+  zip_error_t err;
+  zip_error_init(&err);
+  zip_source_t* sink = zip_source_buffer_create(nullptr, 0, 0, &err);
+  zip_source_keep(sink);
+  zip_t* za = zip_open_from_source(sink, ZIP_TRUNCATE, &err);
+  for (const auto& [name, data] : entries) {
+    zip_source_t* src = zip_source_buffer(za, data.data(), data.size(), 0);
+    EXPECT_GE(zip_file_add(za, name.c_str(), src, ZIP_FL_ENC_UTF_8), 0) << zip_strerror(za);
+  }
+  EXPECT_EQ(zip_close(za), 0);
+  zip_stat_t st;
+  zip_source_stat(sink, &st);
+  std::string out(st.size, '\0');
+  zip_source_open(sink);
+  zip_source_read(sink, out.data(), out.size());
+  zip_source_close(sink);
+  zip_source_free(sink);
+  return out;
+}
+
+TEST_F(RegistryTest, PublishWritesTheLayoutAndFetchReturnsTheBytes) {
+  ASSERT_EQ(PublishOne(), 1);
+  std::vector<std::string> expected = {"1/.committed",    "1/.reserved",      "1/metadata.json",
+                                       "1/model.json",    "1/model_af_1.zip", "1/preprocessor.json"};
+  EXPECT_EQ(Keys(), expected);
+  auto art = registry_->Fetch(1);
+  ASSERT_TRUE(art.ok()) << art.status().ToString();
+  EXPECT_EQ(art->model, R"({"learner": "xgb"})");
+  EXPECT_EQ(art->metadata["version"], 1);
+  EXPECT_EQ(art->metadata["target"], "churn");
+  EXPECT_EQ(art->metadata["artifacts"]["model.json"]["size"], art->model.size());
+  EXPECT_FALSE(art->metadata["created"].get<std::string>().empty());
+  EXPECT_EQ(*registry_->ListVersions(), std::vector<int>{1});
+}
+
+TEST_F(RegistryTest, ConcurrentPublishersGetDistinctConsecutiveVersions) {
+  constexpr int kThreads = 8;
+  std::vector<int> got(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      Registry own(std::make_shared<LocalStore>(root_));  // as separate processes would
+      auto v = own.Publish("model " + std::to_string(i), "prep", json::object());
+      got[i] = v.ok() ? *v : -1;
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::sort(got.begin(), got.end());
+  std::vector<int> want(kThreads);
+  std::iota(want.begin(), want.end(), 1);
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(*registry_->ListVersions(), want);
+  for (int v : want) EXPECT_TRUE(registry_->Fetch(v).ok()) << v;
+}
+
+TEST_F(RegistryTest, HalfWrittenVersionIsInvisibleAndItsNumberIsNeverReused) {
+  ASSERT_TRUE(store_->Put("1/.reserved", "{}").ok());  // a training that crashed
+  ASSERT_TRUE(store_->Put("1/model.json", "{}").ok());
+  EXPECT_TRUE(registry_->ListVersions()->empty());
+  auto r = registry_->Resolve("1");
+  EXPECT_EQ(r.status().code(), Code::kNotFound);
+  EXPECT_NE(r.status().message().find("not complete"), std::string::npos) << r.status().message();
+  EXPECT_EQ(registry_->Resolve("latest").status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(registry_->SetAlias("production", 1, "").code(), Code::kNotFound);
+  EXPECT_EQ(PublishOne(), 2);
+  EXPECT_EQ(*registry_->ListVersions(), std::vector<int>{2});
+}
+
+TEST_F(RegistryTest, FoldersThatAreNotStrictVersionNumbersAreIgnored) {
+  for (std::string folder : {"01", "1a", "-1", "0", "+2", "v3"}) {
+    ASSERT_TRUE(store_->Put(folder + "/.committed", "{}").ok());
+    ASSERT_TRUE(store_->Put(folder + "/.reserved", "{}").ok());
+  }
+  EXPECT_TRUE(registry_->ListVersions()->empty());
+  EXPECT_EQ(PublishOne(), 1);
+  EXPECT_EQ(*registry_->ListVersions(), std::vector<int>{1});
+  using registry_internal::ParseVersionNumber;
+  EXPECT_EQ(ParseVersionNumber("12"), 12);
+  for (auto bad : {"", "0", "01", "1a", "-1", " 1", "1 ", "9999999999"}) EXPECT_FALSE(ParseVersionNumber(bad)) << bad;
+  EXPECT_EQ(registry_->Resolve("01").status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(RegistryTest, TamperedOrTruncatedArtifactIsRefusedNamingTheFile) {
+  ASSERT_EQ(PublishOne(), 1);
+  ASSERT_EQ(PublishOne(), 2);
+  ASSERT_EQ(PublishOne(), 3);
+  ASSERT_TRUE(store_->Put("1/model.json", R"({"learner": "evil"})").ok());
+  auto prep = store_->Get("2/preprocessor.json");
+  ASSERT_TRUE(store_->Put("2/preprocessor.json", prep->substr(0, prep->size() / 2)).ok());
+  ASSERT_TRUE(store_->Put("3/metadata.json", "{}").ok());
+
+  struct Case { int version; std::string file; };
+  for (const auto& c : {Case{1, "1/model.json"}, Case{2, "2/preprocessor.json"}, Case{3, "3/metadata.json"}}) {
+    auto art = registry_->Fetch(c.version);
+    ASSERT_EQ(art.status().code(), Code::kDataLoss) << c.file;
+    EXPECT_NE(art.status().message().find(c.file + ": sha256 mismatch"), std::string::npos) << art.status().message();
+    EXPECT_NE(art.status().message().find("re-import or retrain"), std::string::npos);
+  }
+  ASSERT_TRUE(store_->Delete("1/model.json").ok());
+  auto missing = registry_->Fetch(1);
+  EXPECT_EQ(missing.status().code(), Code::kDataLoss);
+  EXPECT_NE(missing.status().message().find("1/model.json: missing"), std::string::npos);
+}
+
+TEST_F(RegistryTest, AliasesSetGetResolve) {
+  auto unset = registry_->Resolve("production");
+  EXPECT_EQ(unset.status().code(), Code::kNotFound);
+  EXPECT_NE(unset.status().message().find("no version is promoted to production yet"), std::string::npos);
+  ASSERT_EQ(PublishOne(), 1);
+  ASSERT_EQ(PublishOne(), 2);
+  ASSERT_TRUE(registry_->SetAlias("production", 1, "first").ok());
+  ASSERT_TRUE(registry_->SetAlias("production", 2, "better").ok());
+  ASSERT_TRUE(registry_->SetAlias("staging", 1, "").ok());
+  EXPECT_EQ(*registry_->GetAlias("production"), 2);
+  EXPECT_EQ(*registry_->Resolve("production"), 2);
+  EXPECT_EQ(*registry_->Resolve("staging"), 1);
+  EXPECT_EQ(*registry_->Resolve("latest"), 2);
+  EXPECT_EQ(*registry_->Resolve("1"), 1);
+  EXPECT_EQ(*registry_->Aliases(), (std::map<std::string, int>{{"production", 2}, {"staging", 1}}));
+  auto doc = json::parse(*store_->Get("aliases/production.json"));
+  EXPECT_EQ(doc["version"], 2);
+  EXPECT_EQ(doc["previous"], 1);
+  EXPECT_EQ(doc["reason"], "better");
+
+  auto unknown = registry_->Resolve("canary");
+  EXPECT_EQ(unknown.status().code(), Code::kNotFound);
+  EXPECT_NE(unknown.status().message().find("production -> 2"), std::string::npos) << unknown.status().message();
+  auto missing = registry_->Resolve("7");
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_NE(missing.status().message().find("versions: 1, 2"), std::string::npos) << missing.status().message();
+  EXPECT_EQ(registry_->SetAlias("production", 9, "").code(), Code::kNotFound);
+  for (auto bad : {"latest", "Prod", "12", "-x", "a b", "../x", ""}) {
+    EXPECT_EQ(registry_->SetAlias(bad, 1, "").code(), Code::kInvalidArgument) << bad;
+  }
+}
+
+TEST_F(RegistryTest, BundleRoundTripAndImportAsANewVersion) {
+  BundleFiles files{"m", "p", R"({"a": 1})"};
+  auto zip = WriteBundle(files);
+  ASSERT_TRUE(zip.ok());
+  auto back = ReadBundle(*zip, "test.zip");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->model, "m");
+  EXPECT_EQ(back->metadata, R"({"a": 1})");
+
+  ASSERT_EQ(PublishOne("the model"), 1);
+  auto bundle = registry_->Bundle(1);
+  ASSERT_TRUE(bundle.ok()) << bundle.status().ToString();
+  EXPECT_EQ(ReadBundle(*bundle, "b")->metadata, *store_->Get("1/metadata.json"));
+  auto v = registry_->Import(*bundle, "import");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, 2);
+  auto art = registry_->Fetch(2);
+  ASSERT_TRUE(art.ok()) << art.status().ToString();
+  EXPECT_EQ(art->model, "the model");
+  EXPECT_EQ(art->metadata["version"], 2);
+  EXPECT_EQ(art->metadata["trigger"], "import");
+  EXPECT_EQ(art->metadata["target"], "churn");
+  EXPECT_EQ(art->metadata["imported_from"]["version"], 1);
+  EXPECT_EQ(art->metadata["imported_from"]["bundle_sha256"].get<std::string>().size(), 64u);
+}
+
+TEST_F(RegistryTest, MaliciousBundlesAreRejectedAndNothingIsWritten) {
+  registry_->SetBundleLimits({.max_entries = 16, .max_entry_bytes = 1024, .max_total_bytes = 4096});
+  std::string meta = json{{"artifacts", {{"model.json", registry_internal::Checksum("m")},
+                                         {"preprocessor.json", registry_internal::Checksum("p")}}}}.dump();
+  std::vector<std::pair<std::string, std::string>> good = {
+      {"model.json", "m"}, {"preprocessor.json", "p"}, {"metadata.json", meta}};
+  auto with = [&](auto edit) { auto e = good; edit(e); return MakeZip(e); };
+
+  struct Case { std::string name, zip, expect; Code code; };
+  std::vector<std::pair<std::string, std::string>> many;
+  for (int i = 0; i < 40; ++i) many.emplace_back("f" + std::to_string(i), "x");
+  std::vector<Case> cases = {
+      {"traversal", with([](auto& e) { e[0].first = "../model.json"; }), "outside the bundle", Code::kInvalidArgument},
+      {"absolute", with([](auto& e) { e[1].first = "/etc/preprocessor.json"; }), "outside the bundle",
+       Code::kInvalidArgument},
+      {"too many entries", MakeZip(many), "has 40 entries", Code::kInvalidArgument},
+      {"oversized entry", with([](auto& e) { e[0].second = std::string(5000, 'z'); }), "over the limit",
+       Code::kInvalidArgument},
+      {"missing file", with([](auto& e) { e.pop_back(); }), "has no metadata.json", Code::kInvalidArgument},
+      {"extra file", with([](auto& e) { e.emplace_back("run.sh", "rm -rf /"); }), "unexpected",
+       Code::kInvalidArgument},
+      {"not a zip", "PK but not really", "not a valid zip", Code::kInvalidArgument},
+      {"bad metadata", with([](auto& e) { e[2].second = "{"; }), "not valid JSON", Code::kInvalidArgument},
+      {"checksum", with([](auto& e) { e[0].second = "M"; }), "model.json: sha256 mismatch", Code::kDataLoss},
+  };
+  for (const auto& c : cases) {
+    auto v = registry_->Import(c.zip, "import", "evil.zip");
+    ASSERT_FALSE(v.ok()) << c.name;
+    EXPECT_EQ(v.status().code(), c.code) << c.name << ": " << v.status().ToString();
+    EXPECT_NE(v.status().message().find(c.expect), std::string::npos) << c.name << ": " << v.status().message();
+    EXPECT_NE(v.status().message().find("evil.zip"), std::string::npos) << c.name;
+  }
+  EXPECT_TRUE(Keys().empty());
+  EXPECT_EQ(*registry_->Import(MakeZip(good), "import"), 1);
+}
+
+TEST(RegistryLayout, FormatVersionsCollapsesRanges) {
+  using registry_internal::FormatVersions;
+  EXPECT_EQ(FormatVersions({}), "none");
+  EXPECT_EQ(FormatVersions({1, 2, 3, 5, 7, 8}), "1-3, 5, 7, 8");
+}
+
+}  // namespace
+}  // namespace modelbay
