@@ -1,0 +1,59 @@
+// Private to src/store: the S3 Store, split over s3_store.cpp (objects),
+// s3_multipart.cpp (large uploads) and s3_cleanup.cpp (emptying a bucket).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/http_client.h"
+#include "store/store.h"
+
+namespace modelbay {
+
+class S3Store final : public Store {
+ public:
+  S3Store(StoreLocation location, AwsConfig aws, std::shared_ptr<AwsHttpClient> http);
+
+  std::string Describe() const override;
+  Result<std::string> Get(const std::string& key) override;
+  Status Put(const std::string& key, std::string_view data) override;
+  Status PutIfAbsent(const std::string& key, std::string_view data) override;
+  Status PutFile(const std::string& key, const std::filesystem::path& file) override;
+  Status GetToFile(const std::string& key, const std::filesystem::path& file) override;
+  Result<std::optional<ObjectInfo>> Head(const std::string& key) override;
+  Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
+  Status Delete(const std::string& key) override;
+  Result<CleanupReport> Cleanup(bool dry_run) override;
+
+  // Objects at or above this size are uploaded in parts of this size.
+  static constexpr uint64_t kPartSize = 16ull << 20;
+
+ private:
+  // A request for `object_key` (bucket-relative, already prefixed) or, when
+  // empty, for the bucket itself. `operation` names the S3 API call.
+  AwsRequest Request(std::string method, const std::string& object_key, std::string_view operation) const;
+  // Like AwsHttpClient::Call, with S3 wording for a missing bucket or a
+  // bucket in another region.
+  Result<AwsResponse> Call(const AwsRequest& request) const;
+  Status ErrorFor(const AwsRequest& request, const AwsResponse& response) const;
+  std::string Where(const std::string& key) const;  // "s3://bucket/prefix/key"
+
+  Status PutObject(const std::string& key, std::string_view data, bool if_absent);
+  Status MultipartUpload(const std::string& key, const std::filesystem::path& file, uint64_t size);
+  Result<CleanupReport> CleanupVersions(bool dry_run);
+  Result<CleanupReport> CleanupCurrent(bool dry_run);
+  // DeleteObjects in batches of 1000; `version_ids` parallel to `keys`
+  // ("" for unversioned deletes). Keys are bucket-relative.
+  Status DeleteBatch(const std::vector<std::pair<std::string, std::string>>& objects);
+
+  StoreLocation location_;
+  AwsConfig aws_;
+  std::shared_ptr<AwsHttpClient> http_;
+  std::string endpoint_;      // scheme://authority the requests go to
+  bool path_style_ = true;    // "/bucket/key" rather than "bucket.host/key"
+};
+
+// "2009-10-12T17:50:30.000Z" -> Unix milliseconds (0 when unparseable).
+int64_t ParseS3Time(const std::string& iso);
+
+}  // namespace modelbay
