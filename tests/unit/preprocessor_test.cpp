@@ -1,0 +1,216 @@
+// Schema inference and the preprocessor: pure functions over in-memory tables.
+#include <cmath>
+#include <numeric>
+
+#include <gtest/gtest.h>
+
+#include "core/csv.h"
+#include "model/preprocessor.h"
+#include "model/schema_infer.h"
+#include "model/values.h"
+
+namespace modelbay {
+namespace {
+
+CsvTable Parse(std::string text) {
+  auto t = ParseCsv(std::move(text), "train.csv");
+  EXPECT_TRUE(t.ok()) << t.status().message();
+  return std::move(t).value();
+}
+
+std::vector<uint32_t> AllRows(size_t n) {
+  std::vector<uint32_t> rows(n);
+  std::iota(rows.begin(), rows.end(), 0u);
+  return rows;
+}
+
+TEST(Values, MissingSpellingsAndNumbers) {
+  for (auto s : {"", " ", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "<NA>", " NA "}) {
+    EXPECT_TRUE(IsMissingText(s)) << s;
+  }
+  for (auto s : {"0", "na", "none", "NAN", "x"}) EXPECT_FALSE(IsMissingText(s)) << s;
+  EXPECT_EQ(ParseNumber("2.5"), 2.5);
+  EXPECT_EQ(ParseNumber(" -3e2 "), -300.0);
+  EXPECT_EQ(ParseNumber("+7"), 7.0);
+  EXPECT_FALSE(ParseNumber("abc"));
+  EXPECT_FALSE(ParseNumber("inf"));
+  EXPECT_FALSE(ParseNumber("1.5x"));
+  EXPECT_FALSE(ParseNumber("0x10"));
+  EXPECT_EQ(FormatNumber(2.0), "2");
+  EXPECT_EQ(FormatNumber(0.1), "0.1");
+}
+
+TEST(InferSchema, TargetDefaultsToChurnThenLastColumn) {
+  auto with_churn = Parse("churn,Country,Count\n1,aa,2\n0,bb,3\n");
+  auto s = InferSchema(with_churn, {});
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->schema.target, "churn");
+  ASSERT_EQ(s->schema.features.size(), 2u);
+  EXPECT_EQ(s->schema.features[0].name, "Country");
+  EXPECT_EQ(s->schema.features[0].type, FeatureType::kCategorical);
+  EXPECT_EQ(s->schema.features[1].type, FeatureType::kNumeric);
+  EXPECT_EQ(s->schema.task, TaskType::kBinary);
+  EXPECT_EQ(s->schema.class_labels, (std::vector<std::string>{"0", "1"}));
+
+  auto last = Parse("a,b,label\n1,2,x\n3,4,y\n5,6,x\n");
+  auto s2 = InferSchema(last, {});
+  ASSERT_TRUE(s2.ok());
+  EXPECT_EQ(s2->schema.target, "label");
+  EXPECT_FALSE(s2->schema.labels_numeric);
+}
+
+TEST(InferSchema, TaskRules) {
+  auto task_of = [](std::string csv) {
+    auto t = Parse(std::move(csv));
+    auto s = InferSchema(t, {});
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    return s.ok() ? s->schema.task : TaskType::kBinary;
+  };
+  EXPECT_EQ(task_of("x,y\n1,0.5\n2,1.5\n3,0.5\n"), TaskType::kBinary);       // two numeric values
+  EXPECT_EQ(task_of("x,y\n1,1\n2,2\n3,3\n"), TaskType::kMulticlass);          // few integers
+  EXPECT_EQ(task_of("x,y\n1,gold\n2,silver\n3,bronze\n"), TaskType::kMulticlass);
+  EXPECT_EQ(task_of("x,y\n1,1.5\n2,2.5\n3,3.25\n"), TaskType::kRegression);   // non-integers
+  std::string many = "x,y\n";
+  for (int i = 0; i < 25; ++i) many += std::to_string(i) + "," + std::to_string(i * 10) + "\n";
+  EXPECT_EQ(task_of(many), TaskType::kRegression);                            // > 20 integers
+}
+
+TEST(InferSchema, MulticlassLabelsKeepTheirTextInSortedOrder) {
+  auto t = Parse("x,medal\n1,silver\n2,gold\n3,bronze\n4,gold\n");
+  auto s = InferSchema(t, {});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->schema.class_labels, (std::vector<std::string>{"bronze", "gold", "silver"}));
+  EXPECT_EQ(s->labels, (std::vector<float>{2, 1, 0, 1}));
+}
+
+TEST(InferSchema, RowsWithoutTargetAreSetAside) {
+  auto t = Parse("x,churn\n1,1\n2,\n3,0\n4,NA\n");
+  auto s = InferSchema(t, {});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->rows, (std::vector<uint32_t>{0, 2}));
+  EXPECT_EQ(s->rows_without_target, 2u);
+  EXPECT_EQ(s->first_line_without_target, 3u);
+}
+
+TEST(InferSchema, ErrorsNameTheFileAndColumn) {
+  auto t = Parse("Country,Count,churn\naa,1,1\nbb,,0\n");
+  auto missing = InferSchema(t, {.target = "label"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(missing.status().message(),
+            "target column 'label' not in train.csv; columns are: Country, Count, churn");
+
+  auto drop = InferSchema(t, {.drop = {"Nope"}});
+  ASSERT_FALSE(drop.ok());
+  EXPECT_NE(drop.status().message().find("'Nope' not in train.csv"), std::string::npos);
+
+  auto none = InferSchema(t, {.drop = {"Country", "Count"}});
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("no feature columns left"), std::string::npos);
+
+  auto single = Parse("a,churn\n1,1\n2,1\n3,1\n");
+  auto s = InferSchema(single, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("single value (\"1\")"), std::string::npos) << s.status().message();
+
+  auto empty = Parse("a,b,churn\n1,,1\n2,NA,0\n");
+  auto e = InferSchema(empty, {});
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("column 'b' in train.csv is empty in every row"), std::string::npos);
+  EXPECT_NE(e.status().message().find("--drop b"), std::string::npos);
+  EXPECT_TRUE(InferSchema(empty, {.drop = {"b"}}).ok());
+}
+
+class PreprocessorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    table_ = Parse("Country,Count,Flat,Missing,churn\nbb,2,5,,1\naa,4,5,1,0\ncc,,5,3,1\naa,10,5,NA,0\n");
+    auto s = InferSchema(table_, {});
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    for (size_t c : s->feature_columns) columns_.push_back(&table_.column(c));
+    pre_ = Preprocessor::Fit(s->schema, columns_, AllRows(table_.rows()));
+  }
+  float Enc(size_t f, Cell c) {
+    float out = -1;
+    EXPECT_TRUE(pre_.Encode(f, c, &out));
+    return out;
+  }
+  CsvTable table_;
+  TextColumns columns_;
+  Preprocessor pre_;
+};
+
+TEST_F(PreprocessorTest, VocabularyIsSortedAndUnseenIsMissing) {
+  EXPECT_EQ(pre_.categories(0), (std::vector<std::string>{"aa", "bb", "cc"}));
+  EXPECT_EQ(Enc(0, std::string_view("aa")), 0.0f);
+  EXPECT_EQ(Enc(0, std::string_view("cc")), 2.0f);
+  EXPECT_TRUE(std::isnan(Enc(0, std::string_view("zz"))));
+  EXPECT_TRUE(std::isnan(Enc(0, std::monostate{})));
+  EXPECT_TRUE(std::isnan(Enc(0, 3.0)));  // a number is matched by its text: "3" is unseen
+}
+
+TEST_F(PreprocessorTest, MinMaxScalerAndConstantColumn) {
+  EXPECT_EQ(pre_.min(1), 2.0);
+  EXPECT_EQ(pre_.max(1), 10.0);
+  EXPECT_FLOAT_EQ(Enc(1, 2.0), 0.0f);
+  EXPECT_FLOAT_EQ(Enc(1, 6.0), 0.5f);
+  EXPECT_FLOAT_EQ(Enc(1, std::string_view("10")), 1.0f);
+  EXPECT_FLOAT_EQ(Enc(1, 14.0), 1.5f);  // outside the training range: extrapolated
+  EXPECT_EQ(Enc(2, 5.0), 0.0f);         // constant column
+  EXPECT_EQ(Enc(2, 99.0), 0.0f);
+  EXPECT_TRUE(std::isnan(Enc(1, std::string_view("NA"))));
+  float out;
+  EXPECT_FALSE(pre_.Encode(1, std::string_view("abc"), &out));
+}
+
+TEST_F(PreprocessorTest, TransformMatchesEncodeRowMajor) {
+  std::vector<uint32_t> rows = {3, 0};
+  std::vector<float> m(rows.size() * pre_.num_features());
+  pre_.Transform(columns_, rows, m.data());
+  EXPECT_EQ(m[0], 0.0f);                // row 3: aa
+  EXPECT_FLOAT_EQ(m[1], 1.0f);          // 10
+  EXPECT_TRUE(std::isnan(m[3]));        // NA
+  EXPECT_EQ(m[4 + 0], 1.0f);            // row 0: bb
+  EXPECT_FLOAT_EQ(m[4 + 1], 0.0f);      // 2
+}
+
+TEST_F(PreprocessorTest, JsonRoundTrip) {
+  std::string json = pre_.ToJson();
+  auto back = Preprocessor::FromJson(json);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->ToJson(), json);
+  EXPECT_EQ(back->schema().target, "churn");
+  EXPECT_EQ(back->schema().class_labels, (std::vector<std::string>{"0", "1"}));
+  float a, b;
+  for (Cell c : {Cell(std::string_view("bb")), Cell(std::string_view("zz"))}) {
+    ASSERT_TRUE(pre_.Encode(0, c, &a));
+    ASSERT_TRUE(back->Encode(0, c, &b));
+    EXPECT_TRUE(a == b || (std::isnan(a) && std::isnan(b)));
+  }
+}
+
+TEST_F(PreprocessorTest, StrictParsing) {
+  auto bad = [](std::string text) {
+    auto r = Preprocessor::FromJson(text, "v3/preprocessor.json");
+    EXPECT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kDataLoss);
+    return r.ok() ? std::string() : r.status().message();
+  };
+  EXPECT_NE(bad("{not json").find("v3/preprocessor.json: not a JSON object"), std::string::npos);
+  auto doc = nlohmann::json::parse(pre_.ToJson());
+  auto without = doc;
+  without.erase("target");
+  EXPECT_NE(bad(without.dump()).find("field 'target' is missing"), std::string::npos);
+  auto future = doc;
+  future["format_version"] = 99;
+  EXPECT_NE(bad(future.dump()).find("upgrade modelbay"), std::string::npos);
+  auto unsorted = doc;
+  unsorted["features"][0]["categories"] = {"bb", "aa"};
+  EXPECT_NE(bad(unsorted.dump()).find("features[0].categories"), std::string::npos);
+  auto labels = doc;
+  labels["class_labels"] = {"0"};
+  EXPECT_NE(bad(labels.dump()).find("class_labels"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace modelbay
