@@ -11,7 +11,7 @@ APT_PACKAGES=(
   rapidjson-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
   libpugixml-dev libsqlite3-dev libzip-dev libcli11-dev libspdlog-dev
   libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
-  wrk hyperfine prometheus python3-venv shellcheck
+  wrk hyperfine prometheus python3-venv shellcheck ccache
 )
 
 need_apt=0
