@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "modelbay_version.h"
 
 int main(int argc, char** argv) {
   using namespace modelbay;
