@@ -112,6 +112,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
   depends_on = [aws_s3_bucket_versioning.logs]
 }
 
+data "aws_elb_service_account" "this" {}
+
 data "aws_iam_policy_document" "logs" {
   statement {
     sid       = "S3ServerAccessLogs"
@@ -130,6 +132,8 @@ data "aws_iam_policy_document" "logs" {
     }
   }
 
+  # Regions opened after August 2022 deliver ALB logs as a service principal;
+  # older ones as the region's Elastic Load Balancing account.
   statement {
     sid       = "LoadBalancerAccessLogs"
     actions   = ["s3:PutObject"]
@@ -138,6 +142,17 @@ data "aws_iam_policy_document" "logs" {
     principals {
       type        = "Service"
       identifiers = ["logdelivery.elasticloadbalancing.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "LoadBalancerAccessLogsLegacyRegions"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.logs.arn}/alb/AWSLogs/${local.account_id}/*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [data.aws_elb_service_account.this.arn]
     }
   }
 
