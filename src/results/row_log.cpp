@@ -170,7 +170,16 @@ class RowLogImpl final : public RowLog {
   }
 
   Status Recover();
-  void StartShipper() { shipper_ = std::thread([this] { ShipLoop(); }); }
+  void StartShipper() {
+    bool recovered;
+    {
+      std::lock_guard lk(mu_);
+      recovered = !sealed_.empty();
+    }
+    // Ship what recovery found right away; otherwise start the usual period.
+    auto first_wait = recovered ? std::chrono::milliseconds(0) : options_.ship_interval;
+    shipper_ = std::thread([this, first_wait] { ShipLoop(first_wait); });
+  }
 
   Status Append(int version, std::string_view header_line, std::string_view csv, size_t rows) override;
   Status Flush() override { return ShipOnce(); }
@@ -197,7 +206,7 @@ class RowLogImpl final : public RowLog {
   Status ShipOnce();
   Status ShipSegment(const Sealed& s);
   Status PutOnce(const std::string& key, const std::string& object);
-  void ShipLoop();
+  void ShipLoop(std::chrono::milliseconds first_wait);
   void StopShipper();
 
   const RowLogOptions options_;
@@ -456,8 +465,8 @@ Status RowLogImpl::PutOnce(const std::string& key, const std::string& object) {
   return s;
 }
 
-void RowLogImpl::ShipLoop() {
-  std::chrono::milliseconds wait{0};  // ship what recovery found right away
+void RowLogImpl::ShipLoop(std::chrono::milliseconds first_wait) {
+  std::chrono::milliseconds wait = first_wait;
   for (;;) {
     {
       std::unique_lock lk(stop_mu_);

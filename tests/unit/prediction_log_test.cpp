@@ -1,0 +1,411 @@
+// The prediction log's spool + shipper against a real LocalStore in a temp
+// dir: concurrency, crashes (destroy without Close, SIGKILL of a child
+// process, torn writes), and a store that fails for a while.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "results/prediction_log.h"
+#include "results/row_format.h"
+#include "results/row_log.h"
+#include "store/local_store.h"
+
+namespace modelbay {
+namespace {
+namespace fs = std::filesystem;
+using results::RowLog;
+using results::RowLogOptions;
+using namespace std::chrono_literals;
+
+const std::string kHeader1 = "timestamp,request_id,model_version,a,prediction\n";
+const std::string kHeader2 = "timestamp,request_id,model_version,a,b,prediction,prob_x,prob_y\n";
+
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = fs::temp_directory_path() / fmt::format("mb-plog-{:08x}{:08x}", rd(), rd());
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// A LocalStore that fails writes on demand: either before writing
+// (unreachable) or after writing (the confirmation got lost).
+class FlakyStore final : public Store {
+ public:
+  explicit FlakyStore(fs::path root) : inner_(std::move(root)) {}
+  std::atomic<int> fail_before{0};
+  std::atomic<int> fail_after{0};
+  std::atomic<int> puts{0};
+
+  std::string Describe() const override { return inner_.Describe(); }
+  Result<std::string> Get(const std::string& k) override { return inner_.Get(k); }
+  Status Put(const std::string& k, std::string_view d) override { return inner_.Put(k, d); }
+  Status PutIfAbsent(const std::string& k, std::string_view d) override {
+    ++puts;
+    if (fail_before > 0) {
+      --fail_before;
+      return Unavailable("test: store unreachable");
+    }
+    Status s = inner_.PutIfAbsent(k, d);
+    if (s.ok() && fail_after > 0) {
+      --fail_after;
+      return Unavailable("test: connection reset after the write");
+    }
+    return s;
+  }
+  Status PutFile(const std::string& k, const fs::path& f) override { return inner_.PutFile(k, f); }
+  Status GetToFile(const std::string& k, const fs::path& f) override { return inner_.GetToFile(k, f); }
+  Result<std::optional<ObjectInfo>> Head(const std::string& k) override { return inner_.Head(k); }
+  Result<std::vector<ObjectInfo>> List(const std::string& p) override { return inner_.List(p); }
+  Status Delete(const std::string& k) override { return inner_.Delete(k); }
+  Result<CleanupReport> Cleanup(bool d) override { return inner_.Cleanup(d); }
+
+ private:
+  LocalStore inner_;
+};
+
+std::string Row(std::string_view id, int i) {
+  return fmt::format("2026-11-29T09:00:{:02}.{:03}Z,{},1,{},{}\n", (i / 1000) % 60, i % 1000, id, i, i % 2);
+}
+
+// request id -> how many times it appears in the export of `version`.
+std::map<std::string, int> ExportedIds(Store& store, int version, const fs::path& out) {
+  auto n = ExportResults(store, version, out);
+  EXPECT_TRUE(n.ok()) << n.status().message();
+  std::ifstream in(out);
+  std::string line;
+  std::getline(in, line);  // header
+  std::map<std::string, int> ids;
+  while (std::getline(in, line)) {
+    size_t a = line.find(',');
+    size_t b = line.find(',', a + 1);
+    ++ids[line.substr(a + 1, b - a - 1)];
+  }
+  return ids;
+}
+
+struct Fixture {
+  TempDir tmp;
+  fs::path spool = tmp.path() / "spool";
+  std::shared_ptr<FlakyStore> store = std::make_shared<FlakyStore>(tmp.path() / "results");
+
+  std::unique_ptr<RowLog> Open(std::chrono::milliseconds interval = 20ms,
+                               FsyncPolicy fsync = FsyncPolicy::kAlways) {
+    RowLogOptions o;
+    o.spool_dir = spool;
+    o.ship_interval = interval;
+    o.max_backoff = 50ms;
+    o.fsync = fsync;
+    auto log = RowLog::Open(o, store);
+    EXPECT_TRUE(log.ok()) << log.status().message();
+    return log.ok() ? std::move(log).value() : nullptr;
+  }
+};
+
+TEST(PredictionLog, ConcurrentAppendsAreShippedExactlyOnce) {
+  Fixture f;
+  auto log = f.Open();
+  constexpr int kThreads = 16, kPerThread = 400;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int j = 0; j < kPerThread; ++j) {
+        int version = (j % 2) + 1;
+        std::string id = fmt::format("t{}-{}", t, j);
+        std::string csv = Row(id + "-a", j) + Row(id + "-b", j);
+        if (!log->Append(version, version == 1 ? kHeader1 : kHeader2, csv, 2).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures, 0);
+  ASSERT_TRUE(log->Close().ok());
+  EXPECT_EQ(log->stats().backlog_rows, 0u);
+  EXPECT_GT(log->stats().shipped_objects, 0u);
+
+  for (int version : {1, 2}) {
+    auto ids = ExportedIds(*f.store, version, f.tmp.path() / fmt::format("r{}.csv", version));
+    EXPECT_EQ(ids.size(), size_t{kThreads * kPerThread});  // half the requests, two rows each
+    for (const auto& [id, count] : ids) ASSERT_EQ(count, 1) << id;
+    for (int t = 0; t < kThreads; ++t) {
+      EXPECT_EQ(ids.count(fmt::format("t{}-{}-a", t, version - 1)), 1u);
+    }
+  }
+  // Appends after Close are refused, not silently dropped.
+  EXPECT_FALSE(log->Append(1, kHeader1, Row("late", 1), 1).ok());
+}
+
+TEST(PredictionLog, ObjectsAreValidCsvWithDeterministicKeys) {
+  Fixture f;
+  auto log = f.Open(1h);
+  ASSERT_TRUE(log->Append(1, kHeader1, Row("r1", 1) + Row("r2", 2), 2).ok());
+  ASSERT_TRUE(log->Flush().ok());
+  ASSERT_TRUE(log->Append(1, kHeader1, Row("r3", 3), 1).ok());
+  ASSERT_TRUE(log->Close().ok());
+  auto objects = f.store->List("logs/v1/");
+  ASSERT_TRUE(objects.ok());
+  ASSERT_EQ(objects->size(), 2u);
+  std::string writer = log->writer_id();
+  EXPECT_TRUE((*objects)[0].key.starts_with("logs/v1/" + writer + "/")) << (*objects)[0].key;
+  EXPECT_TRUE((*objects)[0].key.ends_with("-0000000001-0000000002.csv")) << (*objects)[0].key;
+  EXPECT_TRUE((*objects)[1].key.ends_with("-0000000003-0000000003.csv")) << (*objects)[1].key;
+  EXPECT_EQ(*f.store->Get((*objects)[0].key), kHeader1 + Row("r1", 1) + Row("r2", 2));
+  // The writer id persists with the spool dir.
+  log.reset();
+  EXPECT_EQ(f.Open()->writer_id(), writer);
+}
+
+TEST(PredictionLog, DestroyWithoutCloseLosesNothingAndDuplicatesNothing) {
+  Fixture f;
+  {
+    auto log = f.Open(1h);
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(log->Append(1, kHeader1, Row(fmt::format("a{}", i), i), 1).ok());
+    ASSERT_TRUE(log->Flush().ok());  // these 50 are shipped
+    for (int i = 0; i < 70; ++i) ASSERT_TRUE(log->Append(1, kHeader1, Row(fmt::format("b{}", i), i), 1).ok());
+    EXPECT_EQ(log->stats().backlog_rows, 70u);
+  }  // "crash": no Close
+  auto log = f.Open();
+  ASSERT_TRUE(log->Close().ok());
+  auto ids = ExportedIds(*f.store, 1, f.tmp.path() / "r.csv");
+  EXPECT_EQ(ids.size(), 120u);
+  for (const auto& [id, count] : ids) EXPECT_EQ(count, 1) << id;
+}
+
+TEST(PredictionLog, LostUploadConfirmationIsRetriedHarmlessly) {
+  Fixture f;
+  f.store->fail_after = 1;  // the object is written, the answer is lost
+  auto log = f.Open(1h);
+  ASSERT_TRUE(log->Append(1, kHeader1, Row("x", 1), 1).ok());
+  EXPECT_FALSE(log->Flush().ok());
+  EXPECT_TRUE(log->stats().ship_failing);
+  EXPECT_EQ(log->stats().backlog_rows, 1u);
+  ASSERT_TRUE(log->Flush().ok());  // AlreadyExists with the same bytes: done
+  EXPECT_FALSE(log->stats().ship_failing);
+  ASSERT_TRUE(log->Close().ok());
+  EXPECT_EQ(f.store->List("logs/")->size(), 1u);
+  EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv"), (std::map<std::string, int>{{"x", 1}}));
+}
+
+TEST(PredictionLog, FailingStoreKeepsRowsAndShipsThemLater) {
+  Fixture f;
+  f.store->fail_before = 1000000;
+  auto log = f.Open(10ms);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(log->Append(2, kHeader2, Row(fmt::format("r{}", i), i), 1).ok());  // never blocked by the store
+  }
+  while (log->stats().ship_errors < 3) std::this_thread::sleep_for(5ms);
+  auto stats = log->stats();
+  EXPECT_TRUE(stats.ship_failing);
+  EXPECT_EQ(stats.backlog_rows, 200u);
+  EXPECT_TRUE(f.store->List("logs/")->empty());
+  f.store->fail_before = 0;  // the store is back
+  ASSERT_TRUE(log->Close().ok());
+  EXPECT_EQ(log->stats().backlog_rows, 0u);
+  auto ids = ExportedIds(*f.store, 2, f.tmp.path() / "r.csv");
+  EXPECT_EQ(ids.size(), 200u);
+  for (const auto& [id, count] : ids) EXPECT_EQ(count, 1) << id;
+}
+
+TEST(PredictionLog, CloseWithStoreDownKeepsRowsForTheNextStart) {
+  Fixture f;
+  f.store->fail_before = 1000000;
+  {
+    auto log = f.Open(1h);
+    ASSERT_TRUE(log->Append(1, kHeader1, Row("kept", 1), 1).ok());
+    Status s = log->Close();
+    EXPECT_EQ(s.code(), Code::kUnavailable);
+    EXPECT_NE(s.message().find("shipped on the next start"), std::string::npos) << s.message();
+  }
+  f.store->fail_before = 0;
+  auto log = f.Open();
+  ASSERT_TRUE(log->Close().ok());
+  EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv"), (std::map<std::string, int>{{"kept", 1}}));
+}
+
+TEST(PredictionLog, TornTailIsCutOffOnRecovery) {
+  Fixture f;
+  {
+    auto log = f.Open(1h);
+    ASSERT_TRUE(log->Append(1, kHeader1, Row("whole", 1), 1).ok());
+  }
+  fs::path segment;
+  for (const auto& e : fs::recursive_directory_iterator(f.spool)) {
+    if (e.path().extension() == ".seg") segment = e.path();
+  }
+  ASSERT_FALSE(segment.empty());
+  std::ofstream(segment, std::ios::app | std::ios::binary) << std::string("\x30\0\0\0\x01\0\0\0garbage", 17);
+  auto log = f.Open();
+  ASSERT_TRUE(log->Close().ok());
+  EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv"), (std::map<std::string, int>{{"whole", 1}}));
+}
+
+TEST(PredictionLog, SecondProcessOnTheSameSpoolIsRefused) {
+  Fixture f;
+  auto first = f.Open();
+  RowLogOptions o;
+  o.spool_dir = f.spool;
+  auto second = RowLog::Open(o, f.store);
+  EXPECT_EQ(second.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(second.status().message().find(f.spool.string()), std::string::npos);
+}
+
+// A child process appends from several threads and reports each
+// acknowledged request id through a pipe; it is SIGKILLed mid-load. Every
+// acknowledged row must be in the export after a restart, exactly once.
+TEST(PredictionLog, SigkillDuringLoadLosesNoAcknowledgedRow) {
+  for (FsyncPolicy policy : {FsyncPolicy::kAlways, FsyncPolicy::kNever}) {
+    Fixture f;
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(fds[0]);
+      RowLogOptions o;
+      o.spool_dir = f.spool;
+      o.ship_interval = 5ms;
+      o.fsync = policy;
+      auto log = RowLog::Open(o, f.store);
+      if (!log.ok()) ::_exit(3);
+      std::vector<std::thread> threads;
+      std::mutex pipe_mu;
+      for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&, t] {
+          for (int j = 0;; ++j) {
+            std::string id = fmt::format("k{}-{}", t, j);
+            if ((*log)->Append(1, kHeader1, Row(id, j), 1).ok()) {
+              std::lock_guard lk(pipe_mu);
+              std::string line = id + "\n";
+              if (::write(fds[1], line.data(), line.size()) < 0) ::_exit(4);
+            }
+          }
+        });
+      }
+      for (auto& t : threads) t.join();
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    std::set<std::string> acked;
+    std::string buf;
+    char chunk[4096];
+    while (acked.size() < 3000) {
+      ssize_t n = ::read(fds[0], chunk, sizeof(chunk));
+      ASSERT_GT(n, 0) << "child stopped early";
+      buf.append(chunk, static_cast<size_t>(n));
+      size_t nl;
+      while ((nl = buf.find('\n')) != std::string::npos) {
+        acked.insert(buf.substr(0, nl));
+        buf.erase(0, nl + 1);
+      }
+    }
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    // Ids written to the pipe before the kill were acknowledged too.
+    ssize_t n;
+    while ((n = ::read(fds[0], chunk, sizeof(chunk))) > 0) buf.append(chunk, static_cast<size_t>(n));
+    std::istringstream rest(buf);
+    for (std::string id; std::getline(rest, id);) {
+      if (rest.good()) acked.insert(id);  // a last line without '\n' was cut by the kill
+    }
+    ::close(fds[0]);
+
+    auto log = f.Open();
+    ASSERT_TRUE(log->Close().ok());
+    auto ids = ExportedIds(*f.store, 1, f.tmp.path() / "r.csv");
+    for (const auto& id : acked) ASSERT_EQ(ids[id], 1) << id;
+    for (const auto& [id, count] : ids) ASSERT_EQ(count, 1) << id;
+  }
+}
+
+TEST(RowFormat, EscapesAndOrdersColumns) {
+  Schema schema;
+  schema.features = {{"name", FeatureType::kCategorical}, {"x,y", FeatureType::kNumeric}};
+  schema.task = TaskType::kBinary;
+  schema.class_labels = {"no", "yes"};
+  EXPECT_EQ(results::HeaderLine(schema), "timestamp,request_id,model_version,name,\"x,y\",prediction,prob_no,prob_yes\n");
+  CellMatrix in;
+  in.rows = 2;
+  in.cols = 2;
+  in.cells = {Cell(std::string_view("a \"q\", b")), Cell(2.5), Cell(std::monostate{}), Cell(3.0)};
+  Predictions p;
+  p.rows = 2;
+  p.num_classes = 2;
+  p.values = {1, 0};
+  p.probabilities = {0.25f, 0.75f, 0.5f, 0.5f};
+  auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1764408864123));
+  EXPECT_EQ(results::FormatRows(schema, 3, "req-1", in, {"yes", "no"}, p, t),
+            "2025-11-29T09:34:24.123Z,req-1,3,\"a \"\"q\"\", b\",2.5,yes,0.25,0.75\n"
+            "2025-11-29T09:34:24.123Z,req-1,3,,3,no,0.5,0.5\n");
+}
+
+TEST(Export, SortsByTimeWritesHeaderOnceAndDefaultsToTheStoreRoot) {
+  TempDir tmp;
+  LocalStore store(tmp.path() / "results");
+  const std::string h = "timestamp,request_id,model_version,a,prediction\n";
+  ASSERT_TRUE(store.Put("logs/v4/w1/r-0000000001-0000000002.csv",
+                        h + "2026-01-01T00:00:03.000Z,c,4,\"multi\nline\",1\n2026-01-01T00:00:01.000Z,a,4,1,0\n").ok());
+  ASSERT_TRUE(store.Put("logs/v4/w2/r-0000000001-0000000001.csv", h + "2026-01-01T00:00:02.000Z,b,4,2,1\n").ok());
+  ASSERT_TRUE(store.Put("logs/v40/w1/r-0000000001-0000000001.csv", h + "2026-01-01T00:00:00.000Z,z,40,2,1\n").ok());
+  auto n = ExportResults(store, 4, "");
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(*n, 3u);
+  EXPECT_EQ(*store.Get("results_4.csv"),
+            h + "2026-01-01T00:00:01.000Z,a,4,1,0\n2026-01-01T00:00:02.000Z,b,4,2,1\n"
+                "2026-01-01T00:00:03.000Z,c,4,\"multi\nline\",1\n");
+
+  auto none = ExportResults(store, 5, tmp.path() / "x.csv");
+  EXPECT_EQ(none.status().code(), Code::kNotFound);
+  EXPECT_NE(none.status().message().find("version 5"), std::string::npos);
+  EXPECT_FALSE(fs::exists(tmp.path() / "x.csv"));
+
+  ASSERT_TRUE(store.Put("logs/v4/w3/r-0000000001-0000000001.csv", "other,header\n1,2\n").ok());
+  EXPECT_EQ(ExportResults(store, 4, tmp.path() / "y.csv").status().code(), Code::kDataLoss);
+}
+
+TEST(Export, ManyObjectsMergeInPasses) {
+  TempDir tmp;
+  LocalStore store(tmp.path() / "results");
+  const std::string h = "timestamp,request_id,model_version,a,prediction\n";
+  for (int o = 0; o < 300; ++o) {  // more than one merge pass
+    std::string body = h;
+    for (int r = 0; r < 3; ++r) {
+      int i = r * 300 + o;
+      body += fmt::format("2026-01-01T00:{:02}:{:02}.000Z,id{},1,{},0\n", i / 60, i % 60, i, i);
+    }
+    ASSERT_TRUE(store.Put(fmt::format("logs/v1/w/r-{:010}-{:010}.csv", o * 3 + 1, o * 3 + 3), body).ok());
+  }
+  auto n = ExportResults(store, 1, tmp.path() / "out.csv");
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(*n, 900u);
+  std::ifstream in(tmp.path() / "out.csv");
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line + "\n", h);
+  for (int i = 0; i < 900; ++i) {
+    ASSERT_TRUE(std::getline(in, line));
+    EXPECT_EQ(line.substr(0, line.find(',', 25)), fmt::format("2026-01-01T00:{:02}:{:02}.000Z,id{}", i / 60, i % 60, i));
+  }
+  EXPECT_FALSE(std::getline(in, line));
+}
+
+}  // namespace
+}  // namespace modelbay
