@@ -162,12 +162,12 @@ def _serve_missing() -> bool:
     try:
         proc = subprocess.run([str(modelbay_binary()), "serve", "--help"], capture_output=True, text=True,
                               timeout=30)
-        return proc.returncode != 0 or "--port" not in proc.stdout
+        return proc.returncode != 0 or "Usage: modelbay serve " not in proc.stdout
     except Exception:  # noqa: BLE001 - binary missing or broken
         return True
 
 
-@pytest.mark.skipif(_serve_missing(), reason="`modelbay serve --help` fails or lacks --port: serve not built yet")
+@pytest.mark.skipif(_serve_missing(), reason="`modelbay serve --help` does not show serve's usage: serve not built yet")
 def test_the_image_command_serves_and_its_health_check_agrees(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MODELBAY_"))}
