@@ -20,7 +20,7 @@ class LoadedModel::Impl {
 namespace {
 
 constexpr std::string_view kPredictConfig =
-    R"({"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"missing":NaN})";
+    R"({"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"cache_id":0,"missing":NaN})";
 
 std::string Quote(std::string_view text) {
   constexpr size_t kMax = 40;

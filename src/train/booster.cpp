@@ -114,7 +114,7 @@ Result<std::vector<float>> PredictDense(BoosterHandle booster, const float* feat
   if (rows == 0) return std::vector<float>();
   std::string array = DenseArrayInterface(features, rows, cols);
   static constexpr char kConfig[] =
-      R"({"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"missing":NaN})";
+      R"({"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"cache_id":0,"missing":NaN})";
   const bst_ulong* shape = nullptr;
   bst_ulong dim = 0;
   const float* result = nullptr;

@@ -1,0 +1,181 @@
+// Train -> artifacts -> LoadedModel -> predict round trips on small
+// in-memory data, with real XGBoost.
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "core/csv.h"
+#include "model/loaded_model.h"
+#include "model/preprocessor.h"
+#include "model/schema_infer.h"
+#include "train/booster.h"
+
+namespace modelbay {
+namespace {
+
+// Fits on every row of `csv` and loads the result as a served model would be.
+std::shared_ptr<const LoadedModel> TrainModel(std::string csv, int rounds = 20) {
+  auto table = ParseCsv(std::move(csv), "train.csv");
+  EXPECT_TRUE(table.ok()) << table.status().message();
+  auto inferred = InferSchema(*table, {});
+  EXPECT_TRUE(inferred.ok()) << inferred.status().message();
+  TextColumns columns;
+  for (size_t c : inferred->feature_columns) columns.push_back(&table->column(c));
+  auto pre = Preprocessor::Fit(inferred->schema, columns, inferred->rows);
+  std::vector<float> x(inferred->rows.size() * pre.num_features());
+  pre.Transform(columns, inferred->rows, x.data());
+  std::vector<float> y;
+  for (uint32_t r : inferred->rows) y.push_back(inferred->labels[r]);
+  auto params = ResolveParams(inferred->schema, {{"num_boost_round", rounds}, {"nthread", 1}});
+  EXPECT_TRUE(params.ok());
+  auto booster = FitBooster(x.data(), y.data(), y.size(), pre.num_features(), *params);
+  EXPECT_TRUE(booster.ok()) << booster.status().message();
+  auto json = SaveModelJson(booster->get());
+  EXPECT_TRUE(json.ok());
+  auto model = LoadedModel::FromArtifacts(7, *json, pre.ToJson(), {{"version", 7}});
+  EXPECT_TRUE(model.ok()) << model.status().message();
+  return model.ok() ? *model : nullptr;
+}
+
+// churn depends on Country and Count: "aa" churns, others churn when Count > 5.
+std::string ChurnCsv(int rows) {
+  std::string csv = "Country,Count,Tenure,churn\n";
+  std::mt19937 rng(1);
+  const char* countries[] = {"aa", "bb", "cc"};
+  for (int i = 0; i < rows; ++i) {
+    std::string country = countries[rng() % 3];
+    int count = rng() % 10;
+    int churn = country == "aa" || count > 5;
+    std::string tenure = i % 7 == 0 ? "" : std::to_string(rng() % 50);
+    csv += fmt::format("{},{},{},{}\n", country, count, tenure, churn);
+  }
+  return csv;
+}
+
+CellMatrix Rows(std::vector<std::vector<Cell>> rows) {
+  CellMatrix m;
+  m.rows = rows.size();
+  m.cols = rows.empty() ? 0 : rows[0].size();
+  for (auto& r : rows) m.cells.insert(m.cells.end(), r.begin(), r.end());
+  return m;
+}
+
+TEST(LoadedModel, BinaryChurnRoundTrip) {
+  auto model = TrainModel(ChurnCsv(400));
+  ASSERT_TRUE(model);
+  EXPECT_EQ(model->version(), 7);
+  EXPECT_EQ(model->schema().task, TaskType::kBinary);
+  // The seed's request body: ["aa", 2, 2].
+  auto p = model->Predict(Rows({{std::string_view("aa"), 2.0, 2.0}, {std::string_view("bb"), 1.0, 30.0}}));
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  ASSERT_EQ(p->num_classes, 2u);
+  ASSERT_EQ(p->probabilities.size(), 4u);
+  EXPECT_NEAR(p->probabilities[0] + p->probabilities[1], 1.0, 1e-6);
+  EXPECT_EQ(model->LabelText(*p, 0), "1");
+  EXPECT_GT(p->probabilities[1], 0.9);
+  EXPECT_EQ(model->LabelText(*p, 1), "0");
+  EXPECT_LT(p->probabilities[3], 0.1);
+}
+
+TEST(LoadedModel, RowAloneEqualsRowInBatch) {
+  auto model = TrainModel(ChurnCsv(300));
+  ASSERT_TRUE(model);
+  std::vector<std::vector<Cell>> rows;
+  const char* countries[] = {"aa", "bb", "cc", "zz"};
+  for (int i = 0; i < 40; ++i) {
+    Cell tenure = i % 5 == 0 ? Cell(std::monostate{}) : Cell(static_cast<double>(i));
+    rows.push_back({std::string_view(countries[i % 4]), static_cast<double>(i % 11), tenure});
+  }
+  auto batch = model->Predict(Rows(rows));
+  ASSERT_TRUE(batch.ok());
+  for (size_t r = 0; r < rows.size(); ++r) {
+    auto alone = model->Predict(Rows({rows[r]}));
+    ASSERT_TRUE(alone.ok());
+    EXPECT_EQ(alone->values[0], batch->values[r]) << "row " << r;
+    EXPECT_EQ(alone->probabilities[1], batch->probabilities[2 * r + 1]) << "row " << r;
+  }
+}
+
+TEST(LoadedModel, TextNumbersAndUnseenCategories) {
+  auto model = TrainModel(ChurnCsv(200));
+  ASSERT_TRUE(model);
+  auto a = model->Predict(Rows({{std::string_view("bb"), std::string_view("7"), std::string_view("")}}));
+  auto b = model->Predict(Rows({{std::string_view("bb"), 7.0, std::monostate{}}}));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->probabilities, b->probabilities);
+  auto unseen = model->Predict(Rows({{std::string_view("never-seen"), 1.0, 1.0}}));
+  ASSERT_TRUE(unseen.ok()) << unseen.status().message();
+}
+
+TEST(LoadedModel, ErrorsNameRowAndColumn) {
+  auto model = TrainModel(ChurnCsv(100));
+  ASSERT_TRUE(model);
+  auto bad = model->Predict(Rows({{std::string_view("aa"), 1.0, 1.0},
+                                  {std::string_view("aa"), 1.0, 1.0},
+                                  {std::string_view("aa"), std::string_view("abc"), 1.0}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(bad.status().message(), "row 2, column 'Count': expected a number, got \"abc\"");
+  auto narrow = model->Predict(Rows({{std::string_view("aa"), 1.0}}));
+  ASSERT_FALSE(narrow.ok());
+  EXPECT_NE(narrow.status().message().find("each row must have 3 values"), std::string::npos);
+  EXPECT_NE(narrow.status().message().find("Country, Count, Tenure"), std::string::npos);
+  auto idx = model->ColumnIndex("Tenure");
+  ASSERT_TRUE(idx.ok());
+  EXPECT_EQ(*idx, 2u);
+  EXPECT_FALSE(model->ColumnIndex("tenure").ok());
+}
+
+TEST(LoadedModel, MulticlassStringLabelsComeBackAsStrings) {
+  std::string csv = "size,color,medal\n";
+  for (int i = 0; i < 300; ++i) {
+    int size = i % 30;
+    const char* medal = size < 10 ? "bronze" : size < 20 ? "silver" : "gold";
+    csv += fmt::format("{},{},{}\n", size, i % 2 ? "red" : "blue", medal);
+  }
+  auto model = TrainModel(csv);
+  ASSERT_TRUE(model);
+  EXPECT_EQ(model->schema().task, TaskType::kMulticlass);
+  EXPECT_FALSE(model->schema().labels_numeric);
+  auto p = model->Predict(Rows({{2.0, std::string_view("red")}, {25.0, std::string_view("blue")},
+                                {15.0, std::monostate{}}}));
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  ASSERT_EQ(p->num_classes, 3u);
+  EXPECT_EQ(model->LabelText(*p, 0), "bronze");
+  EXPECT_EQ(model->LabelText(*p, 1), "gold");
+  EXPECT_EQ(model->LabelText(*p, 2), "silver");
+  for (size_t r = 0; r < 3; ++r) {
+    EXPECT_NEAR(p->probabilities[3 * r] + p->probabilities[3 * r + 1] + p->probabilities[3 * r + 2], 1.0, 1e-5);
+  }
+}
+
+TEST(LoadedModel, Regression) {
+  std::string csv = "x,kind,price\n";
+  for (int i = 0; i < 200; ++i) csv += fmt::format("{},{},{}\n", i % 40, i % 2 ? "a" : "b", (i % 40) * 2.5 + 0.25);
+  auto model = TrainModel(csv, 50);
+  ASSERT_TRUE(model);
+  EXPECT_EQ(model->schema().task, TaskType::kRegression);
+  auto p = model->Predict(Rows({{10.0, std::string_view("a")}, {30.0, std::string_view("b")}}));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->num_classes, 0u);
+  EXPECT_TRUE(p->probabilities.empty());
+  EXPECT_NEAR(p->values[0], 25.25, 1.0);
+  EXPECT_NEAR(p->values[1], 75.25, 1.0);
+  EXPECT_NEAR(std::stod(model->LabelText(*p, 0)), p->values[0], 1e-6);
+}
+
+TEST(LoadedModel, RejectsDamagedArtifacts) {
+  auto model = TrainModel(ChurnCsv(50), 2);
+  ASSERT_TRUE(model);
+  std::string pre = model->preprocessor().ToJson();
+  auto bad_model = LoadedModel::FromArtifacts(3, "{\"not\": \"a model\"}", pre, {});
+  ASSERT_FALSE(bad_model.ok());
+  EXPECT_EQ(bad_model.status().code(), Code::kDataLoss);
+  EXPECT_NE(bad_model.status().message().find("version 3 model.json"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace modelbay
