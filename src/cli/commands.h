@@ -35,5 +35,6 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx);     // serve
 void RegisterResultsCommands(CLI::App& app, CliContext& ctx);   // results export, predict
 void RegisterTriggerCommands(CLI::App& app, CliContext& ctx);   // watch, worker
 void RegisterConfigCommands(CLI::App& app, CliContext& ctx);    // config
+void RegisterStoreCommands(CLI::App& app, CliContext& ctx);     // store ls|cat|get|put|rm|stat
 
 }  // namespace modelbay

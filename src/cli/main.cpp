@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   RegisterServeCommands(app, ctx);
   RegisterResultsCommands(app, ctx);
   RegisterTriggerCommands(app, ctx);
+  RegisterStoreCommands(app, ctx);
 
   app.parse_complete_callback([&] {
     spdlog::set_level(ctx.verbose ? spdlog::level::debug : spdlog::level::info);
