@@ -1,8 +1,68 @@
-// Placeholder: this command group is being built (see the open issues).
+// sample-data, upload.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <fmt/format.h>
+
 #include "cli/commands.h"
+#include "data/data_store.h"
+#include "data/sample_data.h"
+#include "store/store.h"
 
 namespace modelbay {
+namespace {
 
-void RegisterDataCommands(CLI::App&, CliContext&) {}
+struct SampleDataArgs {
+  SampleDataOptions options;
+  std::string out;
+};
+
+struct UploadArgs {
+  std::string file;
+  std::string name;
+  std::string target;
+};
+
+}  // namespace
+
+void RegisterDataCommands(CLI::App& app, CliContext& ctx) {
+  auto sample = std::make_shared<SampleDataArgs>();
+  CLI::App* s = app.add_subcommand(
+      "sample-data",
+      "Write a synthetic churn CSV like the seed's (Country,Count,id,churn) with a learnable signal");
+  s->add_option("--rows", sample->options.rows, "Number of data rows")->capture_default_str();
+  s->add_option("--seed", sample->options.seed, "Random seed (the same seed gives the same file)")
+      ->capture_default_str();
+  s->add_option("--out", sample->out, "CSV file to write")->required();
+  s->add_option("--classes", sample->options.classes,
+                "2: churn 0/1 (the seed's columns); 3-10: a string target `tier` instead")
+      ->capture_default_str();
+  s->add_flag("--regression", sample->options.regression, "A numeric target `spend` instead of churn");
+  SetAction(s, ctx, [sample]() -> Status {
+    MB_RETURN_IF_ERROR(WriteSampleData(sample->out, sample->options));
+    fmt::print("wrote {} rows to {}\n", sample->options.rows, sample->out);
+    return Status::Ok();
+  });
+
+  auto up = std::make_shared<UploadArgs>();
+  CLI::App* u = app.add_subcommand(
+      "upload", "Check a CSV file and store it in the data store (identical content is not re-uploaded)");
+  u->add_option("file", up->file, "CSV file (RFC 4180, UTF-8, with a header line)")->required();
+  u->add_option("--name", up->name, "Key in the data store (default: the file's name)");
+  u->add_option("--target", up->target, "Require this column (the training target) in the file");
+  SetAction(u, ctx, [up, &ctx]() -> Status {
+    MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
+    MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> store, OpenStore(cfg.data, cfg));
+    UploadOptions options;
+    options.name = up->name;
+    if (!up->target.empty()) options.target = up->target;
+    MB_ASSIGN_OR_RETURN(UploadOutcome outcome, UploadData(*store, up->file, options));
+    fmt::print("{} {} in {}: {} rows, sha256 {}\n", outcome.key,
+               outcome.unchanged ? "unchanged (identical content already stored)" : "uploaded",
+               store->Describe(), outcome.rows, outcome.sha256);
+    return Status::Ok();
+  });
+}
 
 }  // namespace modelbay

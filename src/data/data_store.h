@@ -47,7 +47,10 @@ Result<UploadOutcome> UploadData(Store& data, const std::filesystem::path& file,
 Result<std::vector<DataFile>> SelectData(Store& data, std::string_view spec);
 
 // Downloads and parses the selected files (one table; "all" concatenates),
-// filling sha256 and rows of each DataFile.
+// filling sha256 and rows of each DataFile. A file whose content is identical
+// to an earlier one is read once: it is dropped from `files`, so `files` ends
+// as exactly the data the table holds. Different headers, or no data rows at
+// all, are InvalidArgument.
 Result<CsvTable> LoadData(Store& data, std::vector<DataFile>& files);
 
 }  // namespace modelbay
