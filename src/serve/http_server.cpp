@@ -1,0 +1,273 @@
+#include <utility>  // Boost 1.74's Asio needs it first under C++20.
+
+#include "serve/http_server.h"
+
+#include <atomic>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "serve/codec.h"
+
+namespace modelbay::serve {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+
+struct ServerState {
+  ServerOptions options;
+  Service& service;
+  Metrics& metrics;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> in_flight{0};
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, ServerState& state) : stream_(std::move(socket)), state_(state) {}
+
+  void Start() {
+    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::ReadHeader,
+                                                                     shared_from_this()));
+  }
+
+ private:
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(state_.options.max_header_bytes));
+    parser_->body_limit(state_.options.max_body_bytes);
+    stream_.expires_after(state_.options.read_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, size_t) {
+    if (ec) return OnReadError(ec);
+    const auto& req = parser_->get();
+    if (beast::iequals(req[http::field::expect], "100-continue")) {
+      continue_.emplace(http::status::continue_, req.version());
+      http::async_write(stream_, *continue_,
+                        beast::bind_front_handler(&Session::OnContinue, shared_from_this()));
+      return;
+    }
+    ReadBody();
+  }
+
+  void OnContinue(beast::error_code ec, size_t) {
+    if (ec) return Close();
+    ReadBody();
+  }
+
+  void ReadBody() {
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnReadError(beast::error_code ec) {
+    // The client went away, was too slow (timeouts land here: that is how a
+    // slow client is cut off), the connection broke, or it closed mid-request.
+    if (ec.category() != beast::error_code(http::error::end_of_stream).category() ||
+        ec == http::error::end_of_stream || ec == http::error::partial_message) {
+      return Close();
+    }
+    // A malformed or oversized request: answer once, then close.
+    int status = 400;
+    std::string message = fmt::format("malformed HTTP request: {}", ec.message());
+    if (ec == http::error::body_limit) {
+      status = 413;
+      message = fmt::format("the body is larger than the limit of {} bytes (--max-body-bytes)",
+                            state_.options.max_body_bytes);
+    } else if (ec == http::error::header_limit) {
+      status = 431;
+      message = fmt::format("the request headers are larger than the limit of {} bytes",
+                            state_.options.max_header_bytes);
+    }
+    state_.metrics.ObserveRequest(Route::kOther, status, 0);
+    auto res = std::make_shared<http::response<http::string_body>>(http::status(status), 11);
+    res->set(http::field::content_type, "application/json");
+    res->body() = ErrorBody(status == 413 ? "too_large" : status == 431 ? "headers_too_large"
+                                                                         : "bad_request",
+                            message);
+    res->keep_alive(false);
+    res->prepare_payload();
+    stream_.expires_after(state_.options.write_timeout);
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code, size_t) { self->Close(); });
+  }
+
+  void OnRead(beast::error_code ec, size_t) {
+    if (ec) return OnReadError(ec);
+    state_.in_flight.fetch_add(1);
+    const auto started = SteadyClock::now();
+    auto& req = parser_->get();
+    const Request request{req.method_string(), req.target(), req[http::field::content_type],
+                          req[http::field::authorization], req["X-Request-Id"], req.body()};
+    Reply reply;
+    state_.service.Handle(request, reply);
+
+    res_.emplace(http::status(reply.status), req.version());
+    res_->set(http::field::content_type, reply.content_type);
+    if (reply.retry_after > 0) res_->set(http::field::retry_after, std::to_string(reply.retry_after));
+    if (!reply.allow.empty()) res_->set(http::field::allow, reply.allow);
+    if (reply.www_authenticate) res_->set(http::field::www_authenticate, "Bearer");
+    if (!reply.request_id.empty()) res_->set("X-Request-Id", reply.request_id);
+    res_->keep_alive(req.keep_alive() && !state_.stopping.load());
+    res_->body() = std::move(reply.body);
+    res_->prepare_payload();
+    const double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
+    state_.metrics.ObserveRequest(Service::RouteOf(req.target()), reply.status, seconds);
+
+    stream_.expires_after(state_.options.write_timeout);
+    http::async_write(stream_, *res_, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+  }
+
+  void OnWrite(beast::error_code ec, size_t) {
+    state_.in_flight.fetch_sub(1);
+    const bool keep_alive = res_->keep_alive();
+    res_.reset();
+    if (ec || !keep_alive || state_.stopping.load()) return Close();
+    ReadHeader();
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  ServerState& state_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::empty_body>> continue_;
+  std::optional<http::response<http::string_body>> res_;
+};
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(ServerOptions options, Service& service, Metrics& metrics)
+      : state_{std::move(options), service, metrics},
+        threads_(state_.options.threads > 0 ? state_.options.threads
+                                            : std::max(1u, std::thread::hardware_concurrency())),
+        ioc_(threads_),
+        acceptor_(asio::make_strand(ioc_)),
+        signals_(ioc_, SIGINT, SIGTERM),
+        drain_timer_(ioc_) {}
+
+  Status Listen() {
+    beast::error_code ec;
+    const auto address = asio::ip::make_address(state_.options.host, ec);
+    if (ec) {
+      return InvalidArgument(fmt::format("--host {}: not an IP address ({}); use e.g. 0.0.0.0 or 127.0.0.1",
+                                         state_.options.host, ec.message()));
+    }
+    const tcp::endpoint endpoint(address, state_.options.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Unavailable(fmt::format("cannot listen on {}:{}: {}; pick another --port or stop the "
+                                     "process using it", state_.options.host, state_.options.port,
+                                     ec.message()));
+    }
+    return Status::Ok();
+  }
+
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  Status Run() {
+    signals_.async_wait([this](beast::error_code ec, int signo) {
+      if (ec) return;
+      spdlog::info("signal {}: stopping (finishing requests in flight)", signo);
+      BeginStop();
+    });
+    Accept();
+    std::vector<std::thread> pool;
+    for (int i = 1; i < threads_; ++i) pool.emplace_back([this] { ioc_.run(); });
+    ioc_.run();
+    for (auto& t : pool) t.join();
+    return Status::Ok();
+  }
+
+  void PostStop() {
+    asio::post(ioc_, [this] { BeginStop(); });
+  }
+
+  void BeginStop() {
+    if (state_.stopping.exchange(true)) return;
+    asio::post(acceptor_.get_executor(), [this] {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+    });
+    signals_.cancel();
+    drain_deadline_ = SteadyClock::now() + state_.options.shutdown_grace;
+    Drain();
+  }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+      if (state_.stopping.load()) return;
+      if (ec) {
+        if (ec == asio::error::operation_aborted) return;
+        spdlog::warn("accept: {}", ec.message());  // e.g. out of file descriptors: retry shortly
+        auto timer = std::make_shared<asio::steady_timer>(ioc_, std::chrono::milliseconds(50));
+        timer->async_wait([this, timer](beast::error_code) { Accept(); });
+        return;
+      }
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Session>(std::move(socket), state_)->Start();
+      Accept();
+    });
+  }
+
+  // Waits for the requests in flight, then stops the io threads (idle
+  // keep-alive connections are dropped).
+  void Drain() {
+    if (state_.in_flight.load() == 0 || SteadyClock::now() >= drain_deadline_) {
+      if (state_.in_flight.load() != 0) {
+        spdlog::warn("{} requests still in flight after the shutdown grace period", state_.in_flight.load());
+      }
+      ioc_.stop();
+      return;
+    }
+    drain_timer_.expires_after(std::chrono::milliseconds(10));
+    drain_timer_.async_wait([this](beast::error_code) { Drain(); });
+  }
+
+  ServerState state_;
+  int threads_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  asio::steady_timer drain_timer_;
+  SteadyClock::time_point drain_deadline_;
+};
+
+HttpServer::HttpServer(ServerOptions options, Service& service, Metrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), service, metrics)) {}
+HttpServer::~HttpServer() = default;
+Status HttpServer::Listen() { return impl_->Listen(); }
+uint16_t HttpServer::port() const { return impl_->port(); }
+Status HttpServer::Run() { return impl_->Run(); }
+void HttpServer::Stop() { impl_->PostStop(); }
+
+}  // namespace modelbay::serve

@@ -1,0 +1,276 @@
+#include "serve/model_cache.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "model/loader.h"
+
+namespace modelbay::serve {
+namespace {
+
+std::string Available(const ModelView& view) {
+  if (view.versions.empty()) return "there are no versions yet";
+  std::string s = "available versions: " + fmt::format("{}", fmt::join(view.versions, ", "));
+  if (!view.aliases.empty()) {
+    s += "; aliases:";
+    for (const auto& [name, v] : view.aliases) s += fmt::format(" {} -> {}", name, v);
+  }
+  return s;
+}
+
+// A decimal version number; nullopt when `spec` is not all digits.
+std::optional<long> ParseVersionNumber(std::string_view spec) {
+  if (spec.empty() || spec.size() > 9) return std::nullopt;
+  long v = 0;
+  auto [p, ec] = std::from_chars(spec.data(), spec.data() + spec.size(), v);
+  if (ec != std::errc() || p != spec.data() + spec.size()) return std::nullopt;
+  return v;
+}
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+Status NoModelYet() {
+  return FailedPrecondition(
+      "no model yet: train one with `modelbay train` (or `modelbay models import`); "
+      "the service picks it up within seconds");
+}
+
+// Scores one all-missing row: a loaded model must at least be able to do that.
+Status Verify(const LoadedModel& model) {
+  CellMatrix probe;
+  probe.rows = 1;
+  probe.cols = model.schema().features.size();
+  probe.cells.assign(probe.cols, Cell{});
+  auto p = model.Predict(probe);
+  if (!p.ok()) return Internal("probe prediction failed: " + p.status().message());
+  return Status::Ok();
+}
+
+}  // namespace
+
+ModelCache::ModelCache(std::shared_ptr<Registry> registry, Metrics& metrics,
+                       std::chrono::milliseconds refresh)
+    : registry_(std::move(registry)), metrics_(metrics), refresh_(refresh) {
+  view_.store(std::make_shared<const ModelView>());
+}
+
+ModelCache::~ModelCache() { Stop(); }
+
+void ModelCache::Start() {
+  if (Status s = Refresh(); !s.ok()) {
+    spdlog::warn("model store not readable yet ({}); retrying every {} ms", s.message(),
+                 refresh_.count());
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+void ModelCache::Stop() {
+  {
+    std::lock_guard lock(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ModelCache::Run() {
+  std::unique_lock lock(stop_mu_);
+  while (!stop_cv_.wait_for(lock, refresh_, [this] { return stopping_; })) {
+    lock.unlock();
+    if (Status s = Refresh(); !s.ok()) spdlog::warn("model refresh: {}", s.message());
+    lock.lock();
+  }
+}
+
+void ModelCache::Publish(std::shared_ptr<ModelView> next) {
+  view_.store(std::shared_ptr<const ModelView>(std::move(next)));
+}
+
+Status ModelCache::Refresh() {
+  std::lock_guard refresh_lock(refresh_mu_);
+  Result<std::vector<int>> versions = NotFound("");
+  Result<std::map<std::string, int>> aliases = NotFound("");
+  {
+    std::lock_guard lock(registry_mu_);
+    versions = registry_->ListVersions();
+    metrics_.StoreReadDone(StoreRead::kList);
+    if (versions.ok()) {
+      aliases = registry_->Aliases();
+      metrics_.StoreReadDone(StoreRead::kAliases);
+    }
+  }
+  const Status err = !versions.ok() ? versions.status() : aliases.status();
+  if (!err.ok()) {
+    metrics_.StoreError();
+    std::lock_guard lock(mu_);
+    auto next = std::make_shared<ModelView>(*view());
+    next->store_ok = false;
+    next->store_error = err.message();
+    Publish(std::move(next));
+    return err;
+  }
+
+  const auto old = view();
+  auto next = std::make_shared<ModelView>();
+  next->versions = std::move(versions).value();
+  std::sort(next->versions.begin(), next->versions.end());
+  next->refreshed = true;
+  next->store_ok = true;
+  auto known = [&](int v) {
+    return std::binary_search(next->versions.begin(), next->versions.end(), v);
+  };
+
+  // Load what the aliases point to before publishing them; on a failed load
+  // the alias keeps its old target.
+  auto ready = [&](int v) -> bool {
+    if (v <= 0 || !known(v)) return false;
+    auto m = Load(v);
+    if (!m.ok()) spdlog::error("version {}: {}; keeping the previous model", v, m.status().message());
+    return m.ok();
+  };
+  for (const auto& [name, v] : aliases.value()) {
+    if (name == "latest") continue;
+    if (ready(v)) {
+      next->aliases[name] = v;
+    } else if (auto it = old->aliases.find(name); it != old->aliases.end()) {
+      next->aliases[name] = it->second;
+    }
+  }
+  int wanted = 0;
+  if (auto it = next->aliases.find("production"); it != next->aliases.end()) wanted = it->second;
+  if (wanted == 0) wanted = next->latest();
+  next->default_version = ready(wanted) ? wanted : old->default_version;
+  if (next->latest() != 0 && next->latest() != wanted) (void)ready(next->latest());
+
+  std::lock_guard lock(mu_);
+  next->models = view()->models;  // includes everything loaded above
+  if (next->default_version != old->default_version) {
+    spdlog::info("serving model version {} by default", next->default_version);
+  }
+  Publish(std::move(next));
+  return Status::Ok();
+}
+
+Result<ModelPtr> ModelCache::LoadUncached(int version) {
+  Result<ModelPtr> model = NotFound("");
+  {
+    std::lock_guard lock(registry_mu_);
+    model = LoadModel(*registry_, version);
+    metrics_.StoreReadDone(StoreRead::kFetch);
+  }
+  if (model.ok()) {
+    if (Status s = Verify(**model); !s.ok()) model = s;
+  }
+  metrics_.ModelLoaded(model.ok());
+  if (!model.ok()) {
+    if (model.status().code() == Code::kUnavailable) metrics_.StoreError();
+    return model.status().WithContext(fmt::format("loading model version {}", version));
+  }
+  spdlog::info("loaded model version {}", version);
+  return model;
+}
+
+Result<ModelPtr> ModelCache::Load(int version) {
+  std::shared_future<Result<ModelPtr>> pending;
+  std::promise<Result<ModelPtr>> promise;
+  bool leader = false;
+  {
+    std::lock_guard lock(mu_);
+    const auto v = view();
+    if (auto it = v->models.find(version); it != v->models.end()) return it->second;
+    if (auto it = loading_.find(version); it != loading_.end()) {
+      pending = it->second;
+    } else {
+      pending = promise.get_future().share();
+      loading_.emplace(version, pending);
+      leader = true;
+    }
+  }
+  if (!leader) return pending.get();
+
+  Result<ModelPtr> result = LoadUncached(version);
+  {
+    std::lock_guard lock(mu_);
+    if (result.ok()) {
+      auto next = std::make_shared<ModelView>(*view());
+      next->models[version] = *result;
+      Publish(std::move(next));
+    }
+    loading_.erase(version);
+  }
+  promise.set_value(result);
+  return result;
+}
+
+Result<int> ModelCache::Resolve(const ModelView& view, std::string_view spec) const {
+  if (AllDigits(spec)) {
+    const auto n = ParseVersionNumber(spec);
+    if (n && view.models.count(static_cast<int>(*n))) return static_cast<int>(*n);
+    if (!view.refreshed) {
+      return Unavailable("the model store is unreachable (" + view.store_error +
+                         ") and version " + std::string(spec) + " is not cached");
+    }
+    if (!n || !std::binary_search(view.versions.begin(), view.versions.end(), static_cast<int>(*n))) {
+      return NotFound(fmt::format("model version {} not found; {}", spec, Available(view)));
+    }
+    return static_cast<int>(*n);
+  }
+  if (!view.refreshed) {
+    return Unavailable("the model store is unreachable (" + view.store_error +
+                       "); cannot resolve \"" + std::string(spec) + "\"");
+  }
+  if (spec == "latest") {
+    if (view.latest() == 0) return NoModelYet();
+    return view.latest();
+  }
+  if (auto it = view.aliases.find(std::string(spec)); it != view.aliases.end()) return it->second;
+  return NotFound(fmt::format("model alias \"{}\" not found; {}", spec, Available(view)));
+}
+
+Result<ModelPtr> ModelCache::Get(const std::optional<std::string>& spec) {
+  const auto v = view();
+  int version = 0;
+  if (!spec) {
+    version = v->default_version;
+    if (version == 0) {
+      if (!v->refreshed) {
+        return Unavailable("the model store is unreachable (" + v->store_error +
+                           ") and no model is cached yet");
+      }
+      return NoModelYet();
+    }
+  } else {
+    MB_ASSIGN_OR_RETURN(version, Resolve(*v, *spec));
+  }
+  if (auto it = v->models.find(version); it != v->models.end()) {
+    metrics_.CacheHit();
+    return it->second;
+  }
+  metrics_.CacheMiss();
+  auto model = Load(version);
+  if (!model.ok() && model.status().code() != Code::kNotFound &&
+      model.status().code() != Code::kUnavailable) {
+    // Corrupt or unloadable artifacts are not the client's fault, and
+    // another version may be promoted meanwhile: retryable.
+    return Unavailable(model.status().message());
+  }
+  return model;
+}
+
+Result<nlohmann::json> ModelCache::Metadata(std::string_view spec) {
+  const auto v = view();
+  MB_ASSIGN_OR_RETURN(int version, Resolve(*v, spec));
+  if (auto it = v->models.find(version); it != v->models.end()) return it->second->metadata();
+  std::lock_guard lock(registry_mu_);
+  metrics_.StoreReadDone(StoreRead::kMetadata);
+  auto meta = registry_->Metadata(version);
+  if (!meta.ok() && meta.status().code() == Code::kUnavailable) metrics_.StoreError();
+  return meta;
+}
+
+}  // namespace modelbay::serve

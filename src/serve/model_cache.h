@@ -1,0 +1,98 @@
+// Loaded models by version, and the alias table, for the inference service.
+//
+// Everything a request needs is in one immutable View, swapped atomically:
+// a request takes the current View once and keeps its models alive
+// (shared_ptr), so a swap never disturbs a request in flight. A background
+// thread re-reads versions and aliases every `refresh` interval, loads and
+// verifies any model an alias (or the default) now points to, and only then
+// publishes the new View. A failed load or an unreachable store keeps the
+// old View serving. A version is downloaded at most once per process, even
+// when many requests ask for it at the same time.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "model/loaded_model.h"
+#include "registry/registry.h"
+#include "serve/metrics.h"
+
+namespace modelbay::serve {
+
+using ModelPtr = std::shared_ptr<const LoadedModel>;
+
+struct ModelView {
+  std::vector<int> versions;            // committed, ascending
+  std::map<std::string, int> aliases;   // named aliases (not "latest")
+  int default_version = 0;              // production, else latest; 0 = none
+  bool refreshed = false;               // the store was read at least once
+  bool store_ok = false;                // the last refresh succeeded
+  std::string store_error;              // why not, when !store_ok
+  std::map<int, ModelPtr> models;       // loaded versions
+  int latest() const { return versions.empty() ? 0 : versions.back(); }
+};
+
+class ModelCache {
+ public:
+  ModelCache(std::shared_ptr<Registry> registry, Metrics& metrics,
+             std::chrono::milliseconds refresh);
+  ~ModelCache();
+  ModelCache(const ModelCache&) = delete;
+  ModelCache& operator=(const ModelCache&) = delete;
+
+  // One refresh now (its failure is not fatal: the store may come later),
+  // then the background refresher.
+  void Start();
+  void Stop();
+
+  // The model for a request's model_version (nullopt = the default).
+  // NotFound (404) for an unknown version or alias; FailedPrecondition (503)
+  // when there is no model yet; Unavailable (503) when the store cannot be
+  // read and the model is not cached.
+  Result<ModelPtr> Get(const std::optional<std::string>& spec);
+  // Metadata of a version/alias, from memory when loaded, else the store.
+  Result<nlohmann::json> Metadata(std::string_view spec);
+  // The version a spec names, from the current View (no store access).
+  Result<int> Resolve(const ModelView& view, std::string_view spec) const;
+
+  std::shared_ptr<const ModelView> view() const { return view_.load(); }
+  // One refresh tick: re-read versions and aliases, load what they point to,
+  // publish. Returns the store error, if any.
+  Status Refresh();
+
+ private:
+  Result<ModelPtr> Load(int version);
+  Result<ModelPtr> LoadUncached(int version);
+  void Publish(std::shared_ptr<ModelView> next);
+  void Run();
+
+  std::shared_ptr<Registry> registry_;
+  Metrics& metrics_;
+  const std::chrono::milliseconds refresh_;
+  std::atomic<std::shared_ptr<const ModelView>> view_;
+
+  std::mutex registry_mu_;  // the registry and its store are used by one thread at a time
+  std::mutex mu_;           // guards loading_ and publishing views
+  std::map<int, std::shared_future<Result<ModelPtr>>> loading_;
+  std::mutex refresh_mu_;   // one refresh at a time
+
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace modelbay::serve

@@ -1,0 +1,234 @@
+#include "serve/service.h"
+
+#include <chrono>
+#include <random>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include "serve/codec.h"
+
+namespace modelbay::serve {
+namespace {
+
+constexpr std::string_view kGetOnly = "GET";
+constexpr std::string_view kPostOnly = "POST";
+
+std::string_view PathOf(std::string_view target) {
+  const auto q = target.find('?');
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+bool IsJsonContentType(std::string_view content_type) {
+  std::string_view media = Trim(content_type.substr(0, content_type.find(';')));
+  if (IEquals(media, "application/json")) return true;
+  const std::string_view prefix = "application/", suffix = "+json";
+  return media.size() > prefix.size() + suffix.size() &&
+         IEquals(media.substr(0, prefix.size()), prefix) &&
+         IEquals(media.substr(media.size() - suffix.size()), suffix);
+}
+
+Service::Service(ServiceOptions options, ModelCache& cache, PredictionLog* log, Metrics& metrics)
+    : options_(std::move(options)), cache_(cache), log_(log), metrics_(metrics) {
+  std::random_device rd;
+  id_prefix_ = fmt::format("{:08x}{:04x}", rd(), rd() & 0xffff);
+}
+
+std::string Service::NextRequestId() {
+  return fmt::format("{}-{:x}", id_prefix_, next_id_.fetch_add(1, std::memory_order_relaxed));
+}
+
+bool Service::SaneRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Route Service::RouteOf(std::string_view target) {
+  const std::string_view path = PathOf(target);
+  if (path == "/inference") return Route::kInference;
+  if (path == "/health") return Route::kHealth;
+  if (path == "/ready") return Route::kReady;
+  if (path == "/models") return Route::kModels;
+  if (path.size() > 8 && path.substr(0, 8) == "/models/" &&
+      path.find('/', 8) == std::string_view::npos) {
+    return Route::kModel;
+  }
+  if (path == "/metrics") return Route::kMetrics;
+  if (path == "/openapi.json") return Route::kOpenApi;
+  return Route::kOther;
+}
+
+bool Service::Authorized(std::string_view authorization) const {
+  if (options_.api_token.empty()) return true;
+  constexpr std::string_view kScheme = "Bearer ";
+  if (authorization.size() < kScheme.size() ||
+      !IEquals(authorization.substr(0, kScheme.size()), kScheme)) {
+    return false;
+  }
+  const std::string_view given = Trim(authorization.substr(kScheme.size()));
+  const std::string& want = options_.api_token;
+  // Compare in constant time; a length difference still compares want to itself.
+  const bool same_len = given.size() == want.size();
+  const char* other = same_len ? given.data() : want.data();
+  return (CRYPTO_memcmp(other, want.data(), want.size()) == 0) && same_len;
+}
+
+void Service::Error(const Status& status, Reply& reply) {
+  reply.status = HttpStatusFor(status.code());
+  if (reply.status >= 500 && status.code() != Code::kInternal && status.code() != Code::kDataLoss) {
+    reply.retry_after = 1;
+  }
+  if (status.code() == Code::kFailedPrecondition) reply.retry_after = 5;
+  reply.content_type = "application/json";
+  reply.body = ErrorBody(ErrorCodeName(status.code()), status.message());
+}
+
+void Service::Handle(const Request& request, Reply& reply) {
+  const Route route = RouteOf(request.target);
+  const std::string_view path = PathOf(request.target);
+  if (route != Route::kHealth && !Authorized(request.authorization)) {
+    reply.www_authenticate = true;
+    reply.status = 401;
+    reply.body = ErrorBody("unauthorized",
+                           "this service requires `Authorization: Bearer <token>` "
+                           "(the value of MODELBAY_API_TOKEN)");
+    return;
+  }
+  const std::string_view allowed = route == Route::kInference ? kPostOnly : kGetOnly;
+  if (route != Route::kOther && request.method != allowed) {
+    reply.status = 405;
+    reply.allow = allowed;
+    reply.body = ErrorBody("method_not_allowed", fmt::format("{} accepts only {}", path, allowed));
+    return;
+  }
+  switch (route) {
+    case Route::kInference: return Inference(request, reply);
+    case Route::kHealth: reply.body = R"({"status":"ok"})"; return;
+    case Route::kReady: return Ready(reply);
+    case Route::kModels: return Models(reply);
+    case Route::kModel: return ModelMetadata(path.substr(8), reply);
+    case Route::kMetrics: return MetricsText(reply);
+    case Route::kOpenApi: reply.body = OpenApiDocument(!options_.api_token.empty()); return;
+    case Route::kOther:
+    case Route::kCount: break;
+  }
+  reply.status = 404;
+  reply.body = ErrorBody("not_found",
+                         fmt::format("no route {}; see GET /openapi.json for the routes", path));
+}
+
+void Service::Inference(const Request& request, Reply& reply) {
+  reply.request_id = SaneRequestId(request.request_id) ? std::string(request.request_id)
+                                                       : NextRequestId();
+  if (!IsJsonContentType(request.content_type)) {
+    return Error(UnsupportedMedia(fmt::format(
+                     "Content-Type is \"{}\"; send the body as JSON with "
+                     "`Content-Type: application/json`", request.content_type)),
+                 reply);
+  }
+  thread_local simdjson::dom::parser parser;
+  thread_local CellMatrix cells;
+  auto parsed = ParseInferenceRequest(parser, request.body, options_.max_rows);
+  if (!parsed.ok()) return Error(parsed.status(), reply);
+  auto model = cache_.Get(parsed->model_spec);
+  if (!model.ok()) return Error(model.status(), reply);
+  const LoadedModel& m = **model;
+  if (Status s = BuildCells(*parsed, m.schema(), cells); !s.ok()) return Error(s, reply);
+  auto predictions = m.Predict(cells);
+  if (!predictions.ok()) return Error(predictions.status(), reply);
+  if (log_ == nullptr) return Error(Unavailable("the prediction log is not open"), reply);
+  if (Status s = log_->Append(m, reply.request_id, cells, *predictions,
+                              std::chrono::system_clock::now());
+      !s.ok()) {
+    metrics_.LogAppendFailed();
+    spdlog::error("prediction log: {}", s.message());
+    return Error(Unavailable("the prediction could not be logged (" + s.message() +
+                             "); nothing was recorded, retry"),
+                 reply);
+  }
+  metrics_.AddRows(m.version(), predictions->rows);
+  reply.body.reserve(128 + predictions->rows * 48);
+  AppendInferenceResponse(m, *predictions, reply.request_id, reply.body);
+}
+
+void Service::Ready(Reply& reply) {
+  const auto view = cache_.view();
+  const int v = view->default_version;
+  nlohmann::json j;
+  if (v == 0 || !view->models.count(v)) {
+    j["status"] = "not_ready";
+    j["reason"] = !view->refreshed ? "the model store is unreachable: " + view->store_error
+                                   : std::string("no model yet: train one with `modelbay train`");
+    reply.status = 503;
+    reply.retry_after = 5;
+  } else {
+    j["status"] = view->store_ok ? "ready" : "degraded";
+    j["model_version"] = std::to_string(v);
+    if (!view->store_ok) {
+      j["reason"] = "the model store is unreachable (" + view->store_error +
+                    "); serving cached models";
+    }
+  }
+  reply.body = j.dump();
+}
+
+void Service::Models(Reply& reply) {
+  const auto view = cache_.view();
+  nlohmann::json j;
+  j["versions"] = view->versions;
+  nlohmann::json aliases = nlohmann::json::object();
+  for (const auto& [name, v] : view->aliases) aliases[name] = v;
+  if (view->latest()) aliases["latest"] = view->latest();
+  j["aliases"] = aliases;
+  j["default"] = view->default_version ? nlohmann::json(view->default_version) : nlohmann::json();
+  nlohmann::json loaded = nlohmann::json::array();
+  for (const auto& [v, m] : view->models) loaded.push_back(v);
+  j["loaded"] = loaded;
+  j["store_ok"] = view->store_ok;
+  reply.body = j.dump();
+}
+
+void Service::ModelMetadata(std::string_view spec, Reply& reply) {
+  auto meta = cache_.Metadata(spec);
+  if (!meta.ok()) return Error(meta.status(), reply);
+  reply.body = meta->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void Service::MetricsText(Reply& reply) {
+  SpoolStats spool;
+  if (log_ != nullptr) {
+    const auto s = log_->stats();
+    spool = {s.backlog_rows, s.shipped_objects, s.ship_errors};
+  }
+  const auto view = cache_.view();
+  reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  reply.body = metrics_.Render(spool, view->default_version, view->store_ok);
+}
+
+}  // namespace modelbay::serve
