@@ -1,0 +1,197 @@
+// The serve subsystem's pure parts: the /inference codec, routing, auth and
+// limits, and the Prometheus exposition. No sockets, no models.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "serve/codec.h"
+#include "serve/metrics.h"
+#include "serve/service.h"
+
+namespace modelbay::serve {
+namespace {
+
+Schema ChurnSchema() {
+  Schema s;
+  s.features = {{"plan", FeatureType::kCategorical}, {"calls", FeatureType::kNumeric},
+                {"months", FeatureType::kNumeric}};
+  s.target = "churn";
+  s.task = TaskType::kBinary;
+  s.class_labels = {"0", "1"};
+  s.labels_numeric = true;
+  return s;
+}
+
+struct Parsed {
+  simdjson::dom::parser parser;
+  std::string body;
+  Result<InferenceRequest> req = InvalidArgument("unset");
+  CellMatrix cells;
+  Status build;
+  explicit Parsed(std::string b, size_t max_rows = 100) : body(std::move(b)) {
+    req = ParseInferenceRequest(parser, body, max_rows);
+    if (req.ok()) build = BuildCells(*req, ChurnSchema(), cells);
+  }
+};
+
+TEST(Codec, SeedRequestAsLists) {
+  Parsed p(R"({"data": [["aa", 2, 2]], "model_version": "1"})");
+  ASSERT_TRUE(p.req.ok()) << p.req.status().message();
+  ASSERT_TRUE(p.build.ok()) << p.build.message();
+  EXPECT_EQ(*p.req->model_spec, "1");
+  ASSERT_EQ(p.cells.rows, 1u);
+  EXPECT_EQ(std::get<std::string_view>(p.cells.at(0, 0)), "aa");
+  EXPECT_EQ(std::get<double>(p.cells.at(0, 1)), 2.0);
+}
+
+TEST(Codec, RowsAsObjectsAnyOrderMissingIsMissing) {
+  Parsed p(R"({"data": [{"months": 3, "plan": "bb"}, {"calls": "7", "churn": 1}], "model_version": 2})");
+  ASSERT_TRUE(p.build.ok()) << p.build.message();
+  EXPECT_EQ(*p.req->model_spec, "2");
+  EXPECT_EQ(std::get<std::string_view>(p.cells.at(0, 0)), "bb");
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(p.cells.at(0, 1)));
+  EXPECT_EQ(std::get<double>(p.cells.at(0, 2)), 3.0);
+  EXPECT_EQ(std::get<std::string_view>(p.cells.at(1, 1)), "7");  // the model parses numeric text
+}
+
+TEST(Codec, OmittedOrNullVersionMeansDefault) {
+  EXPECT_FALSE(Parsed(R"({"data": [["a",1,1]]})").req->model_spec.has_value());
+  EXPECT_FALSE(Parsed(R"({"data": [["a",1,1]], "model_version": null})").req->model_spec.has_value());
+  EXPECT_EQ(*Parsed(R"({"data": [["a",1,1]], "model_version": "production"})").req->model_spec,
+            "production");
+}
+
+TEST(Codec, ErrorsNameWhatIsWrong) {
+  auto message = [](std::string body) {
+    Parsed p(std::move(body), 2);
+    if (!p.req.ok()) return p.req.status().ToString();
+    return p.build.ToString();
+  };
+  EXPECT_NE(message("{\"data\": [[").find("INVALID_ARGUMENT: the body is not valid JSON"), std::string::npos);
+  EXPECT_NE(message("[1,2]").find("not a JSON object"), std::string::npos);
+  EXPECT_NE(message("{}").find("no \"data\" field"), std::string::npos);
+  EXPECT_NE(message(R"({"data": []})").find("\"data\" is empty"), std::string::npos);
+  EXPECT_NE(message(R"({"data": {"a": 1}})").find("must be a list of rows"), std::string::npos);
+  EXPECT_NE(message(R"({"data": [["a",1,1]], "model_version": 1.5})").find("non-integer"), std::string::npos);
+  EXPECT_NE(message(R"({"data": [["a",1,1]], "model_version": true})").find("a boolean"), std::string::npos);
+  EXPECT_NE(message(R"({"data": [["a",1,1]], "model_version": ""})").find("empty"), std::string::npos);
+  EXPECT_NE(message(R"({"data": [["a",1,1],["a",1]]})")
+                .find("row 1 has 2 values; the model expects 3 in this order: plan, calls, months"),
+            std::string::npos);
+  EXPECT_NE(message(R"({"data": [{"plan": "a", "colour": 3}]})").find("row 0: unknown column \"colour\""),
+            std::string::npos);
+  EXPECT_NE(message(R"({"data": [["a", [1], 1]]})").find("row 0, column \"calls\": a list"), std::string::npos);
+  EXPECT_NE(message(R"({"data": [["a", true, 1]]})").find("row 0, column \"calls\": a boolean"), std::string::npos);
+  EXPECT_NE(message(R"({"data": [7]})").find("row 0 is a number"), std::string::npos);
+  const std::string too_many = message(R"({"data": [["a",1,1],["a",1,1],["a",1,1]]})");
+  EXPECT_NE(too_many.find("RESOURCE_EXHAUSTED"), std::string::npos);
+  EXPECT_NE(too_many.find("limit is 2"), std::string::npos);
+}
+
+TEST(Codec, ResponseNumbersForNumericLabelsStringsOtherwise) {
+  Schema s = ChurnSchema();
+  Predictions p;
+  p.rows = 2;
+  p.num_classes = 2;
+  p.values = {1, 0};
+  p.probabilities = {0.25f, 0.75f, 0.5f, 0.5f};
+  std::string out;
+  AppendResponseParts(3, s, p, "rid-1", out);
+  auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["model_version"], "3");
+  EXPECT_EQ(j["predictions"], nlohmann::json::parse("[1, 0]"));
+  EXPECT_EQ(j["probabilities"][0][1], 0.75);
+  EXPECT_EQ(j["request_id"], "rid-1");
+  EXPECT_EQ(j["message"], "inference completed");
+
+  s.class_labels = {"gold", "silver"};
+  s.labels_numeric = false;
+  out.clear();
+  AppendResponseParts(3, s, p, "r\"2", out);
+  j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["predictions"], nlohmann::json::parse(R"(["silver", "gold"])"));
+  EXPECT_EQ(j["request_id"], "r\"2");
+
+  s.task = TaskType::kRegression;
+  p.num_classes = 0;
+  p.values = {1.5, -2e10};
+  p.probabilities.clear();
+  out.clear();
+  AppendResponseParts(4, s, p, "r", out);
+  j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["predictions"], nlohmann::json::parse("[1.5, -2e10]"));
+  EXPECT_FALSE(j.contains("probabilities"));
+}
+
+TEST(Codec, JsonHelpers) {
+  EXPECT_TRUE(IsJsonNumber("0"));
+  EXPECT_TRUE(IsJsonNumber("-1.5e3"));
+  EXPECT_FALSE(IsJsonNumber("01"));
+  EXPECT_FALSE(IsJsonNumber("1."));
+  EXPECT_FALSE(IsJsonNumber("nan"));
+  std::string s;
+  AppendJsonString(std::string_view("a\x01\n\xff", 4), s);
+  EXPECT_EQ(s, "\"a\\u0001\\n?\"");
+  EXPECT_TRUE(nlohmann::json::accept(ErrorBody("x", "bad \"quote\" \t")));
+}
+
+TEST(Service, RoutesAndContentType) {
+  EXPECT_EQ(Service::RouteOf("/inference"), Route::kInference);
+  EXPECT_EQ(Service::RouteOf("/models/3"), Route::kModel);
+  EXPECT_EQ(Service::RouteOf("/models/3/x"), Route::kOther);
+  EXPECT_EQ(Service::RouteOf("/models/"), Route::kOther);
+  EXPECT_EQ(Service::RouteOf("/health?x=1"), Route::kHealth);
+  EXPECT_TRUE(IsJsonContentType("application/json"));
+  EXPECT_TRUE(IsJsonContentType("Application/JSON; charset=utf-8"));
+  EXPECT_TRUE(IsJsonContentType("application/vnd.api+json"));
+  EXPECT_FALSE(IsJsonContentType("application/x-www-form-urlencoded"));
+  EXPECT_FALSE(IsJsonContentType(""));
+  EXPECT_TRUE(Service::SaneRequestId("abc-123_x.y:z"));
+  EXPECT_FALSE(Service::SaneRequestId("a b"));
+  EXPECT_FALSE(Service::SaneRequestId(std::string(129, 'a')));
+}
+
+TEST(Service, OpenApiDocumentIsValidJsonWithEveryRoute) {
+  for (bool auth : {false, true}) {
+    auto doc = nlohmann::json::parse(OpenApiDocument(auth));
+    EXPECT_EQ(doc["openapi"], "3.0.3");
+    for (const char* path : {"/inference", "/health", "/ready", "/models", "/models/{version}",
+                             "/metrics", "/openapi.json"}) {
+      EXPECT_TRUE(doc["paths"].contains(path)) << path;
+    }
+    EXPECT_EQ(doc.contains("security"), auth);
+  }
+}
+
+TEST(Metrics, ExpositionFormat) {
+  Metrics m;
+  m.ObserveRequest(Route::kInference, 200, 0.0003);
+  m.ObserveRequest(Route::kInference, 200, 2.0);
+  m.ObserveRequest(Route::kInference, 400, 0.0001);
+  m.ObserveRequest(Route::kHealth, 200, 0);
+  m.AddRows(3, 100);
+  m.AddRows(3, 1);
+  m.CacheHit();
+  m.StoreReadDone(StoreRead::kFetch);
+  const std::string text = m.Render({5, 2, 1}, 3, true);
+  EXPECT_NE(text.find("modelbay_http_requests_total{route=\"/inference\",status=\"200\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("modelbay_http_requests_total{route=\"/inference\",status=\"400\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("modelbay_inference_duration_seconds_bucket{le=\"0.0005\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("modelbay_inference_duration_seconds_bucket{le=\"+Inf\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("modelbay_inference_duration_seconds_count 3\n"), std::string::npos);
+  EXPECT_NE(text.find("modelbay_rows_predicted_total{version=\"3\"} 101\n"), std::string::npos);
+  EXPECT_NE(text.find("modelbay_store_reads_total{kind=\"fetch\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("modelbay_spool_backlog_rows 5\n"), std::string::npos);
+  // Every sample line belongs to a family declared by # TYPE before it.
+  std::string declared;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("# TYPE ", 0) == 0) {
+      declared = line.substr(7, line.find(' ', 7) - 7);
+    } else if (line[0] != '#') {
+      EXPECT_EQ(line.rfind(declared, 0), 0u) << line;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace modelbay::serve
