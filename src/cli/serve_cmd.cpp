@@ -1,8 +1,144 @@
-// Placeholder: this command group is being built (see the open issues).
+// `modelbay serve`: the inference service of DESIGN §5.
+#include <unistd.h>
+
+#include <cstdio>
+#include <random>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include "cli/commands.h"
+#include "registry/registry.h"
+#include "results/prediction_log.h"
+#include "serve/http_server.h"
+#include "serve/model_cache.h"
+#include "serve/service.h"
+#include "store/store.h"
 
 namespace modelbay {
+namespace {
 
-void RegisterServeCommands(CLI::App&, CliContext&) {}
+struct ServeFlags {
+  std::string host = "0.0.0.0";
+  int port = 8000;
+  int threads = 0;
+  size_t max_body_bytes = 8 << 20;
+  size_t max_rows = 10000;
+  std::string spool;
+  std::string fsync = "always";
+  double alias_refresh_s = 2.0;
+  double read_timeout_s = 15.0;
+  double write_timeout_s = 15.0;
+  int ship_interval_ms = 1000;
+};
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+std::string WriterId() {
+  char host[64] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "host");
+  std::string clean;
+  for (const char* p = host; *p; ++p) {
+    const char c = *p;
+    clean += (std::isalnum(static_cast<unsigned char>(c)) || c == '-') ? c : '-';
+  }
+  std::random_device rd;
+  return fmt::format("{}-{}-{:06x}", clean, getpid(), rd() & 0xffffff);
+}
+
+Status Serve(const CliContext& ctx, const ServeFlags& f) {
+  if (f.port < 0 || f.port > 65535) return InvalidArgument("--port must be 0..65535");
+  if (f.fsync != "always" && f.fsync != "never") {
+    return InvalidArgument("--fsync must be `always` or `never`");
+  }
+  if (f.max_rows == 0 || f.max_body_bytes == 0) {
+    return InvalidArgument("--max-rows and --max-body-bytes must be positive");
+  }
+  if (f.alias_refresh_s <= 0 || f.read_timeout_s <= 0 || f.write_timeout_s <= 0) {
+    return InvalidArgument("--alias-refresh, --read-timeout and --write-timeout must be positive");
+  }
+  MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
+  MB_ASSIGN_OR_RETURN(auto models, OpenStore(cfg.models, cfg));
+  MB_ASSIGN_OR_RETURN(auto results, OpenStore(cfg.results, cfg));
+  auto registry = std::make_shared<Registry>(models);
+
+  PredictionLogOptions log_options;
+  log_options.spool_dir = f.spool.empty() ? cfg.home / "spool" : std::filesystem::absolute(f.spool);
+  log_options.fsync = f.fsync == "always" ? FsyncPolicy::kAlways : FsyncPolicy::kNever;
+  log_options.ship_interval = std::chrono::milliseconds(f.ship_interval_ms);
+  log_options.writer_id = WriterId();
+  MB_ASSIGN_OR_RETURN(auto log, PredictionLog::Open(log_options, results));
+
+  serve::Metrics metrics;
+  serve::ModelCache cache(registry, metrics, Millis(f.alias_refresh_s));
+  serve::ServiceOptions service_options;
+  service_options.max_rows = f.max_rows;
+  service_options.max_body_bytes = f.max_body_bytes;
+  service_options.api_token = cfg.Get("MODELBAY_API_TOKEN");
+  serve::Service service(service_options, cache, log.get(), metrics);
+
+  serve::ServerOptions server_options;
+  server_options.host = f.host;
+  server_options.port = static_cast<uint16_t>(f.port);
+  server_options.threads = f.threads;
+  server_options.max_body_bytes = f.max_body_bytes;
+  server_options.read_timeout = Millis(f.read_timeout_s);
+  server_options.write_timeout = Millis(f.write_timeout_s);
+  serve::HttpServer server(server_options, service, metrics);  // handles SIGTERM from here on
+  MB_RETURN_IF_ERROR(server.Listen());
+
+  spdlog::info("models from {}, prediction log spooled in {} and shipped to {}", models->Describe(),
+               log_options.spool_dir.string(), results->Describe());
+  cache.Start();
+  std::printf("serving on http://%s:%u (auth %s)\n", f.host.c_str(), server.port(),
+              service_options.api_token.empty() ? "off" : "on: bearer token");
+  std::fflush(stdout);
+
+  Status run = server.Run();
+  cache.Stop();
+  spdlog::info("shipping the prediction log");
+  Status closed = log->Close();
+  if (!closed.ok()) {
+    return closed.WithContext(fmt::format("the prediction log was not fully shipped; it stays in {} "
+                                          "and ships on the next start",
+                                          log_options.spool_dir.string()));
+  }
+  spdlog::info("stopped");
+  return run;
+}
+
+}  // namespace
+
+void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "Serve POST /inference (the seed's contract) with a model cache and a prediction log");
+  cmd->add_option("--host", flags->host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--port", flags->port, "Port to listen on (0: any free port)")->capture_default_str();
+  cmd->add_option("--threads", flags->threads, "I/O threads (0: one per CPU core)")->capture_default_str();
+  cmd->add_option("--max-body-bytes", flags->max_body_bytes, "Largest request body accepted (413 above)")
+      ->capture_default_str();
+  cmd->add_option("--max-rows", flags->max_rows, "Most rows per /inference request (413 above)")
+      ->capture_default_str();
+  cmd->add_option("--spool", flags->spool, "Folder of the local prediction-log spool (default: <home>/spool)");
+  cmd->add_option("--fsync", flags->fsync,
+                  "always: a 200 survives power loss; never: it survives a process crash")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"always", "never"}));
+  cmd->add_option("--alias-refresh", flags->alias_refresh_s,
+                  "Seconds between re-reads of versions and aliases (a promotion is served after it)")
+      ->capture_default_str();
+  cmd->add_option("--read-timeout", flags->read_timeout_s,
+                  "Seconds a client has to send a whole request (also the keep-alive idle limit)")
+      ->capture_default_str();
+  cmd->add_option("--write-timeout", flags->write_timeout_s, "Seconds a client has to read a response")
+      ->capture_default_str();
+  cmd->add_option("--ship-interval-ms", flags->ship_interval_ms,
+                  "Milliseconds between background shipments of the prediction log")
+      ->capture_default_str();
+  SetAction(cmd, ctx, [&ctx, flags] { return Serve(ctx, *flags); });
+}
 
 }  // namespace modelbay
