@@ -70,3 +70,14 @@ def test_bad_input_is_rejected_and_nothing_is_written(stores, name, content, arg
     assert expected in lines[0]
     assert proc.stdout == ""
     assert stores.list_keys("data") == []
+
+
+def test_large_upload_goes_multipart_and_reads_back_exactly(s3_stores):
+    s = s3_stores
+    s.run("sample-data", "--rows", "1200000", "--seed", "3", "--out", "big.csv")
+    content = (s.cwd / "big.csv").read_bytes()
+    assert len(content) > 16 << 20  # over one 16 MiB part
+    proc = s.run("upload", "big.csv")
+    assert "1200000 rows" in proc.stdout
+    assert s.read("data", "big.csv") == content
+    assert "unchanged" in s.run("upload", "big.csv").stdout
