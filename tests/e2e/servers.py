@@ -109,7 +109,9 @@ class SeaweedFS:
                 "actions": ["Admin", "Read", "Write", "List", "Tagging"],
             }]
         }))
-        ports = {name: free_port(also_plus=10000) for name in ("master", "volume", "filer", "s3")}
+        ports = getattr(self, "ports", None) or {
+            name: free_port(also_plus=10000) for name in ("master", "volume", "filer", "s3")}
+        self.ports = ports  # kept, so restart() comes back on the same endpoint
         self.s3_port = ports["s3"]
         self.endpoint = f"http://127.0.0.1:{self.s3_port}"
         self.log = self.workdir / "weed.log"
@@ -160,6 +162,12 @@ class SeaweedFS:
     def kill(self):
         """Stops the server abruptly (store-outage tests); start() brings a new one."""
         self.stop()
+
+    def restart(self, timeout: float = 90.0):
+        """Starts the server again on the same ports and data dir (after kill/stop):
+        clients configured with the old endpoint see the same buckets again."""
+        self.stop()
+        return self.start(timeout)
 
 
 class MotoServer:
