@@ -1,8 +1,174 @@
-// Placeholder: this command group is being built (see the open issues).
+// `modelbay watch` and `modelbay worker`: retraining on data arrival, by
+// polling any store or from S3 event notifications on SQS.
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
 #include "cli/commands.h"
+#include "store/sqs_client.h"
+#include "store/store.h"
+#include "triggers/stop.h"
+#include "triggers/watcher.h"
+#include "triggers/worker.h"
 
 namespace modelbay {
+namespace {
 
-void RegisterTriggerCommands(CLI::App&, CliContext&) {}
+struct TrainFlags {
+  std::string data = "latest";
+  std::string target;
+  std::vector<std::string> drop;
+  std::string params_file;
+  double tolerance = 0.0;
+  double grace_s = 30;
+
+  void Add(CLI::App* cmd, bool with_data) {
+    if (with_data) {
+      cmd->add_option("--data", data, "Which data a training reads: latest (newest upload) or all")
+          ->capture_default_str();
+    }
+    cmd->add_option("--target", target, "Target column (default: churn if present, else the last column)");
+    cmd->add_option("--drop", drop, "Columns not used as features");
+    cmd->add_option("--params", params_file, "JSON file of XGBoost parameters over the defaults");
+    cmd->add_option("--promote-tolerance", tolerance,
+                    "How much worse than production a new version may score and still be promoted")
+        ->capture_default_str();
+    cmd->add_option("--grace", grace_s,
+                    "On SIGTERM/SIGINT, seconds a running training may take to finish before it is "
+                    "abandoned (a second signal abandons it at once)")
+        ->capture_default_str();
+  }
+
+  Result<TrainOptions> Build() const {
+    TrainOptions t;
+    t.data = data;
+    if (!target.empty()) t.target = target;
+    t.drop = drop;
+    t.promote_tolerance = tolerance;
+    t.show_progress = false;
+    if (!params_file.empty()) {
+      std::ifstream in(params_file);
+      if (!in) return NotFound("cannot read the params file " + params_file);
+      std::stringstream text;
+      text << in.rdbuf();
+      auto params = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+      if (params.is_discarded() || !params.is_object()) {
+        return InvalidArgument(params_file + ": not a JSON object of XGBoost parameters");
+      }
+      t.params = std::move(params);
+    }
+    return t;
+  }
+};
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+// A training abandoned on shutdown may still be running on its thread:
+// end the process now rather than run destructors under it.
+Status ExitIfAbandoned(Status s) {
+  if (s.code() == Code::kCancelled) {
+    spdlog::warn("{}", s.message());
+    spdlog::default_logger()->flush();
+    std::fflush(stdout);
+    std::_Exit(ExitCodeFor(Code::kCancelled));
+  }
+  return s;
+}
+
+}  // namespace
+
+void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
+  {
+    auto* cmd = app.add_subcommand(
+        "watch",
+        "Poll the data store and retrain when its data changes (trigger data-arrival, promote auto). "
+        "Safe to run several at once: each change is trained once.");
+    struct Flags {
+      double interval = 10;
+      double debounce = 5;
+      double lease_ttl = 120;
+      bool once = false;
+      TrainFlags train;
+    };
+    auto f = std::make_shared<Flags>();
+    cmd->add_option("--interval", f->interval, "Seconds between polls")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--debounce", f->debounce, "Seconds a change must stay unchanged before training")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
+    cmd->add_option("--lease-ttl", f->lease_ttl,
+                    "Seconds a lease lasts without renewal (a dead watcher's change is taken over after it)")
+        ->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_flag("--once", f->once, "Handle the current state once (train if needed) and exit");
+    f->train.Add(cmd, /*with_data=*/true);
+    SetAction(cmd, ctx, [&ctx, f]() -> Status {
+      if (f->train.data != "latest" && f->train.data != "all") {
+        return InvalidArgument("--data must be latest or all for watch (got '" + f->train.data + "')");
+      }
+      MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
+      MB_ASSIGN_OR_RETURN(auto data, OpenStore(cfg.data, cfg));
+      MB_ASSIGN_OR_RETURN(auto models, OpenStore(cfg.models, cfg));
+      WatchOptions options;
+      options.interval = Millis(f->interval);
+      options.debounce = Millis(f->debounce);
+      options.lease_ttl = Millis(f->lease_ttl);
+      options.run.heartbeat_every = std::max(Millis(f->lease_ttl / 3), std::chrono::milliseconds(1000));
+      options.run.grace = Millis(f->train.grace_s);
+      MB_ASSIGN_OR_RETURN(options.train, f->train.Build());
+      static StopSignal stop;
+      ForwardTerminationSignals(stop);
+      Watcher watcher(data, models, options);
+      return ExitIfAbandoned(watcher.Run(stop, f->once));
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand(
+        "worker",
+        "Retrain from S3 event notifications on an SQS queue: one training per new data file, "
+        "messages deleted only once the version is registered.");
+    struct Flags {
+      std::string queue_url;
+      int wait = 10;
+      int visibility = 60;
+      double lease_ttl = 120;
+      TrainFlags train;
+    };
+    auto f = std::make_shared<Flags>();
+    cmd->add_option("--queue-url", f->queue_url, "The SQS queue URL (or MODELBAY_QUEUE_URL)");
+    cmd->add_option("--wait", f->wait, "Long-poll seconds per receive (0-20)")->capture_default_str()->check(CLI::Range(0, 20));
+    cmd->add_option("--visibility", f->visibility,
+                    "Seconds a received message stays hidden; extended while its training runs")
+        ->capture_default_str()->check(CLI::Range(1, 43200));
+    cmd->add_option("--lease-ttl", f->lease_ttl, "Seconds a training lease lasts without renewal")
+        ->capture_default_str()->check(CLI::PositiveNumber);
+    f->train.Add(cmd, /*with_data=*/false);
+    SetAction(cmd, ctx, [&ctx, f]() -> Status {
+      MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
+      std::string queue_url = f->queue_url.empty() ? cfg.Get("MODELBAY_QUEUE_URL") : f->queue_url;
+      if (queue_url.empty()) {
+        return InvalidArgument("no queue: pass --queue-url URL or set MODELBAY_QUEUE_URL");
+      }
+      if (cfg.data.kind != StoreLocation::Kind::kS3) {
+        return InvalidArgument("the worker reads S3 event notifications, so DATA_STORE must be an S3 "
+                               "bucket (s3://bucket/prefix); for a local folder use `modelbay watch`");
+      }
+      MB_ASSIGN_OR_RETURN(auto data, OpenStore(cfg.data, cfg));
+      MB_ASSIGN_OR_RETURN(auto models, OpenStore(cfg.models, cfg));
+      MB_ASSIGN_OR_RETURN(auto sqs, SqsClient::Open(queue_url, cfg.aws));
+      WorkerOptions options;
+      options.wait_seconds = f->wait;
+      options.visibility_seconds = f->visibility;
+      options.lease_ttl = Millis(f->lease_ttl);
+      options.grace = Millis(f->train.grace_s);
+      MB_ASSIGN_OR_RETURN(options.train, f->train.Build());
+      static StopSignal stop;
+      ForwardTerminationSignals(stop);
+      Worker worker(std::move(sqs), cfg.data, data, models, options);
+      return ExitIfAbandoned(worker.Run(stop));
+    });
+  }
+}
 
 }  // namespace modelbay
