@@ -150,7 +150,9 @@ def test_405_wrong_method(server):
 
 def test_413_rows_and_body(server):
     assert_error(server.infer([["aa", 2, 2]] * 51, "1"), 413, "51 rows", "limit is 50")
-    big = json.dumps({"data": [["a" * 1000, 2, 2]] * 60, "model_version": "1"})
+    # 10 rows (under --max-rows) of ~10 kB each: only the body limit applies.
+    big = json.dumps({"data": [["a" * 10000, 2, 2]] * 10, "model_version": "1"})
+    assert len(big) > 65536
     assert_error(server.post("/inference", data=big, headers={"Content-Type": "application/json"}), 413,
                  "65536 bytes")
     assert server.get("/health").status_code == 200
@@ -268,8 +270,9 @@ def test_slowloris_is_cut_off_while_others_are_served(server):
 
 # --- auth ----------------------------------------------------------------------------
 
-def test_401_without_token_health_open(trained):
-    with Server(trained, extra_env={"MODELBAY_API_TOKEN": TOKEN}) as srv:
+def test_401_without_token_health_open(trained, tmp_path):
+    # Its own spool: the module's server holds the default one.
+    with Server(trained, extra_env={"MODELBAY_API_TOKEN": TOKEN}, spool=tmp_path / "spool") as srv:
         srv.wait_ready()
         bare = requests.Session()
         assert bare.get(srv.url + "/health").status_code == 200
