@@ -51,7 +51,8 @@ nlohmann::json Evaluate(const Schema& schema, std::span<const float> truth, cons
 std::string MetricsLine(const nlohmann::json& metrics) {
   std::string out;
   for (const auto& [k, v] : metrics.items()) {
-    out += fmt::format("{}{}={}", out.empty() ? "" : " ", k, v.is_number() ? fmt::format("{:.4f}", v.get<double>()) : "n/a");
+    std::string text = v.is_number_float() ? fmt::format("{:.4f}", v.get<double>()) : v.is_number() ? v.dump() : "n/a";
+    out += fmt::format("{}{}={}", out.empty() ? "" : " ", k, text);
   }
   return out;
 }
