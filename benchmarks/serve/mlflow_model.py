@@ -25,13 +25,18 @@ numeric = [f["name"] for f in prep["features"] if f["type"] == "numeric"]
 categorical = [f["name"] for f in prep["features"] if f["type"] == "categorical"]
 df = pd.read_csv(data_csv)
 y = df[prep["target"]].astype(str).map({l: i for i, l in enumerate(prep["class_labels"])})
-X = df[features]
+X = df[features].copy()
 for c in categorical:
     X[c] = X[c].astype(str)
 
 params = {k: v for k, v in (meta.get("params") or {}).items()
           if k in ("max_depth", "eta", "learning_rate", "subsample", "colsample_bytree", "min_child_weight",
                    "lambda", "alpha", "n_estimators", "num_boost_round", "tree_method")}
+# modelbay's metadata stores most parameters as strings ("6", "0.3").
+params = {k: (v if k == "tree_method" else float(v)) for k, v in params.items()}
+for k in ("max_depth", "num_boost_round", "n_estimators"):
+    if k in params:
+        params[k] = int(params[k])
 n_estimators = int(params.pop("num_boost_round", params.pop("n_estimators", 100)))
 if "eta" in params:
     params["learning_rate"] = params.pop("eta")

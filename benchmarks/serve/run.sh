@@ -78,7 +78,8 @@ if [ "${SKIP_PYTHON:-0}" != 1 ]; then
   "$VENV/bin/python" "$HERE/mlflow_model.py" churn.csv .modelbay/models/1/preprocessor.json \
       .modelbay/models/1/metadata.json mlflow_model >/dev/null
   PORT=$(free_port)
-  "$VENV/bin/mlflow" models serve -m mlflow_model --env-manager local -h 127.0.0.1 -p "$PORT" >mlflow.log 2>&1 & PIDS+=($!)
+  # mlflow starts gunicorn by name: the venv's bin must be on PATH.
+  PATH="$VENV/bin:$PATH" "$VENV/bin/mlflow" models serve -m mlflow_model --env-manager local -h 127.0.0.1 -p "$PORT" >mlflow.log 2>&1 & PIDS+=($!)
   wait_http "http://127.0.0.1:$PORT/ping"
   bench mlflow "http://127.0.0.1:$PORT/invocations" mlflow
   kill "${PIDS[-1]}"; pkill -P "${PIDS[-1]}" 2>/dev/null || true

@@ -11,6 +11,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
@@ -30,6 +31,9 @@ struct ServerState {
   ServerOptions options;
   Service& service;
   Metrics& metrics;
+  // Runs the prediction-log appends, which wait for the disk; the io threads
+  // never do, and many waiting requests share one group commit.
+  asio::thread_pool& log_pool;
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
 };
@@ -112,24 +116,32 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(beast::error_code ec, size_t) {
     if (ec) return OnReadError(ec);
     state_.in_flight.fetch_add(1);
-    const auto started = SteadyClock::now();
+    started_ = SteadyClock::now();
     auto& req = parser_->get();
     const Request request{req.method_string(), req.target(), req[http::field::content_type],
                           req[http::field::authorization], req["X-Request-Id"], req.body()};
-    Reply reply;
-    state_.service.Handle(request, reply);
+    reply_ = Reply{};
+    state_.service.Handle(request, reply_, /*defer_log=*/true);
+    if (!reply_.pending) return Respond();
+    asio::post(state_.log_pool, [self = shared_from_this()] {
+      self->state_.service.FinishInference(self->reply_);
+      asio::post(self->stream_.get_executor(), [self] { self->Respond(); });
+    });
+  }
 
-    res_.emplace(http::status(reply.status), req.version());
-    res_->set(http::field::content_type, reply.content_type);
-    if (reply.retry_after > 0) res_->set(http::field::retry_after, std::to_string(reply.retry_after));
-    if (!reply.allow.empty()) res_->set(http::field::allow, reply.allow);
-    if (reply.www_authenticate) res_->set(http::field::www_authenticate, "Bearer");
-    if (!reply.request_id.empty()) res_->set("X-Request-Id", reply.request_id);
+  void Respond() {
+    auto& req = parser_->get();
+    res_.emplace(http::status(reply_.status), req.version());
+    res_->set(http::field::content_type, reply_.content_type);
+    if (reply_.retry_after > 0) res_->set(http::field::retry_after, std::to_string(reply_.retry_after));
+    if (!reply_.allow.empty()) res_->set(http::field::allow, reply_.allow);
+    if (reply_.www_authenticate) res_->set(http::field::www_authenticate, "Bearer");
+    if (!reply_.request_id.empty()) res_->set("X-Request-Id", reply_.request_id);
     res_->keep_alive(req.keep_alive() && !state_.stopping.load());
-    res_->body() = std::move(reply.body);
+    res_->body() = std::move(reply_.body);
     res_->prepare_payload();
-    const double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
-    state_.metrics.ObserveRequest(Service::RouteOf(req.target()), reply.status, seconds);
+    const double seconds = std::chrono::duration<double>(SteadyClock::now() - started_).count();
+    state_.metrics.ObserveRequest(Service::RouteOf(req.target()), reply_.status, seconds);
 
     stream_.expires_after(state_.options.write_timeout);
     http::async_write(stream_, *res_, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
@@ -155,6 +167,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
   std::optional<http::response<http::string_body>> res_;
+  Reply reply_;
+  SteadyClock::time_point started_;
 };
 
 }  // namespace
@@ -162,7 +176,8 @@ class Session : public std::enable_shared_from_this<Session> {
 class HttpServer::Impl {
  public:
   Impl(ServerOptions options, Service& service, Metrics& metrics)
-      : state_{std::move(options), service, metrics},
+      : log_pool_(static_cast<size_t>(std::max(1, options.log_threads))),
+        state_{std::move(options), service, metrics, log_pool_},
         threads_(state_.options.threads > 0 ? state_.options.threads
                                             : std::max(1u, std::thread::hardware_concurrency())),
         ioc_(threads_),
@@ -203,6 +218,7 @@ class HttpServer::Impl {
     for (int i = 1; i < threads_; ++i) pool.emplace_back([this] { ioc_.run(); });
     ioc_.run();
     for (auto& t : pool) t.join();
+    log_pool_.join();  // appends still running (past the grace period) finish first
     return Status::Ok();
   }
 
@@ -253,6 +269,7 @@ class HttpServer::Impl {
     drain_timer_.async_wait([this](beast::error_code) { Drain(); });
   }
 
+  asio::thread_pool log_pool_;
   ServerState state_;
   int threads_;
   asio::io_context ioc_;

@@ -109,7 +109,7 @@ void Service::Error(const Status& status, Reply& reply) {
   reply.body = ErrorBody(ErrorCodeName(status.code()), status.message());
 }
 
-void Service::Handle(const Request& request, Reply& reply) {
+void Service::Handle(const Request& request, Reply& reply, bool defer_log) {
   const Route route = RouteOf(request.target);
   const std::string_view path = PathOf(request.target);
   if (route != Route::kHealth && !Authorized(request.authorization)) {
@@ -128,7 +128,7 @@ void Service::Handle(const Request& request, Reply& reply) {
     return;
   }
   switch (route) {
-    case Route::kInference: return Inference(request, reply);
+    case Route::kInference: return Inference(request, reply, defer_log);
     case Route::kHealth: reply.body = R"({"status":"ok"})"; return;
     case Route::kReady: return Ready(reply);
     case Route::kModels: return Models(reply);
@@ -143,7 +143,7 @@ void Service::Handle(const Request& request, Reply& reply) {
                          fmt::format("no route {}; see GET /openapi.json for the routes", path));
 }
 
-void Service::Inference(const Request& request, Reply& reply) {
+void Service::Inference(const Request& request, Reply& reply, bool defer_log) {
   reply.request_id = SaneRequestId(request.request_id) ? std::string(request.request_id)
                                                        : NextRequestId();
   if (!IsJsonContentType(request.content_type)) {
@@ -153,17 +153,27 @@ void Service::Inference(const Request& request, Reply& reply) {
                  reply);
   }
   thread_local simdjson::dom::parser parser;
-  thread_local CellMatrix cells;
   auto parsed = ParseInferenceRequest(parser, request.body, options_.max_rows);
   if (!parsed.ok()) return Error(parsed.status(), reply);
   auto model = cache_.Get(parsed->model_spec);
   if (!model.ok()) return Error(model.status(), reply);
-  const LoadedModel& m = **model;
-  if (Status s = BuildCells(*parsed, m.schema(), cells); !s.ok()) return Error(s, reply);
-  auto predictions = m.Predict(cells);
+  auto pending = std::make_unique<PendingLog>();
+  pending->model = std::move(*model);
+  const LoadedModel& m = *pending->model;
+  if (Status s = BuildCells(*parsed, m.schema(), pending->cells); !s.ok()) return Error(s, reply);
+  auto predictions = m.Predict(pending->cells);
   if (!predictions.ok()) return Error(predictions.status(), reply);
+  pending->predictions = std::move(*predictions);
+  reply.pending = std::move(pending);
+  if (!defer_log) FinishInference(reply);
+}
+
+void Service::FinishInference(Reply& reply) {
+  if (!reply.pending) return;
+  const std::unique_ptr<PendingLog> p = std::move(reply.pending);
+  const LoadedModel& m = *p->model;
   if (log_ == nullptr) return Error(Unavailable("the prediction log is not open"), reply);
-  if (Status s = log_->Append(m, reply.request_id, cells, *predictions,
+  if (Status s = log_->Append(m, reply.request_id, p->cells, p->predictions,
                               std::chrono::system_clock::now());
       !s.ok()) {
     metrics_.LogAppendFailed();
@@ -172,9 +182,9 @@ void Service::Inference(const Request& request, Reply& reply) {
                              "); nothing was recorded, retry"),
                  reply);
   }
-  metrics_.AddRows(m.version(), predictions->rows);
-  reply.body.reserve(128 + predictions->rows * 48);
-  AppendInferenceResponse(m, *predictions, reply.request_id, reply.body);
+  metrics_.AddRows(m.version(), p->predictions.rows);
+  reply.body.reserve(128 + p->predictions.rows * 48);
+  AppendInferenceResponse(m, p->predictions, reply.request_id, reply.body);
 }
 
 void Service::Ready(Reply& reply) {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,16 @@ struct Request {
   const std::string& body;
 };
 
+// The prediction-log append of a successful inference, when the caller
+// defers it (the HTTP server runs it off its io threads, so that group commit
+// can cover many requests with one fsync). Cells may point into the request
+// body, which must outlive it.
+struct PendingLog {
+  std::shared_ptr<const LoadedModel> model;
+  CellMatrix cells;
+  Predictions predictions;
+};
+
 struct Reply {
   int status = 200;
   std::string_view content_type = "application/json";
@@ -37,6 +48,7 @@ struct Reply {
   std::string_view allow;      // for 405
   bool www_authenticate = false;
   std::string request_id;      // echoed as X-Request-Id when set
+  std::unique_ptr<PendingLog> pending;  // set by Handle(..., defer_log=true)
 };
 
 class Service {
@@ -44,8 +56,13 @@ class Service {
   // `log` may be null only in tests that never reach a successful inference.
   Service(ServiceOptions options, ModelCache& cache, PredictionLog* log, Metrics& metrics);
 
-  // Answers one request. Never throws; bad input is a 4xx.
-  void Handle(const Request& request, Reply& reply);
+  // Answers one request. Never throws; bad input is a 4xx. With `defer_log`,
+  // a successful inference returns with `reply.pending` set and no body yet:
+  // FinishInference (which blocks until the rows are durable) completes it.
+  void Handle(const Request& request, Reply& reply, bool defer_log = false);
+  // Logs the pending rows, then writes the 200 body, or a 503 if the log
+  // refused them.
+  void FinishInference(Reply& reply);
   // Which metrics route a path belongs to (for counting).
   static Route RouteOf(std::string_view path);
 
@@ -55,7 +72,7 @@ class Service {
   static bool SaneRequestId(std::string_view id);
 
  private:
-  void Inference(const Request& request, Reply& reply);
+  void Inference(const Request& request, Reply& reply, bool defer_log);
   void Ready(Reply& reply);
   void Models(Reply& reply);
   void ModelMetadata(std::string_view spec, Reply& reply);
