@@ -1,5 +1,7 @@
 #include "results/row_log.h"
 
+#include "core/posix_file.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -34,36 +36,6 @@ std::string ShippedKey(int version, std::string_view writer_id, std::string_view
 }
 
 namespace {
-
-std::string ErrnoText(int err) { return std::strerror(err); }
-
-Status WriteAll(int fd, std::string_view data, const fs::path& path) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Unavailable(fmt::format("cannot write spool file {}: {}", path.string(), ErrnoText(errno)));
-    }
-    off += static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
-
-Status SyncFd(int fd, const fs::path& path) {
-  if (::fdatasync(fd) != 0) {
-    return Unavailable(fmt::format("cannot fsync spool file {}: {}", path.string(), ErrnoText(errno)));
-  }
-  return Status::Ok();
-}
-
-void FsyncDir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
 
 std::string RandomHex(int bytes) {
   std::random_device rd;

@@ -1,5 +1,7 @@
 #include "store/local_store.h"
 
+#include "core/posix_file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,29 +22,6 @@ namespace {
 
 // Temp files carry this marker so listings skip them.
 constexpr std::string_view kTempMarker = ".mbtmp-";
-
-std::string ErrnoText(int err) { return std::strerror(err); }
-
-Status WriteAll(int fd, std::string_view data, const fs::path& path) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Unavailable(fmt::format("cannot write {}: {}", path.string(), ErrnoText(errno)));
-    }
-    off += static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
-
-void FsyncDir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
 
 std::string EtagFor(const struct stat& st) {
   return fmt::format("{:x}-{:x}", static_cast<uint64_t>(st.st_size),
@@ -149,7 +128,7 @@ Result<fs::path> LocalStore::WriteTemp(const fs::path& target, std::string_view 
   } else {
     st = WriteAll(fd, data, tmp);
   }
-  if (st.ok() && ::fsync(fd) != 0) st = Unavailable(fmt::format("fsync {}: {}", tmp.string(), ErrnoText(errno)));
+  if (st.ok()) st = SyncFd(fd, tmp);
   ::close(fd);
   if (!st.ok()) {
     fs::remove(tmp, ec);
