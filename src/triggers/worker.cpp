@@ -28,6 +28,46 @@ Status Worker::DeleteMessage(const SqsMessage& message, std::string_view why) {
   return Status::Ok();
 }
 
+Result<Worker::Claim> Worker::ClaimChange(const SqsMessage& message, const std::vector<DataRef>& refs,
+                                          const std::string& change_id, StopSignal& stop) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + options_.lease_ttl;
+  const auto extend_every = std::chrono::seconds(std::max(1, options_.visibility_seconds / 2));
+  auto next_extend = Clock::now() + extend_every;
+  bool logged = false;
+  Claim claim;
+  for (;;) {
+    MB_ASSIGN_OR_RETURN(claim.lease, leases_.TryAcquire(change_id));
+    if (claim.lease) {
+      // The previous holder may have registered its version and released
+      // the lease between our coverage check and our lease.
+      auto covering = coverage_.AnyCovering(refs);
+      if (!covering.ok() || *covering) {
+        Status released = leases_.Release(*claim.lease);
+        if (!released.ok()) spdlog::warn("releasing lease: {}", released.message());
+        if (!covering.ok()) return covering.status();
+        claim.lease.reset();
+        claim.covering = *covering;
+      }
+      return claim;
+    }
+    if (stop.stop_requested() || Clock::now() >= deadline) return claim;
+    if (!logged) {
+      spdlog::info("message {}: {} is being trained by another worker; waiting for its version",
+                   message.message_id, refs[0].key);
+      logged = true;
+    }
+    stop.WaitFor(std::chrono::milliseconds(500));
+    if (Clock::now() >= next_extend) {
+      Status v = sqs_->ChangeVisibility(message.receipt_handle, options_.visibility_seconds);
+      if (!v.ok()) spdlog::warn("extending visibility of message {}: {}", message.message_id, v.message());
+      next_extend = Clock::now() + extend_every;
+    }
+    MB_ASSIGN_OR_RETURN(claim.covering, coverage_.AnyCovering(refs));
+    if (claim.covering) return claim;
+  }
+}
+
 Result<MessageFate> Worker::Handle(const SqsMessage& message, StopSignal& stop) {
   auto parsed = ParseS3EventMessage(message.body);
   if (!parsed.ok()) {
@@ -71,12 +111,18 @@ Result<MessageFate> Worker::Handle(const SqsMessage& message, StopSignal& stop) 
       continue;
     }
     const std::string change_id = ChangeId(refs);
-    MB_ASSIGN_OR_RETURN(std::optional<Lease> lease, leases_.TryAcquire(change_id));
-    if (!lease) {
-      spdlog::info("message {}: {} is being trained by another worker; leaving the message",
+    MB_ASSIGN_OR_RETURN(Claim claim, ClaimChange(message, refs, change_id, stop));
+    if (claim.covering) {
+      spdlog::info("message {}: {} (ETag {}) was trained meanwhile as version {}; duplicate",
+                   message.message_id, key, refs[0].etag, *claim.covering);
+      continue;
+    }
+    if (!claim.lease) {
+      spdlog::info("message {}: {} is still being trained by another worker; leaving the message",
                    message.message_id, key);
       return MessageFate::kLeft;
     }
+    std::optional<Lease>& lease = claim.lease;
     TrainOptions train = options_.train;
     train.data = key;
     train.trigger = "data-arrival";

@@ -12,7 +12,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/config.h"
 #include "core/status.h"
@@ -20,6 +22,7 @@
 #include "store/sqs_client.h"
 #include "store/store.h"
 #include "train/trainer.h"
+#include "triggers/change.h"
 #include "triggers/coverage.h"
 #include "triggers/lease.h"
 #include "triggers/stop.h"
@@ -55,6 +58,18 @@ class Worker {
 
  private:
   Status DeleteMessage(const SqsMessage& message, std::string_view why);
+  // The change's lease, or the version that covers it, once known.
+  struct Claim {
+    std::optional<Lease> lease;
+    std::optional<int> covering;
+  };
+  // Takes the change's lease and re-checks coverage under it. When another
+  // worker holds the lease (the same object delivered twice), waits for its
+  // version or its lease, keeping the message hidden: returning the message
+  // would count a receive toward the dead-letter queue. Neither within the
+  // lease TTL: both empty.
+  Result<Claim> ClaimChange(const SqsMessage& message, const std::vector<DataRef>& refs,
+                            const std::string& change_id, StopSignal& stop);
 
   std::unique_ptr<SqsClient> sqs_;
   StoreLocation data_location_;

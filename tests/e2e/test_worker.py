@@ -48,11 +48,14 @@ class WorkerSetup:
         self.log = tmp / "worker.log"
         self.proc = None
 
-    def start(self):
-        self.proc = subprocess.Popen(
+    def start(self, log: Path | None = None) -> subprocess.Popen:
+        proc = subprocess.Popen(
             [str(modelbay_binary()), "worker", "--queue-url", self.queue_url, "--wait", "1",
              "--visibility", "2"],
-            cwd=self.tmp, env=self.env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+            cwd=self.tmp, env=self.env, stdout=open(log or self.log, "ab"), stderr=subprocess.STDOUT)
+        if log is None:
+            self.proc = proc
+        return proc
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -137,3 +140,35 @@ def test_worker_trains_once_per_event_and_survives_poison(worker, tmp_path):
 
     w.proc.terminate()
     assert w.proc.wait(timeout=30) == 0, w.text()[-3000:]
+
+
+def test_two_workers_same_object_delivered_twice_one_version(worker, tmp_path):
+    """The same event reaches two workers while the first one trains: the
+    second waits for that version instead of training again or returning the
+    message toward the dead-letter queue."""
+    w = worker
+    w.start()
+    other_log = tmp_path / "worker2.log"
+    other = w.start(other_log)
+    try:
+        wait_until(lambda: "s3:TestEvent" in w.text() + other_log.read_text(errors="replace"), 30,
+                   "test event handled", w.proc, w.log)
+        bodies = tmp_path / "c.csv"
+        subprocess.run([str(modelbay_binary()), "sample-data", "--rows", "20000", "--out", str(bodies)],
+               cwd=tmp_path, env=w.env, check=True, capture_output=True)
+        w.s3.put_object(Bucket=w.bucket, Key="incoming/big.csv", Body=bodies.read_bytes())
+        event = [b for b in w.tap_bodies() if "ObjectCreated" in b]
+        assert event, "S3 sent an ObjectCreated event"
+        w.sqs.send_message(QueueUrl=w.queue_url, MessageBody=event[0])
+        wait_until(lambda: w.versions() == [1] and w.queue_depth(w.queue_url) == 0, 120,
+                   "one version, both messages deleted", w.proc, w.log)
+        time.sleep(3)  # both workers poll again
+        assert w.versions() == [1]
+        assert w.queue_depth(w.queue_url) == 0 and w.queue_depth(w.dlq_url) == 0
+        logs = w.text() + other_log.read_text(errors="replace")
+        assert logs.count("registered version") == 1, logs[-4000:]
+        assert "duplicate" in logs, logs[-4000:]
+        assert other.poll() is None and w.proc.poll() is None
+    finally:
+        other.terminate()
+        assert other.wait(timeout=30) == 0, other_log.read_text(errors="replace")[-3000:]
