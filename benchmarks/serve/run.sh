@@ -68,6 +68,13 @@ wait_http "http://127.0.0.1:$PORT/ready"
 bench modelbay "http://127.0.0.1:$PORT/inference" plain
 kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" || { echo "serve did not exit cleanly" >&2; tail serve.log >&2; }
 
+echo "==> modelbay serve --threads 2 --fsync never (logged, survives a crash, not power loss)"
+PORT=$(free_port)
+"$BIN" serve --host 127.0.0.1 --port "$PORT" --threads 2 --fsync never --spool "$WORK/spool2" >serve2.log 2>&1 & PIDS+=($!)
+wait_http "http://127.0.0.1:$PORT/ready"
+bench modelbay_nofsync "http://127.0.0.1:$PORT/inference" plain
+kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" || { echo "serve did not exit cleanly" >&2; tail serve2.log >&2; }
+
 if [ "${SKIP_PYTHON:-0}" != 1 ]; then
   VENV=$ROOT/benchmarks/.venv-mlflow
   if [ ! -x "$VENV/bin/mlflow" ]; then
@@ -103,7 +110,7 @@ ratio() { python3 -c "import sys; a,b=sys.argv[1:3]; print(f'{float(a)/float(b):
   echo
   echo "| server | rows/request | req/s | p50 ms | p99 ms | errors | modelbay req/s ÷ this |"
   echo "|---|---|---|---|---|---|---|"
-  for s in ceiling modelbay mlflow seed; do
+  for s in ceiling modelbay modelbay_nofsync mlflow seed; do
     for size in one hundred; do
       k=${s}_$size; [ -n "${RPS[$k]:-}" ] || continue
       n=$([ $size = one ] && echo 1 || echo 100)
