@@ -1,0 +1,26 @@
+// The training flags shared by `train`, `watch` and `worker`: one
+// definition, so the three commands spell and check them the same way.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "train/trainer.h"
+
+namespace modelbay {
+
+struct TrainFlags {
+  std::string data = "latest";
+  std::string target;
+  std::vector<std::string> drop;
+  std::string params_file;
+  double tolerance = 0.0;
+
+  // Adds --target, --drop, --params, --tolerance, and --data when with_data.
+  void Add(CLI::App* cmd, bool with_data);
+  // TrainOptions from the flags (reads and checks the --params file).
+  Result<TrainOptions> Build() const;
+};
+
+}  // namespace modelbay
