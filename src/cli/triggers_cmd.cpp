@@ -1,12 +1,11 @@
 // `modelbay watch` and `modelbay worker`: retraining on data arrival, by
 // polling any store or from S3 event notifications on SQS.
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/train_flags.h"
 #include "store/sqs_client.h"
 #include "store/store.h"
 #include "triggers/stop.h"
@@ -16,49 +15,21 @@
 namespace modelbay {
 namespace {
 
-struct TrainFlags {
-  std::string data = "latest";
-  std::string target;
-  std::vector<std::string> drop;
-  std::string params_file;
-  double tolerance = 0.0;
+// The training flags (cli/train_flags.h) plus how long a running training
+// may take to finish on shutdown.
+struct TriggerTrainFlags : TrainFlags {
   double grace_s = 30;
 
   void Add(CLI::App* cmd, bool with_data) {
-    if (with_data) {
-      cmd->add_option("--data", data, "Which data a training reads: latest (newest upload) or all")
-          ->capture_default_str();
-    }
-    cmd->add_option("--target", target, "Target column (default: churn if present, else the last column)");
-    cmd->add_option("--drop", drop, "Columns not used as features");
-    cmd->add_option("--params", params_file, "JSON file of XGBoost parameters over the defaults");
-    cmd->add_option("--promote-tolerance", tolerance,
-                    "How much worse than production a new version may score and still be promoted")
-        ->capture_default_str();
+    TrainFlags::Add(cmd, with_data);
     cmd->add_option("--grace", grace_s,
                     "On SIGTERM/SIGINT, seconds a running training may take to finish before it is "
                     "abandoned (a second signal abandons it at once)")
         ->capture_default_str();
   }
-
   Result<TrainOptions> Build() const {
-    TrainOptions t;
-    t.data = data;
-    if (!target.empty()) t.target = target;
-    t.drop = drop;
-    t.promote_tolerance = tolerance;
+    MB_ASSIGN_OR_RETURN(TrainOptions t, TrainFlags::Build());
     t.show_progress = false;
-    if (!params_file.empty()) {
-      std::ifstream in(params_file);
-      if (!in) return NotFound("cannot read the params file " + params_file);
-      std::stringstream text;
-      text << in.rdbuf();
-      auto params = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-      if (params.is_discarded() || !params.is_object()) {
-        return InvalidArgument(params_file + ": not a JSON object of XGBoost parameters");
-      }
-      t.params = std::move(params);
-    }
     return t;
   }
 };
@@ -92,7 +63,7 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
       double debounce = 5;
       double lease_ttl = 120;
       bool once = false;
-      TrainFlags train;
+      TriggerTrainFlags train;
     };
     auto f = std::make_shared<Flags>();
     cmd->add_option("--interval", f->interval, "Seconds between polls")->capture_default_str()->check(CLI::PositiveNumber);
@@ -133,7 +104,7 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
       int wait = 10;
       int visibility = 60;
       double lease_ttl = 120;
-      TrainFlags train;
+      TriggerTrainFlags train;
     };
     auto f = std::make_shared<Flags>();
     cmd->add_option("--queue-url", f->queue_url, "The SQS queue URL (or MODELBAY_QUEUE_URL)");
