@@ -164,8 +164,25 @@ void Service::Inference(const Request& request, Reply& reply, bool defer_log) {
   auto predictions = m.Predict(pending->cells);
   if (!predictions.ok()) return Error(predictions.status(), reply);
   pending->predictions = std::move(*predictions);
+  pending->OwnText();
   reply.pending = std::move(pending);
   if (!defer_log) FinishInference(reply);
+}
+
+void PendingLog::OwnText() {
+  size_t bytes = 0;
+  for (const Cell& c : cells.cells) {
+    if (const auto* sv = std::get_if<std::string_view>(&c)) bytes += sv->size();
+  }
+  text.clear();
+  text.reserve(bytes);  // no reallocation below: the views stay valid
+  for (Cell& c : cells.cells) {
+    if (auto* sv = std::get_if<std::string_view>(&c)) {
+      const size_t at = text.size();
+      text.append(*sv);
+      *sv = std::string_view(text.data() + at, sv->size());
+    }
+  }
 }
 
 void Service::FinishInference(Reply& reply) {

@@ -32,12 +32,17 @@ struct Request {
 
 // The prediction-log append of a successful inference, when the caller
 // defers it (the HTTP server runs it off its io threads, so that group commit
-// can cover many requests with one fsync). Cells may point into the request
-// body, which must outlive it.
+// can cover many requests with one fsync). It owns the text of its cells:
+// the request's strings live in a per-thread JSON parser that the io thread
+// reuses for the next request while this append is still waiting.
 struct PendingLog {
   std::shared_ptr<const LoadedModel> model;
   CellMatrix cells;
   Predictions predictions;
+  std::string text;  // backing store of the string cells
+
+  // Copies every string cell into `text` and points the cell at the copy.
+  void OwnText();
 };
 
 struct Reply {

@@ -116,6 +116,10 @@ def test_concurrent_clients_two_versions_every_row_once(trained, tmp_path):
         ours = [r for r in rows if r["request_id"] in set(acked[version])]
         assert len(ours) == len(acked[version])
         assert_exactly_once(ours, acked[version], version)
+        # Every logged row holds the inputs a client sent, not another request's.
+        sent = {(str(c), str(n), str(i)) for c, n, i in ROWS}
+        wrong = [r for r in ours if (r["Country"], r["Count"], r["id"]) not in sent]
+        assert not wrong, f"{len(wrong)} logged rows hold inputs nobody sent, e.g. {wrong[:2]}"
         # The header is the seed's row plus the contract's columns, once; time order.
         assert list(rows[0].keys())[:3] == ["timestamp", "request_id", "model_version"]
         assert {"Country", "Count", "id", "prediction", "prob_0", "prob_1"} <= set(rows[0].keys())
