@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libpugixml-dev libsqlite3-dev libzip-dev libcli11-dev libspdlog-dev
   libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   wrk hyperfine prometheus python3-venv shellcheck ccache
+  docker.io debootstrap
 )
 
 need_apt=0
@@ -41,12 +42,31 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# actionlint (the workflow checker) has no binary wheel on PyPI: build the
-# pinned release from the Go module proxy into the venv (needs Go >= 1.25).
+# Go tools with no Debian package or binary wheel, built from the Go module
+# proxy into the venv at pinned versions (needs Go >= 1.25):
+#   actionlint        the workflow checker
+#   toxiproxy-server  fault injection between modelbay and SeaweedFS (e2e)
+#   ec2-metadata-mock AWS's IMDS mock, for the EC2 instance-profile credentials (e2e)
 ACTIONLINT_VERSION=v1.7.12
-if ! .venv/bin/actionlint -version 2>/dev/null | grep -qx "$ACTIONLINT_VERSION"; then
-  GO=$(command -v go || echo /usr/local/go/bin/go)
-  [ -x "$GO" ] || { echo "install-deps: Go >= 1.25 is needed to build actionlint (https://go.dev/dl)" >&2; exit 1; }
-  echo "==> building actionlint $ACTIONLINT_VERSION into .venv/bin"
-  GOBIN="$PWD/.venv/bin" "$GO" install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
-fi
+TOXIPROXY_VERSION=v2.5.0
+EC2_METADATA_MOCK_VERSION=v1.13.0
+GO=$(command -v go || echo /usr/local/go/bin/go)
+# go_tool NAME PACKAGE VERSION: installs PACKAGE@VERSION as .venv/bin/NAME
+# unless the binary there was already built from that module version.
+go_tool() {
+  local name=$1 pkg=$2 version=$3
+  if [ -x ".venv/bin/$name" ] && "$GO" version -m ".venv/bin/$name" 2>/dev/null \
+      | awk '$1 == "mod" {print $3}' | grep -qx "$version"; then
+    return 0
+  fi
+  [ -x "$GO" ] || { echo "install-deps: Go >= 1.25 is needed to build $name (https://go.dev/dl)" >&2; exit 1; }
+  echo "==> building $name $version into .venv/bin"
+  local tmp
+  tmp=$(mktemp -d)
+  GOBIN="$tmp" "$GO" install "$pkg@$version"
+  mv "$tmp/$(basename "$pkg")" ".venv/bin/$name"
+  rm -rf "$tmp"
+}
+go_tool actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION"
+go_tool toxiproxy-server github.com/Shopify/toxiproxy/v2/cmd/server "$TOXIPROXY_VERSION"
+go_tool ec2-metadata-mock github.com/aws/amazon-ec2-metadata-mock/cmd/ec2-metadata-mock "$EC2_METADATA_MOCK_VERSION"
