@@ -91,6 +91,12 @@ variable "az_count" {
   }
 }
 
+variable "availability_zones" {
+  description = "Zone names for the subnets (at least az_count). Empty: the region's first az_count zones by letter (<region>a, <region>b, ...)."
+  type        = list(string)
+  default     = []
+}
+
 variable "single_nat_gateway" {
   description = "One NAT gateway for all private subnets (cheaper) instead of one per zone (survives a zone outage)."
   type        = bool

@@ -2,6 +2,9 @@
 # S3 traffic stays on the gateway endpoint instead of the NAT.
 
 locals {
+  wanted_azs = length(var.availability_zones) > 0 ? var.availability_zones : [
+    for i in range(var.az_count) : "${var.region}${substr("abcdefgh", i, 1)}"
+  ]
   azs = slice(data.aws_availability_zones.available.names, 0, var.az_count)
 }
 
