@@ -56,6 +56,28 @@ Result<std::optional<TimedCredentials>> FromProfile(const AwsConfig& aws, const 
   return std::optional<TimedCredentials>(TimedCredentials{*creds, std::nullopt, "profile " + aws.profile});
 }
 
+// The ECS/EKS authorization token: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
+// (read again on every fetch, since the agent rotates it) wins over
+// AWS_CONTAINER_AUTHORIZATION_TOKEN. Empty when neither is set.
+Result<std::string> EcsAuthorizationToken(const EnvLookup& env) {
+  std::string file = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+  if (file.empty()) return env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return PermissionDenied(fmt::format(
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE={}: cannot read the file (does it exist and is it readable?)", file));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string token = ss.str();
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+  if (token.empty() || token.find_first_of("\r\n") != std::string::npos) {
+    return PermissionDenied(fmt::format(
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE={}: the file must hold one line, the token", file));
+  }
+  return token;
+}
+
 Result<std::optional<TimedCredentials>> FromEcs(const EnvLookup& env) {
   std::string url;
   if (std::string rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"); !rel.empty()) {
@@ -66,9 +88,8 @@ Result<std::optional<TimedCredentials>> FromEcs(const EnvLookup& env) {
   if (url.empty()) return std::optional<TimedCredentials>();
   PlainRequest req;
   req.url = url;
-  if (std::string token = env("AWS_CONTAINER_AUTHORIZATION_TOKEN"); !token.empty()) {
-    req.headers.emplace_back("Authorization", token);
-  }
+  MB_ASSIGN_OR_RETURN(std::string token, EcsAuthorizationToken(env));
+  if (!token.empty()) req.headers.emplace_back("Authorization", token);
   auto r = PlainHttp(req);
   if (!r.ok()) return Unavailable("ECS task-role credentials: " + r.status().message());
   if (!r->ok()) {

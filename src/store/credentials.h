@@ -4,8 +4,11 @@
 //   2. a profile in the shared credentials file (AWS_SHARED_CREDENTIALS_FILE,
 //      else ~/.aws/credentials; profile AWS_PROFILE, else "default");
 //   3. the ECS task-role endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or
-//      AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN);
-//   4. EC2 instance metadata, IMDSv2 (skipped when AWS_EC2_METADATA_DISABLED=true).
+//      AWS_CONTAINER_CREDENTIALS_FULL_URI; the Authorization header from
+//      AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, read on every fetch, else
+//      AWS_CONTAINER_AUTHORIZATION_TOKEN);
+//   4. EC2 instance metadata, IMDSv2 (skipped when AWS_EC2_METADATA_DISABLED=true;
+//      AWS_EC2_METADATA_SERVICE_ENDPOINT replaces http://169.254.169.254).
 // Resolved on the first Get(), cached, and refreshed a few minutes before
 // temporary credentials expire. Credentials are never logged or put into a
 // Status message.

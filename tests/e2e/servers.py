@@ -22,6 +22,9 @@ from botocore.config import Config as BotoConfig
 ACCESS_KEY = "MBTESTACCESSKEY0001"
 SECRET_KEY = "mbtest/secret+key/with/slashes0001"
 REGION = "us-east-1"
+# Temporary credentials a test's credential endpoint hands out (ECS task role,
+# EC2 instance profile): SeaweedFS accepts each pair, with any session token.
+ROLE_KEYS = [(f"MBROLEACCESSKEY000{i}", f"mbrole/secret+key/000{i}") for i in range(1, 5)]
 
 
 def _port_free(port: int) -> bool:
@@ -107,6 +110,10 @@ class SeaweedFS:
                 "name": "modelbay-test",
                 "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
                 "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            }, {
+                "name": "modelbay-role",
+                "credentials": [{"accessKey": a, "secretKey": s} for a, s in ROLE_KEYS],
+                "actions": ["Read", "Write", "List", "Tagging"],
             }]
         }))
         ports = getattr(self, "ports", None) or {
