@@ -45,12 +45,14 @@ COPY infra/docker/healthcheck /usr/local/bin/modelbay-healthcheck
 
 # Local state (embedded stores, the prediction-log spool) lives here; on ECS
 # the root file system is read-only and this path is a task volume.
-ENV MODELBAY_HOME=/var/lib/modelbay
+# MODELBAY_HOST/MODELBAY_PORT are serve's --host/--port; the health check
+# probes MODELBAY_PORT too, so `-e MODELBAY_PORT=9000` moves both.
+ENV MODELBAY_HOME=/var/lib/modelbay MODELBAY_HOST=0.0.0.0 MODELBAY_PORT=8000
 WORKDIR /var/lib/modelbay
 USER 10001:10001
 
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["modelbay-healthcheck", "8000"]
+  CMD ["modelbay-healthcheck"]
 ENTRYPOINT ["modelbay"]
-CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["serve"]

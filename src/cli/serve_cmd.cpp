@@ -115,8 +115,10 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* cmd = app.add_subcommand(
       "serve", "Serve POST /inference (the seed's contract) with a model cache and a prediction log");
-  cmd->add_option("--host", flags->host, "Address to listen on")->capture_default_str();
-  cmd->add_option("--port", flags->port, "Port to listen on (0: any free port)")->capture_default_str();
+  cmd->add_option("--host", flags->host, "Address to listen on")->capture_default_str()->envname("MODELBAY_HOST");
+  cmd->add_option("--port", flags->port, "Port to listen on (0: any free port)")
+      ->capture_default_str()
+      ->envname("MODELBAY_PORT");
   cmd->add_option("--threads", flags->threads, "I/O threads (0: one per CPU core)")->capture_default_str();
   cmd->add_option("--max-body-bytes", flags->max_body_bytes, "Largest request body accepted (413 above)")
       ->capture_default_str();
