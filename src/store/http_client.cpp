@@ -217,6 +217,7 @@ HttpOptions HttpOptionsFromEnv(const EnvLookup& env) {
   };
   o.max_attempts = static_cast<int>(num("MODELBAY_S3_MAX_ATTEMPTS", o.max_attempts));
   o.connect_timeout = std::chrono::milliseconds(num("MODELBAY_S3_CONNECT_TIMEOUT_MS", o.connect_timeout.count()));
+  o.low_speed_time = std::chrono::seconds(num("MODELBAY_S3_STALL_TIMEOUT_S", o.low_speed_time.count()));
   return o;
 }
 

@@ -71,7 +71,8 @@ struct HttpOptions {
   std::chrono::seconds total_timeout{0};  // 0: none (large objects)
 };
 
-// Options from MODELBAY_S3_MAX_ATTEMPTS / MODELBAY_S3_CONNECT_TIMEOUT_MS when set.
+// Options from MODELBAY_S3_MAX_ATTEMPTS / MODELBAY_S3_CONNECT_TIMEOUT_MS /
+// MODELBAY_S3_STALL_TIMEOUT_S (low_speed_time) when set.
 HttpOptions HttpOptionsFromEnv(const EnvLookup& env);
 
 class AwsHttpClient {
