@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build test unit e2e demo bench asan asan-test clean format
+.PHONY: all deps build test unit e2e demo bench soak docker-up asan asan-test clean format
 
 all: build
 
@@ -19,8 +19,13 @@ build: deps
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-e2e: build
+# The image tests need a Docker daemon: started here when possible (root,
+# docker.io); where none can start they skip and say why.
+e2e: build docker-up
 	MODELBAY_BIN=$(CURDIR)/$(BUILD)/src/modelbay .venv/bin/pytest tests/e2e -q
+
+docker-up:
+	-./scripts/docker-up.sh
 
 test: unit e2e
 
@@ -29,6 +34,11 @@ demo: build
 
 bench: build
 	./benchmarks/run.sh
+
+# 10 minutes of steady load with alias flips and imports (not in `make test`).
+soak: build
+	MODELBAY_BIN=$(CURDIR)/$(BUILD)/src/modelbay .venv/bin/python benchmarks/soak/soak.py \
+	  --out benchmarks/soak/last-run.json
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/.
 asan: deps
