@@ -6,6 +6,8 @@
 # Spot with batch_use_spot) in the private subnets. Commands: docs/deploy.md.
 
 locals {
+  # The writable paths of the read-only image (mounted as in ecs.tf).
+  batch_volumes = [{ name = "state", host = {} }, { name = "tmp", host = {} }]
   batch_log_configuration = {
     logDriver = "awslogs"
     options = {
@@ -215,15 +217,9 @@ resource "aws_batch_job_definition" "predict" {
     ]
     readonlyRootFilesystem = true
     privileged             = false
-    volumes = [
-      { name = "state", host = {} },
-      { name = "tmp", host = {} },
-    ]
-    mountPoints = [
-      { sourceVolume = "state", containerPath = "/var/lib/modelbay", readOnly = false },
-      { sourceVolume = "tmp", containerPath = "/tmp", readOnly = false },
-    ]
-    logConfiguration = local.batch_log_configuration
+    volumes                = local.batch_volumes
+    mountPoints            = local.state_mounts
+    logConfiguration       = local.batch_log_configuration
   })
 }
 
@@ -255,15 +251,9 @@ resource "aws_batch_job_definition" "train_distributed" {
           ]
           readonlyRootFilesystem = true
           privileged             = false
-          volumes = [
-            { name = "state", host = {} },
-            { name = "tmp", host = {} },
-          ]
-          mountPoints = [
-            { sourceVolume = "state", containerPath = "/var/lib/modelbay", readOnly = false },
-            { sourceVolume = "tmp", containerPath = "/tmp", readOnly = false },
-          ]
-          logConfiguration = local.batch_log_configuration
+          volumes                = local.batch_volumes
+          mountPoints            = local.state_mounts
+          logConfiguration       = local.batch_log_configuration
         }
       },
     ]
