@@ -552,10 +552,12 @@ Result<CsvTable> CsvFileReader::NextBlock(size_t max_rows) {
   auto owned = std::make_unique<std::string>(buf_.substr(0, cut));
   pos_ = cut;
   Parser parser(*owned, source_, line_);
-  const bool file_end = done_ && eof_ && cut == buf_.size();
+  const bool file_end = done_ && ((eof_ && cut == buf_.size()) || buf_offset_ + cut >= size_);
+  // Counted before parsing: unescaping "" rewrites bytes in place.
+  const size_t lines = static_cast<size_t>(std::count(owned->begin(), owned->end(), '\n'));
   MB_RETURN_IF_ERROR(parser.CheckBytes(/*file_start=*/false, file_end));
   MB_RETURN_IF_ERROR(ParseRecords(parser, *owned, block, block.columns_, block.lines_, block.rows_));
-  line_ += static_cast<size_t>(std::count(owned->begin(), owned->end(), '\n'));
+  line_ += lines;
   block.buffers_.push_back(std::move(owned));
   return block;
 }

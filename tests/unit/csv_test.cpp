@@ -291,7 +291,10 @@ TEST_F(CsvFiles, ByteRangesHoldEveryRowExactlyOnceEvenAcrossQuotedNewlines) {
       auto part = ReadBlocks(p, 13, b, std::min<uint64_t>(b + split, text.size()));
       joined.insert(joined.end(), part.begin(), part.end());
     }
-    EXPECT_EQ(joined, all) << "split " << split;
+    ASSERT_EQ(joined.size(), all.size()) << "split " << split;
+    for (size_t i = 0; i < all.size(); ++i) {
+      ASSERT_EQ(joined[i], all[i]) << "split " << split << ", row " << i;
+    }
   }
 }
 
