@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
                       ", true], \"shape\": [" + std::to_string(rows) + ", " + std::to_string(cols) +
                       "], \"typestr\": \"<f4\", \"version\": 3}";
   std::string config = "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, "
-                       "\"strict_shape\": false, \"missing\": NaN}";
+                       "\"strict_shape\": false, \"cache_id\": 0, \"missing\": NaN}";
   const bst_ulong* out_shape;
   bst_ulong out_dim;
   const float* out;
