@@ -49,6 +49,7 @@ data "aws_iam_policy_document" "execution" {
       "${aws_cloudwatch_log_group.serve.arn}:*",
       "${aws_cloudwatch_log_group.train.arn}:*",
       "${aws_cloudwatch_log_group.worker.arn}:*",
+      "${aws_cloudwatch_log_group.batch.arn}:*",
     ]
   }
 

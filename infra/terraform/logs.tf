@@ -28,3 +28,9 @@ resource "aws_cloudwatch_log_group" "waf" {
   retention_in_days = var.log_retention_days
   kms_key_id        = local.kms_key_arn
 }
+
+resource "aws_cloudwatch_log_group" "batch" {
+  name              = "/aws/batch/${local.prefix}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = local.kms_key_arn
+}

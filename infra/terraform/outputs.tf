@@ -98,3 +98,16 @@ output "log_groups" {
     worker = aws_cloudwatch_log_group.worker.name
   }
 }
+
+output "batch_job_queue" {
+  description = "AWS Batch job queue for `aws batch submit-job --job-queue`."
+  value       = aws_batch_job_queue.this.name
+}
+
+output "batch_job_definitions" {
+  description = "AWS Batch job definitions: predict (array job, --shard from the array index) and train_distributed (multi-node parallel)."
+  value = {
+    predict           = aws_batch_job_definition.predict.name
+    train_distributed = aws_batch_job_definition.train_distributed.name
+  }
+}

@@ -242,3 +242,71 @@ variable "create_github_oidc_provider" {
   type        = bool
   default     = true
 }
+
+# --- AWS Batch (batch.tf)
+
+variable "batch_use_spot" {
+  description = "Run Batch jobs on Spot instances (cheaper; a reclaimed instance's job is retried)."
+  type        = bool
+  default     = false
+}
+
+variable "batch_instance_types" {
+  description = "EC2 instance types (or families, or \"optimal\") the Batch compute environment may launch."
+  type        = list(string)
+  default     = ["c6i", "m6i"]
+}
+
+variable "batch_max_vcpus" {
+  description = "Upper bound of vCPUs the Batch compute environment runs at once (it scales to 0 when idle)."
+  type        = number
+  default     = 256
+}
+
+variable "batch_volume_gib" {
+  description = "Root volume size (GiB) of Batch instances: image, spools and downloaded inputs."
+  type        = number
+  default     = 100
+}
+
+variable "batch_predict_vcpus" {
+  description = "vCPUs per `modelbay predict --shard` job (its scoring threads)."
+  type        = number
+  default     = 4
+}
+
+variable "batch_predict_memory" {
+  description = "Memory (MiB) per predict job; scoring memory is bounded by the block size, not the input."
+  type        = number
+  default     = 4096
+}
+
+variable "batch_predict_timeout_seconds" {
+  description = "Time limit of one attempt of one predict shard."
+  type        = number
+  default     = 14400
+}
+
+variable "batch_train_nodes" {
+  description = "Default number of nodes of the distributed training job (override with --node-overrides numNodes=N)."
+  type        = number
+  default     = 4
+}
+
+variable "batch_train_vcpus" {
+  description = "vCPUs per training node."
+  type        = number
+  default     = 8
+}
+
+variable "batch_train_memory" {
+  description = "Memory (MiB) per training node."
+  type        = number
+  default     = 30000
+}
+
+variable "batch_train_timeout_seconds" {
+  description = "Time limit of one distributed training attempt."
+  type        = number
+  default     = 43200
+}

@@ -1,5 +1,5 @@
-// `modelbay results export` and `modelbay predict`: the prediction log's
-// single CSV per version, and batch scoring logged like served requests.
+// `modelbay results export` and `modelbay predict`: flags into calls of
+// results::ExportResults and batch::Predict / batch::Finalize.
 #include <algorithm>
 #include <fstream>
 #include <random>
@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "batch/batch.h"
 #include "cli/commands.h"
 #include "core/csv.h"
 #include "model/loader.h"
@@ -25,10 +26,15 @@ struct ExportFlags {
 };
 
 struct PredictFlags {
-  std::string file;
+  std::vector<std::string> inputs;
   std::string version = "";
   std::string out;
   size_t batch_size = 10000;
+  size_t threads = 0;
+  uint64_t split_bytes = uint64_t{256} << 20;
+  std::string shard;
+  std::string job_id;
+  std::string finalize;
   std::string spool;
   std::string fsync = "always";
 };
@@ -49,161 +55,36 @@ Status Export(const CliContext& ctx, const ExportFlags& f) {
   return Status::Ok();
 }
 
-std::string NewUuid() {
-  std::random_device rd;
-  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd());
-  uint64_t a = gen(), b = gen();
-  a = (a & 0xffffffffffff0fffULL) | 0x4000;          // version 4
-  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
-  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xffff,
-                     b >> 48, b & 0xffffffffffffULL);
-}
-
-// A spool of its own (serve holds <home>/spool): the first free of
-// <base>/predict-0, -1, ...; leftovers of a crashed run there ship on Open.
-Result<std::unique_ptr<PredictionLog>> OpenBatchLog(const Config& cfg, const PredictFlags& f,
-                                                    std::shared_ptr<Store> results) {
-  PredictionLogOptions o;
-  o.fsync = f.fsync == "never" ? FsyncPolicy::kNever : FsyncPolicy::kAlways;
-  fs::path base = f.spool.empty() ? cfg.home / "spool" : fs::absolute(f.spool);
-  Status last;
-  for (int i = 0; i < 16; ++i) {
-    o.spool_dir = base / fmt::format("predict-{}", i);
-    auto log = PredictionLog::Open(o, results);
-    if (log.ok() || log.status().code() != Code::kFailedPrecondition) return log;
-    last = log.status();
-  }
-  return last;
-}
-
-fs::path DefaultOut(const fs::path& in) {
-  fs::path out = in;
-  out.replace_filename(in.stem().string() + "_predictions" + (in.has_extension() ? in.extension().string() : ".csv"));
-  return out;
-}
-
-// Finds the first row of a failed batch that the model refuses, to name its
-// line in the file.
-Status LocateBadRow(const LoadedModel& model, const CsvTable& table, const std::vector<size_t>& cols,
-                    size_t begin, size_t end, const Status& batch_error) {
-  CellMatrix one;
-  one.rows = 1;
-  one.cols = cols.size();
-  for (size_t r = begin; r < end; ++r) {
-    one.cells.clear();
-    for (size_t c : cols) {
-      std::string_view v = table.cell(r, c);
-      one.cells.push_back(v.empty() ? Cell(std::monostate{}) : Cell(v));
-    }
-    auto p = model.Predict(one);
-    if (!p.ok()) {
-      std::string msg = p.status().message();
-      if (msg.starts_with("row 0, ")) msg.erase(0, 7);
-      return InvalidArgument(fmt::format("{}:{}: {}", table.source(), table.line_of(r), msg));
-    }
-  }
-  return batch_error.WithContext(table.source());
-}
-
 Status Predict(const CliContext& ctx, const PredictFlags& f) {
-  if (f.batch_size == 0) return InvalidArgument("--batch-size must be at least 1");
   if (f.fsync != "always" && f.fsync != "never") return InvalidArgument("--fsync must be `always` or `never`");
   MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
-  MB_ASSIGN_OR_RETURN(auto models, OpenStore(cfg.models, cfg));
-  MB_ASSIGN_OR_RETURN(auto results, OpenStore(cfg.results, cfg));
-  Registry registry(models);
-  std::string spec = f.version;
-  if (spec.empty()) {
-    MB_ASSIGN_OR_RETURN(auto production, registry.GetAlias("production"));
-    spec = production ? std::to_string(*production) : "latest";
+  if (!f.finalize.empty()) {
+    if (!f.inputs.empty()) return InvalidArgument("--finalize OUT takes no inputs");
+    MB_ASSIGN_OR_RETURN(std::string manifest, batch::Finalize(cfg, f.finalize));
+    fmt::print("{}\n", manifest);
+    return Status::Ok();
   }
-  MB_ASSIGN_OR_RETURN(auto model, LoadModel(registry, spec));
-  const Schema& schema = model->schema();
-
-  MB_ASSIGN_OR_RETURN(CsvTable table, ReadCsvFile(f.file));
-  std::vector<size_t> cols;
-  for (const auto& feature : schema.features) {
-    long c = table.find_column(feature.name);
-    if (c < 0) {
-      std::string names;
-      for (const auto& x : schema.features) names += (names.empty() ? "" : ", ") + x.name;
-      return InvalidArgument(fmt::format("{}: missing column '{}'; model version {} needs the columns {} "
-                                         "(others, like the target, are ignored)",
-                                         f.file, feature.name, model->version(), names));
-    }
-    cols.push_back(static_cast<size_t>(c));
+  if (f.inputs.empty()) return InvalidArgument("name at least one input (a CSV file, folder, glob or s3:// prefix)");
+  batch::PredictOptions o;
+  o.inputs = f.inputs;
+  o.out = f.out;
+  o.version = f.version;
+  o.threads = f.threads;
+  o.block_rows = f.batch_size;
+  o.split_bytes = f.split_bytes;
+  o.job_id = f.job_id;
+  o.spool = f.spool;
+  o.fsync = f.fsync == "never" ? FsyncPolicy::kNever : FsyncPolicy::kAlways;
+  if (!f.shard.empty()) {
+    MB_ASSIGN_OR_RETURN(o.shard, batch::ParseShard(f.shard));
   }
-
-  fs::path out_path = f.out.empty() ? DefaultOut(f.file) : fs::path(f.out);
-  fs::path partial = out_path;
-  partial += ".partial";
-  std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-  if (!out) return InvalidArgument(fmt::format("cannot write {}: check the folder exists and is writable", partial.string()));
-  std::string header;
-  for (const auto& name : table.header()) {
-    if (!header.empty()) header.push_back(',');
-    results::AppendCsvField(header, name);
+  MB_ASSIGN_OR_RETURN(batch::PredictReport report, batch::Predict(cfg, o));
+  if (f.out != "-") {
+    for (const auto& out : report.outputs) fmt::print("{}\n", out);
   }
-  header += ",prediction";
-  if (schema.is_classifier()) {
-    for (const auto& label : schema.class_labels) {
-      header.push_back(',');
-      results::AppendCsvField(header, "prob_" + label);
-    }
-  }
-  out << header << '\n';
-
-  MB_ASSIGN_OR_RETURN(auto log, OpenBatchLog(cfg, f, results));
-  const std::string request_id = "batch-" + NewUuid();
-  CellMatrix cells;
-  cells.cols = cols.size();
-  std::string text;
-  for (size_t begin = 0; begin < table.rows(); begin += f.batch_size) {
-    size_t end = std::min(table.rows(), begin + f.batch_size);
-    cells.rows = end - begin;
-    cells.cells.clear();
-    for (size_t r = begin; r < end; ++r) {
-      for (size_t c : cols) {
-        std::string_view v = table.cell(r, c);
-        cells.cells.push_back(v.empty() ? Cell(std::monostate{}) : Cell(v));
-      }
-    }
-    auto predictions = model->Predict(cells);
-    if (!predictions.ok()) {
-      (void)log->Close();
-      out.close();
-      fs::remove(partial);
-      return LocateBadRow(*model, table, cols, begin, end, predictions.status());
-    }
-    MB_RETURN_IF_ERROR(log->Append(*model, request_id, cells, *predictions, std::chrono::system_clock::now()));
-    text.clear();
-    for (size_t r = begin; r < end; ++r) {
-      for (size_t c = 0; c < table.cols(); ++c) {
-        if (c) text.push_back(',');
-        results::AppendCsvField(text, table.cell(r, c));
-      }
-      text.push_back(',');
-      results::AppendCsvField(text, model->LabelText(*predictions, r - begin));
-      for (size_t k = 0; k < predictions->num_classes; ++k) {
-        fmt::format_to(std::back_inserter(text), ",{}",
-                       predictions->probabilities[(r - begin) * predictions->num_classes + k]);
-      }
-      text.push_back('\n');
-    }
-    out << text;
-  }
-  out.close();
-  if (!out) return Unavailable(fmt::format("cannot write {} (disk full?)", partial.string()));
-  std::error_code ec;
-  fs::rename(partial, out_path, ec);
-  if (ec) return Unavailable(fmt::format("cannot write {}: {}", out_path.string(), ec.message()));
-  Status shipped = log->Close();
-  if (!shipped.ok()) {
-    return shipped.WithContext(fmt::format("predictions written to {}, but logging them", out_path.string()));
-  }
-  fmt::print("{}\n", out_path.string());
-  spdlog::info("scored {} rows with model version {}; logged as request {} in {}", table.rows(),
-               model->version(), request_id, results->Describe());
+  if (report.manifest) spdlog::info("every part is written: {}", *report.manifest);
+  spdlog::info("scored {} rows with model version {}; logged as requests {}/... in the results store", report.rows,
+               report.version, report.request_prefix);
   return Status::Ok();
 }
 
@@ -226,13 +107,33 @@ void RegisterResultsCommands(CLI::App& app, CliContext& ctx) {
   auto pf = std::make_shared<PredictFlags>();
   auto* predict = app.add_subcommand(
       "predict",
-      "Score a CSV file in batch with the same preprocessing as the server; every row is logged to\n"
-      "the results store (request id batch-<uuid>) before the command returns.");
-  predict->add_option("FILE", pf->file, "CSV file with the model's feature columns (by name)")->required();
+      "Score CSV files in batch with the same preprocessing as the server, on every core, in memory\n"
+      "bounded by --batch-size; output rows are in input order and the same bytes whatever --threads.\n"
+      "Every row is logged to the results store (request id batch-<job>/<part>/<row>) before the\n"
+      "command returns. Several inputs (or --shard) write one part per input part to a folder or\n"
+      "s3:// prefix: <out>/part-<input-hash>-<begin>-<end>.csv, plus _plan.json and, once every part\n"
+      "exists, _manifest.json.");
+  predict->add_option("INPUT", pf->inputs,
+                      "CSV file, folder (every .csv under it), glob, s3://bucket/key-or-prefix/ or\n"
+                      "data:KEY (in the data store)");
   predict->add_option("--version", pf->version,
                       "Model version, `latest` or an alias (default: production, else latest)");
-  predict->add_option("--out", pf->out, "Output CSV (default: FILE with a _predictions suffix)");
-  predict->add_option("--batch-size", pf->batch_size, "Rows scored per call")->capture_default_str();
+  predict->add_option("--out", pf->out,
+                      "Output: a file, - (stdout), s3://bucket/key, or for several parts a folder or\n"
+                      "s3://bucket/prefix/ (default for one local file: FILE with a _predictions suffix)");
+  predict->add_option("--threads", pf->threads, "Scoring threads (default: every core)");
+  predict->add_option("--batch-size", pf->batch_size, "Rows per block (memory is bounded by ~2 blocks per thread)")
+      ->capture_default_str();
+  predict->add_option("--shard", pf->shard,
+                      "I/N: score only shard I of N (0-based); default from AWS_BATCH_JOB_ARRAY_INDEX/SIZE");
+  predict->add_option("--split-bytes", pf->split_bytes,
+                      "With a parts output, inputs larger than this are split into byte ranges")
+      ->capture_default_str();
+  predict->add_option("--job-id", pf->job_id,
+                      "Job id in the logged request ids (default: derived from inputs, output and version\n"
+                      "for a parts output, so a rerun logs the same ids; random for one file)");
+  predict->add_option("--finalize", pf->finalize,
+                      "OUT: write OUT/_manifest.json if every part of OUT/_plan.json exists (no scoring)");
   predict->add_option("--spool", pf->spool, "Folder for the local log spool (default: <home>/spool)");
   predict->add_option("--fsync", pf->fsync, "Spool fsync policy: always or never")->capture_default_str();
   SetAction(predict, ctx, [&ctx, pf] { return Predict(ctx, *pf); });

@@ -73,11 +73,13 @@ constexpr std::array<bool, 256> kSpecial = [] {
 
 class Parser {
  public:
-  Parser(std::string_view text, const std::string& source) : text_(text), source_(source) {}
+  // `first_line` is the file line `text` starts on (a block of a larger file).
+  Parser(std::string_view text, const std::string& source, size_t first_line = 1)
+      : text_(text), source_(source), line_(first_line), first_line_(first_line) {}
 
   // 1-based line and character column of a byte offset, for messages.
   Status ErrorAt(size_t offset, std::string_view what) const {
-    size_t line = 1 + static_cast<size_t>(std::count(text_.begin(), text_.begin() + offset, '\n'));
+    size_t line = first_line_ + static_cast<size_t>(std::count(text_.begin(), text_.begin() + offset, '\n'));
     size_t line_start = text_.substr(0, offset).rfind('\n');
     line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
     line_start = std::max(line_start, begin_);
@@ -91,12 +93,14 @@ class Parser {
     return InvalidArgument(fmt::format("{}: {}", source_, what));
   }
 
-  // Whole-file checks on the untouched bytes: encoding, binary, emptiness.
-  Status CheckBytes() {
-    if (text_.starts_with("\xFF\xFE") || text_.starts_with("\xFE\xFF")) {
+  // Checks on the untouched bytes: encoding, binary, emptiness. A whole
+  // file (or a file's first block) may start with a BOM and must not be
+  // empty; trailing line ends are ignored only at the end of the file.
+  Status CheckBytes(bool file_start = true, bool file_end = true) {
+    if (file_start && (text_.starts_with("\xFF\xFE") || text_.starts_with("\xFE\xFF"))) {
       return FileError("is UTF-16 encoded; save it as UTF-8 (e.g. `iconv -f utf-16 -t utf-8`)");
     }
-    if (text_.starts_with(kBom)) begin_ = kBom.size();
+    if (file_start && text_.starts_with(kBom)) begin_ = kBom.size();
     if (const void* nul = std::memchr(text_.data(), '\0', text_.size())) {
       size_t at = static_cast<size_t>(static_cast<const char*>(nul) - text_.data());
       return ErrorAt(at, "NUL byte: this looks like a binary file, not CSV; "
@@ -108,10 +112,11 @@ class Parser {
                                       static_cast<unsigned char>(text_[bad])));
     }
     content_end_ = text_.size();
-    while (content_end_ > begin_ && (text_[content_end_ - 1] == '\n' || text_[content_end_ - 1] == '\r')) {
+    while (file_end && content_end_ > begin_ &&
+           (text_[content_end_ - 1] == '\n' || text_[content_end_ - 1] == '\r')) {
       --content_end_;
     }
-    if (content_end_ == begin_) {
+    if (file_start && content_end_ == begin_) {
       return FileError("the file is empty; a CSV file needs a header line and at least one data row");
     }
     pos_ = begin_;
@@ -190,6 +195,7 @@ class Parser {
   size_t content_end_ = 0;  // before trailing line ends
   size_t pos_ = 0;
   size_t line_ = 1;
+  size_t first_line_ = 1;
 };
 
 // Removes the "" escapes of a quoted field in place; returns the new view.
@@ -247,43 +253,46 @@ Status CsvTable::Append(CsvTable&& other) {
   return Status::Ok();
 }
 
-Result<CsvTable> ParseCsv(std::string text, std::string source) {
-  CsvTable table;
-  table.source_ = std::move(source);
-  auto owned = std::make_unique<std::string>(std::move(text));
-  std::string& buf = *owned;
-  Parser parser(buf, table.source_);
-  MB_RETURN_IF_ERROR(parser.CheckBytes());
+namespace {
 
-  // Header.
+// The header record at the parser's position: names non-empty and distinct.
+Result<std::vector<std::string>> ParseHeader(Parser& parser) {
+  std::vector<std::string> header;
   std::vector<size_t> header_offsets;
   MB_RETURN_IF_ERROR(parser.Row([&](size_t, std::string_view v, bool escaped, size_t offset) {
     std::string name(v);
     if (escaped) name = std::string(Unescape(name, name));
-    table.header_.push_back(std::move(name));
+    header.push_back(std::move(name));
     header_offsets.push_back(offset);
   }));
-  for (size_t i = 0; i < table.header_.size(); ++i) {
-    const std::string& name = table.header_[i];
+  for (size_t i = 0; i < header.size(); ++i) {
+    const std::string& name = header[i];
     if (name.find_first_not_of(" \t") == std::string::npos) {
       return parser.ErrorAt(header_offsets[i], fmt::format(
           "column {} of the header has an empty name; give every column a name", i + 1));
     }
     for (size_t j = 0; j < i; ++j) {
-      if (table.header_[j] == name) {
+      if (header[j] == name) {
         return parser.ErrorAt(header_offsets[i], fmt::format(
             "column {} of the header is named '{}' like column {}; column names must be unique, "
             "rename one of them", i + 1, name, j + 1));
       }
     }
   }
-  const size_t ncols = table.header_.size();
+  return header;
+}
 
+// The data records from the parser's position to the end of `buf` into
+// `table` (whose header is set); views point into `buf`, which the caller
+// then hands to the table.
+Status ParseRecords(Parser& parser, std::string& buf, CsvTable& table, std::vector<std::vector<std::string_view>>& columns,
+                    std::vector<size_t>& lines, size_t& rows) {
+  const size_t ncols = table.cols();
   // Every data row starts on a line, so line ends bound the row count.
   size_t max_rows = static_cast<size_t>(std::count(buf.begin() + static_cast<long>(parser.pos()), buf.end(), '\n')) + 1;
-  table.columns_.resize(ncols);
-  for (auto& col : table.columns_) col.reserve(max_rows);
-  table.lines_.reserve(max_rows);
+  columns.resize(ncols);
+  for (auto& col : columns) col.reserve(col.size() + max_rows);
+  lines.reserve(lines.size() + max_rows);
 
   std::vector<std::pair<size_t, size_t>> escaped_cells;  // (col, row)
   size_t extra_offset = 0;
@@ -293,13 +302,13 @@ Result<CsvTable> ParseCsv(std::string text, std::string source) {
       return parser.ErrorAt(row_start, fmt::format(
           "empty line; remove it or fill in its {} fields", ncols));
     }
-    const size_t row = table.rows_;
-    table.lines_.push_back(parser.line());
+    const size_t row = rows;
+    lines.push_back(parser.line());
     size_t got = 0;
     MB_RETURN_IF_ERROR(parser.Row([&](size_t index, std::string_view v, bool escaped, size_t offset) {
       got = index + 1;
       if (index < ncols) {
-        table.columns_[index].push_back(v);
+        columns[index].push_back(v);
         if (escaped) escaped_cells.emplace_back(index, row);
       } else if (index == ncols) {
         extra_offset = offset;
@@ -314,11 +323,25 @@ Result<CsvTable> ParseCsv(std::string text, std::string source) {
       return parser.ErrorAt(at, fmt::format(
           "this row has {} field{} but the header has {} ({}); every row needs one value per "
           "column (leave a value empty, e.g. a,,c, when it is missing; quote values that "
-          "contain commas)", got, got == 1 ? "" : "s", ncols, JoinHeader(table.header_)));
+          "contain commas)", got, got == 1 ? "" : "s", ncols, JoinHeader(table.header())));
     }
-    ++table.rows_;
+    ++rows;
   }
-  for (auto [c, r] : escaped_cells) table.columns_[c][r] = Unescape(buf, table.columns_[c][r]);
+  for (auto [c, r] : escaped_cells) columns[c][r] = Unescape(buf, columns[c][r]);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<CsvTable> ParseCsv(std::string text, std::string source) {
+  CsvTable table;
+  table.source_ = std::move(source);
+  auto owned = std::make_unique<std::string>(std::move(text));
+  std::string& buf = *owned;
+  Parser parser(buf, table.source_);
+  MB_RETURN_IF_ERROR(parser.CheckBytes());
+  MB_ASSIGN_OR_RETURN(table.header_, ParseHeader(parser));
+  MB_RETURN_IF_ERROR(ParseRecords(parser, buf, table, table.columns_, table.lines_, table.rows_));
   table.buffers_.push_back(std::move(owned));
   return table;
 }
@@ -357,6 +380,186 @@ Result<CsvTable> ReadCsvFile(const std::filesystem::path& path) {
   ::close(fd);
   text.resize(off);
   return ParseCsv(std::move(text), name);
+}
+
+
+namespace {
+constexpr size_t kReadChunk = 1 << 20;
+// A row longer than this is refused (an unclosed quote would otherwise make
+// the reader hold the rest of the file).
+constexpr size_t kMaxRowBytes = size_t{256} << 20;
+
+Result<size_t> PRead(int fd, char* out, size_t n, uint64_t offset, const std::string& source) {
+  for (;;) {
+    ssize_t got = ::pread(fd, out, n, static_cast<off_t>(offset));
+    if (got >= 0) return static_cast<size_t>(got);
+    if (errno == EINTR) continue;
+    return InvalidArgument(fmt::format("{}: cannot read: {}", source, std::strerror(errno)));
+  }
+}
+}  // namespace
+
+CsvFileReader::~CsvFileReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::unique_ptr<CsvFileReader>> CsvFileReader::Open(const std::filesystem::path& path,
+                                                           std::string source) {
+  std::unique_ptr<CsvFileReader> r(new CsvFileReader());
+  r->source_ = std::move(source);
+  r->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (r->fd_ < 0) {
+    int err = errno;
+    if (err == ENOENT || err == ENOTDIR) {
+      return NotFound(fmt::format("{}: no such file; check the path", r->source_));
+    }
+    return InvalidArgument(fmt::format("{}: cannot open: {}; check the file's permissions", r->source_,
+                                       std::strerror(err)));
+  }
+  struct stat st {};
+  if (::fstat(r->fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    return InvalidArgument(fmt::format("{}: not a regular file (a folder?); pass a CSV file", r->source_));
+  }
+  r->size_ = static_cast<uint64_t>(st.st_size);
+
+  // The header: bytes up to the first newline outside quotes.
+  size_t end = 0;
+  bool quoted = false;
+  for (bool more = true;;) {
+    while (end < r->buf_.size()) {
+      char c = r->buf_[end++];
+      if (c == '"') quoted = !quoted;
+      else if (c == '\n' && !quoted) goto found;
+    }
+    if (end > kMaxRowBytes) {
+      return InvalidArgument(fmt::format("{}: the header line is longer than {} MiB; is this a CSV file?",
+                                         r->source_, kMaxRowBytes >> 20));
+    }
+    MB_ASSIGN_OR_RETURN(more, r->Fill());
+    if (!more) break;
+  }
+found:
+  {
+    std::string text = r->buf_.substr(0, end);
+    Parser parser(text, r->source_);
+    MB_RETURN_IF_ERROR(parser.CheckBytes(/*file_start=*/true, /*file_end=*/true));
+    MB_ASSIGN_OR_RETURN(r->header_, ParseHeader(parser));
+    r->line_ = 1 + static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+  }
+  r->data_start_ = end;
+  r->pos_ = end;
+  return r;
+}
+
+Result<bool> CsvFileReader::Fill() {
+  if (eof_) return false;
+  size_t old = buf_.size();
+  buf_.resize(old + kReadChunk);
+  MB_ASSIGN_OR_RETURN(size_t got, PRead(fd_, buf_.data() + old, kReadChunk, read_offset_, source_));
+  buf_.resize(old + got);
+  read_offset_ += got;
+  if (got == 0) eof_ = true;
+  return got > 0;
+}
+
+Status CsvFileReader::SetRange(uint64_t begin, uint64_t end) {
+  stop_ = end;
+  if (begin <= data_start_) return Status::Ok();
+  // Quote parity and line count from the first data row to the first row
+  // start at or after `begin` (just after a newline outside quotes).
+  bool quoted = false;
+  size_t lines = 0;
+  uint64_t offset = data_start_;
+  uint64_t start = size_;
+  std::string chunk(kReadChunk, '\0');
+  while (offset < size_ && start == size_) {
+    MB_ASSIGN_OR_RETURN(size_t got, PRead(fd_, chunk.data(), chunk.size(), offset, source_));
+    if (got == 0) break;
+    for (size_t i = 0; i < got; ++i) {
+      char c = chunk[i];
+      if (c == '"') {
+        quoted = !quoted;
+      } else if (c == '\n') {
+        ++lines;
+        if (!quoted && offset + i + 1 >= begin) {
+          start = offset + i + 1;
+          break;
+        }
+      }
+    }
+    offset += got;
+  }
+  buf_.clear();
+  pos_ = 0;
+  buf_offset_ = start;
+  read_offset_ = start;
+  eof_ = false;
+  line_ += lines;
+  done_ = start >= stop_ || start >= size_;
+  return Status::Ok();
+}
+
+Result<CsvTable> CsvFileReader::NextBlock(size_t max_rows) {
+  CsvTable block;
+  block.source_ = source_;
+  block.header_ = header_;
+  block.columns_.resize(header_.size());
+  if (done_ || max_rows == 0) return block;
+  // Drop the bytes already parsed so positions below stay valid while Fill appends.
+  buf_.erase(0, pos_);
+  buf_offset_ += pos_;
+  pos_ = 0;
+
+  // The cut: after `max_rows` non-blank rows, before the first row starting
+  // at or after stop_, or at the end of the file.
+  size_t i = 0, row_start = 0, rows = 0, cut = 0;
+  bool quoted = false;
+  for (;;) {
+    if (!quoted && i == row_start) {
+      if (rows == max_rows) {
+        cut = row_start;
+        break;
+      }
+      if (buf_offset_ + row_start >= stop_) {
+        cut = row_start;
+        done_ = true;
+        break;
+      }
+    }
+    if (i == buf_.size()) {
+      if (i - row_start > kMaxRowBytes) {
+        return InvalidArgument(fmt::format(
+            "{}:{}: a row longer than {} MiB; is a quote never closed? (write a quote inside a "
+            "quoted field as \"\")", source_, line_ + static_cast<size_t>(std::count(buf_.begin(), buf_.begin() + static_cast<long>(row_start), '\n')),
+            kMaxRowBytes >> 20));
+      }
+      MB_ASSIGN_OR_RETURN(bool more, Fill());
+      if (more) continue;
+      cut = buf_.size();
+      done_ = true;
+      break;
+    }
+    char c = buf_[i++];
+    if (c == '"') {
+      quoted = !quoted;
+    } else if (c == '\n' && !quoted) {
+      size_t len = i - row_start;
+      if (len > 2 || (len == 2 && buf_[row_start] != '\r')) ++rows;
+      row_start = i;
+    }
+  }
+
+  auto owned = std::make_unique<std::string>(buf_.substr(0, cut));
+  pos_ = cut;
+  Parser parser(*owned, source_, line_);
+  const bool file_end = done_ && ((eof_ && cut == buf_.size()) || buf_offset_ + cut >= size_);
+  // Counted before parsing: unescaping "" rewrites bytes in place.
+  const size_t lines = static_cast<size_t>(std::count(owned->begin(), owned->end(), '\n'));
+  MB_RETURN_IF_ERROR(parser.CheckBytes(/*file_start=*/false, file_end));
+  MB_RETURN_IF_ERROR(ParseRecords(parser, *owned, block, block.columns_, block.lines_, block.rows_));
+  line_ += lines;
+  block.buffers_.push_back(std::move(owned));
+  return block;
 }
 
 }  // namespace modelbay

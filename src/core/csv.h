@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -43,6 +44,7 @@ class CsvTable {
 
  private:
   friend Result<CsvTable> ParseCsv(std::string, std::string);
+  friend class CsvFileReader;
   std::string source_;
   std::vector<std::string> header_;
   size_t rows_ = 0;
@@ -57,5 +59,60 @@ Result<CsvTable> ParseCsv(std::string text, std::string source);
 // Reads and parses a file (NotFound when missing, InvalidArgument when not a
 // regular readable file).
 Result<CsvTable> ReadCsvFile(const std::filesystem::path& path);
+
+// Reads a CSV file in blocks of rows, so memory is bounded by the block size
+// (plus the longest row), not by the file: the same parser and checks as
+// ParseCsv, with errors naming the file's own line and column.
+//
+// Byte ranges (for splitting one file between machines): a range [begin, end)
+// owns the rows that START at a byte offset inside it; the last owned row is
+// read to its end even past `end`. Whether a newline ends a row depends on
+// the quotes before it, so SetRange counts the quote characters from the
+// first data row up to `begin` (a cheap scan, nothing parsed or kept): the
+// split is exact even when quoted fields contain newlines.
+//
+// Not thread-safe; one reader per thread. Owns its file descriptor.
+class CsvFileReader {
+ public:
+  // Opens `path` and parses the header; `source` names the file in errors.
+  static Result<std::unique_ptr<CsvFileReader>> Open(const std::filesystem::path& path,
+                                                     std::string source);
+  ~CsvFileReader();
+  CsvFileReader(const CsvFileReader&) = delete;
+  CsvFileReader& operator=(const CsvFileReader&) = delete;
+
+  const std::vector<std::string>& header() const { return header_; }
+  const std::string& source() const { return source_; }
+  uint64_t size() const { return size_; }
+  // Byte offset of the first data row (after the BOM and the header).
+  uint64_t data_start() const { return data_start_; }
+
+  // Restricts the rows read to those starting in [begin, end) (byte offsets
+  // in the file; begin <= data_start() means the first data row). Call
+  // before the first NextBlock.
+  Status SetRange(uint64_t begin, uint64_t end);
+
+  // The next rows (at most `max_rows`); a table with rows() == 0 at the end.
+  // The table's header is the file's; line_of() gives the file's line.
+  Result<CsvTable> NextBlock(size_t max_rows);
+
+ private:
+  CsvFileReader() = default;
+  // Reads more bytes into buf_; false at the end of the file.
+  Result<bool> Fill();
+  int fd_ = -1;
+  std::string source_;
+  std::vector<std::string> header_;
+  uint64_t size_ = 0;
+  uint64_t data_start_ = 0;
+  uint64_t stop_ = UINT64_MAX;  // no row starting at or after this offset
+  std::string buf_;             // bytes [buf_offset_, buf_offset_ + buf_.size())
+  uint64_t buf_offset_ = 0;
+  size_t pos_ = 0;              // next row start, within buf_
+  size_t line_ = 1;             // file line of pos_
+  uint64_t read_offset_ = 0;    // next byte to read from the file
+  bool eof_ = false;
+  bool done_ = false;
+};
 
 }  // namespace modelbay

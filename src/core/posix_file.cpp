@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -38,6 +39,17 @@ void FsyncDir(const std::filesystem::path& dir) {
     ::fsync(fd);
     ::close(fd);
   }
+}
+
+ScopedTempDir::ScopedTempDir(std::string_view prefix) {
+  std::random_device rd;
+  path_ = std::filesystem::temp_directory_path() / fmt::format("{}-{:08x}{:08x}", prefix, rd(), rd());
+  std::filesystem::create_directories(path_);
+}
+
+ScopedTempDir::~ScopedTempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
 }
 
 }  // namespace modelbay

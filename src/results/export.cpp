@@ -3,11 +3,15 @@
 // bounded by the ship interval) is sorted in memory and written to a temp
 // run file; the runs are then merged, at most kMaxFanIn at a time, so memory
 // holds one object plus one row per run however large the export is.
+// Rows with per-row ids (batch scoring) are sorted by id in runs of their
+// own, merged with duplicates dropped (a retried shard logs a row again),
+// then cut into time-sorted runs that join the others.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <queue>
 #include <random>
 #include <vector>
@@ -15,6 +19,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/posix_file.h"
 #include "results/prediction_log.h"
 
 namespace modelbay {
@@ -75,22 +80,16 @@ bool Before(const Row& a, const Row& b) {
   return std::tie(a.timestamp, a.request_id) < std::tie(b.timestamp, b.request_id);
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / fmt::format("modelbay-export-{:08x}{:08x}", rd(), rd());
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
+// A per-row id (batch scoring: `batch-<job>/<part>/<row>`); served request
+// ids never contain '/'. Rows with the same row id are one row logged again
+// by a retried shard: export keeps the earliest.
+bool HasRowId(const Row& row) { return row.request_id.find('/') != std::string::npos; }
 
- private:
-  fs::path path_;
-};
+bool ByRowId(const Row& a, const Row& b) {
+  return std::tie(a.request_id, a.timestamp) < std::tie(b.request_id, b.timestamp);
+}
+
+using Less = bool (*)(const Row&, const Row&);
 
 // Reads the records of a run file one at a time.
 class RunReader {
@@ -117,15 +116,16 @@ class RunReader {
   std::ifstream in_;
 };
 
-Status MergeRuns(const std::vector<fs::path>& runs, std::ostream& out) {
+// Merges sorted run files in `less` order, handing each row to `emit`.
+Status MergeRuns(const std::vector<fs::path>& runs, Less less, const std::function<Status(const Row&)>& emit) {
   std::vector<std::unique_ptr<RunReader>> readers;
   struct Head {
     Row row;
     size_t run;
   };
-  auto later = [](const Head& a, const Head& b) {
-    if (Before(b.row, a.row)) return true;
-    if (Before(a.row, b.row)) return false;
+  auto later = [less](const Head& a, const Head& b) {
+    if (less(b.row, a.row)) return true;
+    if (less(a.row, b.row)) return false;
     return a.run > b.run;
   };
   std::priority_queue<Head, std::vector<Head>, decltype(later)> heap(later);
@@ -137,18 +137,61 @@ Status MergeRuns(const std::vector<fs::path>& runs, std::ostream& out) {
   while (!heap.empty()) {
     Head h = heap.top();
     heap.pop();
-    out << h.row.record;
+    MB_RETURN_IF_ERROR(emit(h.row));
     if (readers[h.run]->Next(h.row)) heap.push(std::move(h));
   }
   for (const auto& r : readers) {
     if (r->bad()) return Unavailable("cannot read a temporary export file");
   }
+  return Status::Ok();
+}
+
+Status MergeRuns(const std::vector<fs::path>& runs, std::ostream& out) {
+  MB_RETURN_IF_ERROR(MergeRuns(runs, Before, [&out](const Row& row) {
+    out << row.record;
+    return Status::Ok();
+  }));
   return out ? Status::Ok() : Unavailable("cannot write the export (disk full?)");
 }
 
-// Sorts one shipped object's rows into a run file; returns the row count.
-Result<size_t> WriteRun(std::string_view body, const fs::path& run) {
-  std::vector<Row> rows;
+Status WriteSortedRun(std::vector<Row>& rows, Less less, const fs::path& run) {
+  std::stable_sort(rows.begin(), rows.end(), less);
+  std::ofstream out(run, std::ios::binary);
+  for (const auto& r : rows) out << r.record;
+  if (!out.flush()) return Unavailable(fmt::format("cannot write {} (disk full?)", run.string()));
+  return Status::Ok();
+}
+
+// The rows with row ids, one copy each (the earliest), as time-sorted runs
+// of at most kDedupChunk rows: the id runs merged by id, duplicates dropped,
+// then cut into chunks sorted by time. Returns the rows kept.
+constexpr size_t kDedupChunk = 100000;
+Result<size_t> DedupRowIds(const std::vector<fs::path>& id_runs, const fs::path& dir, std::vector<fs::path>& runs) {
+  std::vector<Row> chunk;
+  std::string last_id;
+  size_t kept = 0;
+  auto flush = [&]() -> Status {
+    if (chunk.empty()) return Status::Ok();
+    runs.push_back(dir / fmt::format("dedup-{:06}", runs.size()));
+    MB_RETURN_IF_ERROR(WriteSortedRun(chunk, Before, runs.back()));
+    chunk.clear();
+    return Status::Ok();
+  };
+  MB_RETURN_IF_ERROR(MergeRuns(id_runs, ByRowId, [&](const Row& row) -> Status {
+    if (kept > 0 && row.request_id == last_id) return Status::Ok();
+    last_id = row.request_id;
+    ++kept;
+    chunk.push_back(row);
+    return chunk.size() >= kDedupChunk ? flush() : Status::Ok();
+  }));
+  MB_RETURN_IF_ERROR(flush());
+  return kept;
+}
+
+// Sorts one shipped object's rows into run files: rows with row ids (by id)
+// apart from the others (by time). Returns the count of the others.
+Result<size_t> WriteRun(std::string_view body, const fs::path& run, const fs::path& id_run, bool& has_ids) {
+  std::vector<Row> rows, id_rows;
   for (size_t pos = 0; pos < body.size();) {
     size_t end = RecordEnd(body, pos);
     Row row;
@@ -156,14 +199,33 @@ Result<size_t> WriteRun(std::string_view body, const fs::path& run) {
     if (row.record.back() != '\n') row.record.push_back('\n');
     row.timestamp = Field(row.record, 0);
     row.request_id = Field(row.record, 1);
-    rows.push_back(std::move(row));
+    (HasRowId(row) ? id_rows : rows).push_back(std::move(row));
     pos = end;
   }
-  std::stable_sort(rows.begin(), rows.end(), Before);
-  std::ofstream out(run, std::ios::binary);
-  for (const auto& r : rows) out << r.record;
-  if (!out.flush()) return Unavailable(fmt::format("cannot write {} (disk full?)", run.string()));
+  MB_RETURN_IF_ERROR(WriteSortedRun(rows, Before, run));
+  has_ids = !id_rows.empty();
+  if (has_ids) MB_RETURN_IF_ERROR(WriteSortedRun(id_rows, ByRowId, id_run));
   return rows.size();
+}
+
+// Merges runs in groups of at most kMaxFanIn until at most kMaxFanIn remain.
+Status ReduceRuns(std::vector<fs::path>& runs, Less less, const fs::path& dir, std::string_view tag) {
+  while (runs.size() > kMaxFanIn) {
+    std::vector<fs::path> merged;
+    for (size_t i = 0; i < runs.size(); i += kMaxFanIn) {
+      std::vector<fs::path> group(runs.begin() + i, runs.begin() + std::min(runs.size(), i + kMaxFanIn));
+      merged.push_back(dir / fmt::format("{}-{:06}-{:06}", tag, runs.size(), merged.size()));
+      std::ofstream o(merged.back(), std::ios::binary);
+      MB_RETURN_IF_ERROR(MergeRuns(group, less, [&o](const Row& row) {
+        o << row.record;
+        return Status::Ok();
+      }));
+      if (!o.flush()) return Unavailable(fmt::format("cannot write {} (disk full?)", merged.back().string()));
+      for (const auto& p : group) fs::remove(p);
+    }
+    runs = std::move(merged);
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -179,8 +241,8 @@ Result<size_t> ExportResults(Store& results, int version, const fs::path& out) {
         version, results.Describe(), prefix));
   }
 
-  TempDir tmp;
-  std::vector<fs::path> runs;
+  ScopedTempDir tmp("modelbay-export");
+  std::vector<fs::path> runs, id_runs;
   std::string header;
   std::string header_key;
   size_t total = 0;
@@ -197,21 +259,18 @@ Result<size_t> ExportResults(Store& results, int version, const fs::path& out) {
                                   header_key, object.key, object.key));
     }
     runs.push_back(tmp.path() / fmt::format("run-{:06}", runs.size()));
-    MB_ASSIGN_OR_RETURN(size_t n, WriteRun(std::string_view(data).substr(header_end), runs.back()));
+    fs::path id_run = tmp.path() / fmt::format("ids-{:06}", id_runs.size());
+    bool has_ids = false;
+    MB_ASSIGN_OR_RETURN(size_t n, WriteRun(std::string_view(data).substr(header_end), runs.back(), id_run, has_ids));
+    if (has_ids) id_runs.push_back(id_run);
     total += n;
   }
-  while (runs.size() > kMaxFanIn) {
-    std::vector<fs::path> merged;
-    for (size_t i = 0; i < runs.size(); i += kMaxFanIn) {
-      std::vector<fs::path> group(runs.begin() + i, runs.begin() + std::min(runs.size(), i + kMaxFanIn));
-      merged.push_back(tmp.path() / fmt::format("merge-{:06}-{:06}", runs.size(), merged.size()));
-      std::ofstream o(merged.back(), std::ios::binary);
-      MB_RETURN_IF_ERROR(MergeRuns(group, o));
-      for (const auto& p : group) fs::remove(p);
-    }
-    runs = std::move(merged);
+  if (!id_runs.empty()) {
+    MB_RETURN_IF_ERROR(ReduceRuns(id_runs, ByRowId, tmp.path(), "ids"));
+    MB_ASSIGN_OR_RETURN(size_t kept, DedupRowIds(id_runs, tmp.path(), runs));
+    total += kept;
   }
-
+  MB_RETURN_IF_ERROR(ReduceRuns(runs, Before, tmp.path(), "merge"));
   fs::path target = out.empty() ? tmp.path() / fmt::format("results_{}.csv", version) : out;
   fs::path partial = target;
   partial += ".partial";

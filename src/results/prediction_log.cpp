@@ -13,13 +13,14 @@ class PredictionLogImpl final : public PredictionLog {
   explicit PredictionLogImpl(std::unique_ptr<results::RowLog> log) : log_(std::move(log)) {}
 
   Status Append(const LoadedModel& model, std::string_view request_id, const CellMatrix& inputs,
-                const Predictions& predictions, std::chrono::system_clock::time_point timestamp) override {
+                const Predictions& predictions, std::chrono::system_clock::time_point timestamp,
+                std::optional<uint64_t> first_row) override {
     const Schema& schema = model.schema();
     std::vector<std::string> labels;
     labels.reserve(predictions.rows);
     for (size_t r = 0; r < predictions.rows; ++r) labels.push_back(model.LabelText(predictions, r));
     std::string rows = results::FormatRows(schema, model.version(), request_id, inputs, labels,
-                                           predictions, timestamp);
+                                           predictions, timestamp, first_row);
     return log_->Append(model.version(), results::HeaderLine(schema), rows, inputs.rows);
   }
   Status Flush() override { return log_->Flush(); }

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,10 +44,13 @@ class PredictionLog {
   virtual ~PredictionLog() = default;
 
   // Records the rows of one request; returns once they are durable in the
-  // spool. Thread-safe.
+  // spool. Thread-safe. With `first_row`, every row gets its own request id
+  // `<request_id>/<first_row + r>` (batch scoring: a row id names one row,
+  // and ExportResults keeps one copy of each however often it was logged).
   virtual Status Append(const LoadedModel& model, std::string_view request_id,
                         const CellMatrix& inputs, const Predictions& predictions,
-                        std::chrono::system_clock::time_point timestamp) = 0;
+                        std::chrono::system_clock::time_point timestamp,
+                        std::optional<uint64_t> first_row = std::nullopt) = 0;
   // Ships everything spooled so far; returns when the store confirmed.
   virtual Status Flush() = 0;
   // Flush, then stop the background shipper (graceful shutdown).
@@ -64,7 +68,8 @@ class PredictionLog {
 };
 
 // Writes the seed's results_<version>.csv (header once, every row once, in
-// time order) to `out`, or, when `out` is empty, to the key
+// time order; of rows with the same per-row id -- a request id containing
+// '/', which served request ids never do -- only the earliest) to `out`, or, when `out` is empty, to the key
 // results_<version>.csv at the root of the results store. Returns the
 // number of rows.
 Result<size_t> ExportResults(Store& results, int version, const std::filesystem::path& out);

@@ -38,16 +38,27 @@ std::string HeaderLine(const Schema& schema) {
 
 std::string FormatRows(const Schema& schema, int version, std::string_view request_id,
                        const CellMatrix& inputs, const std::vector<std::string>& labels,
-                       const Predictions& predictions, std::chrono::system_clock::time_point timestamp) {
-  std::string prefix = FormatIso8601(timestamp);
-  prefix.push_back(',');
-  AppendCsvField(prefix, request_id);
-  prefix += fmt::format(",{}", version);
+                       const Predictions& predictions, std::chrono::system_clock::time_point timestamp,
+                       std::optional<uint64_t> first_row) {
+  const std::string time = FormatIso8601(timestamp);
+  std::string prefix;
+  auto set_prefix = [&](size_t r) {
+    prefix = time;
+    prefix.push_back(',');
+    if (first_row) {
+      AppendCsvField(prefix, fmt::format("{}/{}", request_id, *first_row + r));
+    } else {
+      AppendCsvField(prefix, request_id);
+    }
+    fmt::format_to(std::back_inserter(prefix), ",{}", version);
+  };
+  set_prefix(0);
 
   const size_t classes = schema.is_classifier() ? schema.class_labels.size() : 0;
   std::string out;
   out.reserve(inputs.rows * (prefix.size() + 16 * (inputs.cols + classes + 1)));
   for (size_t r = 0; r < inputs.rows; ++r) {
+    if (first_row && r > 0) set_prefix(r);
     out += prefix;
     for (size_t c = 0; c < inputs.cols; ++c) {
       out.push_back(',');

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,9 +23,11 @@ std::string HeaderLine(const Schema& schema);
 
 // The CSV lines of one request. `labels[r]` is row r's prediction as text
 // (LoadedModel::LabelText). Inputs are written as they arrived: text as is,
-// numbers in their shortest round-trip form, missing cells empty.
+// numbers in their shortest round-trip form, missing cells empty. With
+// `first_row`, row r's request id is `<request_id>/<first_row + r>`.
 std::string FormatRows(const Schema& schema, int version, std::string_view request_id,
                        const CellMatrix& inputs, const std::vector<std::string>& labels,
-                       const Predictions& predictions, std::chrono::system_clock::time_point timestamp);
+                       const Predictions& predictions, std::chrono::system_clock::time_point timestamp,
+                       std::optional<uint64_t> first_row = std::nullopt);
 
 }  // namespace modelbay::results

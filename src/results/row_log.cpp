@@ -112,6 +112,7 @@ struct Active {
   int fd = -1;               // opened by the first write
   uint64_t durable_size = 0;  // bytes known to be written (leader only)
   uint64_t rows = 0;          // rows appended, written or pending
+  uint64_t appended_bytes = 0;  // framed bytes appended (under mu_)
   std::string pending;        // framed records waiting for the next write
   uint64_t pending_rows = 0;
 };
@@ -268,7 +269,12 @@ Status RowLogImpl::Append(int version, std::string_view header_line, std::string
   } else if (slot->header_line != header_line) {
     return Internal(fmt::format("the CSV header of version {} changed while logging", version));
   }
+  const size_t before = slot->pending.size();
   AppendRecord(slot->pending, csv, static_cast<uint32_t>(rows));
+  slot->appended_bytes += slot->pending.size() - before;
+  // A full segment is sealed with the next write, so the shipper (which
+  // holds one segment in memory) never reads more than about this much.
+  if (slot->appended_bytes >= options_.max_segment_bytes) seal_requested_ = true;
   slot->pending_rows += rows;
   slot->rows += rows;
   next_seq_[version] = slot->name.first_seq + slot->rows;

@@ -31,6 +31,9 @@ struct RowLogOptions {
   FsyncPolicy fsync = FsyncPolicy::kAlways;
   std::chrono::milliseconds ship_interval{1000};
   std::chrono::milliseconds max_backoff{30000};  // between failed ship attempts
+  // A segment is sealed once it holds this many bytes, even before the ship
+  // interval: shipping reads one whole segment, so this bounds its memory.
+  uint64_t max_segment_bytes = uint64_t{8} << 20;
   std::string writer_id;  // empty: read from (or created in) <spool>/writer_id
 };
 

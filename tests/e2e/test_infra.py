@@ -29,6 +29,9 @@ TASK_SCOPES = {
     "serve": {"models_bucket", "results_bucket", "kms_key_arn"},
     "train": {"data_bucket", "models_bucket", "kms_key_arn"},
     "worker": {"data_bucket", "models_bucket", "kms_key_arn", "data_events", "data_events_dlq"},
+    # AWS Batch job definitions (batch.tf).
+    "predict": {"data_bucket", "models_bucket", "results_bucket", "kms_key_arn"},
+    "train_distributed": {"data_bucket", "models_bucket", "kms_key_arn"},
 }
 
 
@@ -238,3 +241,37 @@ def test_variables_and_outputs_are_documented_and_versions_pinned():
     example = (TF / "backend.hcl.example").read_text()
     assert re.search(r"^encrypt\s*=\s*true", example, re.M)
     assert re.search(r"^(use_lockfile\s*=\s*true|dynamodb_table\s*=)", example, re.M)
+
+
+def test_batch_runs_the_sharded_predict_and_the_distributed_train(root):
+    """AWS Batch (issue 8): an EC2 compute environment in the private
+    subnets, a queue, an array-ready predict job and a multi-node training
+    job, each with its own scoped job role (checked by the invariants)."""
+    ce = root.resources[("aws_batch_compute_environment", "this")]
+    res = _one(ce["compute_resources"])
+    assert "aws_subnet.private" in str(res["subnets"])
+    assert "SPOT" in str(res["type"]) and "EC2" in str(res["type"])  # Spot optional
+    assert "aws_batch_compute_environment.this.arn" in str(root.resources[("aws_batch_job_queue", "this")])
+    predict = root.resources[("aws_batch_job_definition", "predict")]
+    props = str(predict["container_properties"])
+    assert "'command': ['predict', 'Ref::input', '--out', 'Ref::out']" in props
+    assert _one(_one(predict["retry_strategy"])["attempts"]) >= 2  # retried shards are idempotent
+    train = root.resources[("aws_batch_job_definition", "train_distributed")]
+    assert _one(train["type"]) == "multinode"
+    assert "'command': ['train', '--distributed']" in str(train["node_properties"])
+    roles = invariants.task_roles(root)
+    assert roles["predict"] == "predict" and roles["train_distributed"] == "train"
+
+
+def test_invariant_check_notices_a_weakened_batch_setup(tmp_path):
+    copy = tmp_path / "tf"
+    shutil.copytree(TF, copy)
+    batch = copy / "batch.tf"
+    text = batch.read_text()
+    for before, after in [('http_tokens                 = "required"', 'http_tokens                 = "optional"'),
+                          ("privileged             = false", "privileged             = true")]:
+        assert before in text
+        text = text.replace(before, after, 1)
+    batch.write_text(text)
+    problems = "\n".join(invariants.check_tree(copy, TASK_SCOPES))
+    assert "IMDSv1" in problems and "privileged container" in problems, problems

@@ -56,11 +56,13 @@ def test_predict_matches_the_server_and_is_logged(trained, tmp_path):
     for probs, g in zip(served["probabilities"], got):
         assert probs == pytest.approx([float(g["prob_0"]), float(g["prob_1"])], abs=1e-6)
 
-    # Logged before predict returned: one batch request id for all its rows.
+    # Logged before predict returned: one job, one request id per row
+    # (batch-<job>/<part>/<row>, rows numbered from 0 in file order).
     stores.run("results", "export", "--version", "1", "--out", tmp_path / "r.csv")
     logged = [r for r in read_csv(tmp_path / "r.csv") if r["request_id"].startswith("batch-")]
     assert len(logged) == len(src)
-    assert len({r["request_id"] for r in logged}) == 1
+    assert len({r["request_id"].rsplit("/", 1)[0] for r in logged}) == 1
+    assert sorted(int(r["request_id"].rsplit("/", 1)[1]) for r in logged) == list(range(len(src)))
     assert sorted(r["id"] for r in logged) == sorted(r["id"] for r in src)
 
 

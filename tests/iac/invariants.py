@@ -8,7 +8,10 @@ insecure one in tests/iac/insecure/:
   owner-enforced and TLS-only;
 - no Allow statement grants a wildcard action on a wildcard resource, and
   nothing creates IAM users or access keys;
-- every ECS task role reaches only the buckets and queues of its component.
+- every ECS task role and AWS Batch job role reaches only the buckets and
+  queues of its component;
+- Batch jobs are unprivileged with a read-only root file system, and Batch
+  instances accept only IMDSv2 and have encrypted disks.
 
 `check_tree(path)` returns human-readable violations, empty when all hold.
 The parser is `hcl2` (bc-python-hcl2, checkov's fork of python-hcl2).
@@ -207,14 +210,48 @@ def role_resources(mod: Module, role: str) -> list[str]:
     return out
 
 
+JOB_ROLE = re.compile(r"""['"]jobRoleArn['"]\s*:\s*['"]\$\{aws_iam_role\.([A-Za-z0-9_]+)\.arn\}""")
+
+
 def task_roles(mod: Module) -> dict[str, str]:
-    """ECS task definition name -> the aws_iam_role name of its task role."""
+    """ECS task definition or AWS Batch job definition name -> the
+    aws_iam_role name of its task (job) role. A Batch job definition names
+    its role in container_properties, or per node range in node_properties;
+    every node range must use the same role."""
     roles = {}
     for (rtype, name), body in mod.resources.items():
         if rtype == "aws_ecs_task_definition":
             m = re.search(r"aws_iam_role\.([A-Za-z0-9_]+)\.arn", str(_one(body.get("task_role_arn", ""))))
             roles[name] = m.group(1) if m else ""
+        elif rtype == "aws_batch_job_definition":
+            props = str(body.get("container_properties", "")) + str(body.get("node_properties", ""))
+            found = set(JOB_ROLE.findall(props))
+            roles[name] = found.pop() if len(found) == 1 else ""
     return roles
+
+
+def check_batch(mod: Module) -> list[str]:
+    """Batch jobs run unprivileged on a read-only root file system; Batch
+    instances accept only IMDSv2 and have encrypted disks."""
+    problems = []
+    for (rtype, name), body in mod.resources.items():
+        where = _where(mod, rtype, name)
+        if rtype == "aws_batch_job_definition":
+            props = str(body.get("container_properties", "")) + str(body.get("node_properties", ""))
+            if re.search(r"'privileged': True", props):
+                problems.append(f"{where}: a privileged container")
+            containers = props.count("'image':")
+            if props.count("'readonlyRootFilesystem': True") < containers:
+                problems.append(f"{where}: a container without readonlyRootFilesystem")
+        if rtype == "aws_launch_template":
+            meta = _one(body.get("metadata_options", [{}]))
+            if str(_one(meta.get("http_tokens", ""))) != "required":
+                problems.append(f"{where}: instances accept IMDSv1 (metadata_options.http_tokens must be required)")
+            for bdm in _flat(body.get("block_device_mappings", [])):
+                ebs = _one(bdm.get("ebs", [{}]))
+                if _one(ebs.get("encrypted", False)) is not True:
+                    problems.append(f"{where}: an unencrypted volume")
+    return problems
 
 
 def check_task_roles(mod: Module, allowed: dict[str, set[str]]) -> list[str]:
@@ -246,7 +283,7 @@ def check_task_roles(mod: Module, allowed: dict[str, set[str]]) -> list[str]:
 def check_tree(root: Path, task_scopes: dict[str, set[str]] | None = None) -> list[str]:
     problems = []
     for mod in load_tree(root):
-        problems += check_buckets(mod) + check_iam(mod)
+        problems += check_buckets(mod) + check_iam(mod) + check_batch(mod)
         if task_scopes is not None:
             problems += check_task_roles(mod, task_scopes)
     return problems

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/csv.h"
 
@@ -222,6 +224,96 @@ TEST_F(CsvFiles, MissingFileAndFolder) {
   auto folder = ReadCsvFile(dir_);
   ASSERT_FALSE(folder.ok());
   EXPECT_EQ(folder.status().code(), Code::kInvalidArgument);
+}
+
+// Rows of a file read in blocks (optionally a byte range): (line, cells).
+std::vector<std::pair<size_t, std::vector<std::string>>> ReadBlocks(const fs::path& path, size_t block_rows,
+                                                                     uint64_t begin = 0, uint64_t end = UINT64_MAX,
+                                                                     std::string* error = nullptr) {
+  std::vector<std::pair<size_t, std::vector<std::string>>> rows;
+  auto reader = CsvFileReader::Open(path, "f.csv");
+  if (!reader.ok()) {
+    if (error) *error = reader.status().message();
+    return rows;
+  }
+  EXPECT_TRUE((*reader)->SetRange(begin, end).ok());
+  for (;;) {
+    auto block = (*reader)->NextBlock(block_rows);
+    if (!block.ok()) {
+      if (error) *error = block.status().message();
+      return rows;
+    }
+    if (block->rows() == 0) return rows;
+    EXPECT_LE(block->rows(), block_rows);
+    for (size_t r = 0; r < block->rows(); ++r) {
+      std::vector<std::string> cells;
+      for (size_t c = 0; c < block->cols(); ++c) cells.emplace_back(block->cell(r, c));
+      rows.emplace_back(block->line_of(r), std::move(cells));
+    }
+  }
+}
+
+std::string QuotedNewlineFile(int rows) {
+  std::string text = "\xEF\xBB\xBFnote,n\r\n";
+  for (int i = 0; i < rows; ++i) {
+    if (i % 3 == 0) {
+      text += "\"multi\nline, \"\"q\"\"\n" + std::to_string(i) + "\"," + std::to_string(i) + "\r\n";
+    } else {
+      text += "plain" + std::to_string(i) + "," + std::to_string(i) + "\n";
+    }
+  }
+  return text + "\n\n";
+}
+
+TEST_F(CsvFiles, BlocksGiveTheRowsAndLinesOfAWholeFileParse) {
+  const std::string text = QuotedNewlineFile(200);
+  fs::path p = Write("q.csv", text);
+  CsvTable whole = MustParse(text);
+  for (size_t block : {1, 7, 64, 1000}) {
+    auto rows = ReadBlocks(p, block);
+    ASSERT_EQ(rows.size(), whole.rows()) << block;
+    for (size_t r = 0; r < whole.rows(); ++r) {
+      EXPECT_EQ(rows[r].first, whole.line_of(r));
+      EXPECT_EQ(rows[r].second[0], whole.cell(r, 0));
+      EXPECT_EQ(rows[r].second[1], whole.cell(r, 1));
+    }
+  }
+}
+
+TEST_F(CsvFiles, ByteRangesHoldEveryRowExactlyOnceEvenAcrossQuotedNewlines) {
+  const std::string text = QuotedNewlineFile(300);
+  fs::path p = Write("r.csv", text);
+  auto all = ReadBlocks(p, 50);
+  ASSERT_EQ(all.size(), 300u);
+  for (uint64_t split : {1, 5, 17, 100, 1000}) {
+    std::vector<std::pair<size_t, std::vector<std::string>>> joined;
+    for (uint64_t b = 0; b < text.size(); b += split) {
+      auto part = ReadBlocks(p, 13, b, std::min<uint64_t>(b + split, text.size()));
+      joined.insert(joined.end(), part.begin(), part.end());
+    }
+    ASSERT_EQ(joined.size(), all.size()) << "split " << split;
+    for (size_t i = 0; i < all.size(); ++i) {
+      ASSERT_EQ(joined[i], all[i]) << "split " << split << ", row " << i;
+    }
+  }
+}
+
+TEST_F(CsvFiles, BlockErrorsNameTheFilesOwnLineAndColumn) {
+  std::string text = "a,b\n";
+  for (int i = 0; i < 100; ++i) text += "x,\"y\ny\"\n";
+  text += "1,2,3\n";  // line 202
+  std::string error;
+  ReadBlocks(Write("e.csv", text), 10, 0, UINT64_MAX, &error);
+  EXPECT_EQ(error.rfind("f.csv:202:5: this row has 3 fields", 0), 0u) << error;
+  error.clear();
+  ReadBlocks(Write("u.csv", "a,b\n1,2\n3,\"open\n4,5\n"), 1, 0, UINT64_MAX, &error);
+  EXPECT_EQ(error.rfind("f.csv:3:3: unterminated quoted field", 0), 0u) << error;
+  error.clear();
+  ReadBlocks(Write("n.csv", "a,b\n1,2\n3,4\n\n5,6\n"), 1, 0, UINT64_MAX, &error);
+  EXPECT_EQ(error.rfind("f.csv:4:1: empty line", 0), 0u) << error;
+  error.clear();
+  ReadBlocks(Write("z.csv", ""), 1, 0, UINT64_MAX, &error);
+  EXPECT_NE(error.find("the file is empty"), std::string::npos) << error;
 }
 
 TEST(CsvAppend, SameHeaderConcatenatesAndKeepsSources) {
