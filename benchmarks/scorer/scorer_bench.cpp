@@ -133,7 +133,7 @@ void XgbDense(benchmark::State& state) {
   Setup& s = S();
   const size_t n = static_cast<size_t>(state.range(0));
   static constexpr char kConfig[] =
-      R"({"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"missing":NaN})";
+      R"({"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"cache_id":0,"missing":NaN})";
   for (auto _ : state) {
     std::string array = DenseArrayInterface(s.rows.data(), n, s.cols);
     const bst_ulong* shape = nullptr;

@@ -2,17 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "model/schema_infer.h"
+
 namespace modelbay {
 namespace {
-
-std::string_view TaskWord(TaskType task) {
-  switch (task) {
-    case TaskType::kBinary: return "binary";
-    case TaskType::kMulticlass: return "multi-class";
-    case TaskType::kRegression: return "regression";
-  }
-  return "";
-}
 
 Status CheckFit(const XgbModel& m, const Schema& s, std::string_view source) {
   auto mismatch = [&](std::string what) {
@@ -32,7 +25,7 @@ Status CheckFit(const XgbModel& m, const Schema& s, std::string_view source) {
   }
   if (!fits) {
     return mismatch(fmt::format("objective {} with num_class {} does not fit the {} target '{}'{}", m.objective,
-                                m.num_class, TaskWord(s.task), s.target,
+                                m.num_class, TaskName(s.task), s.target,
                                 s.task == TaskType::kMulticlass
                                     ? fmt::format(" ({} classes, multi:softprob)", s.class_labels.size())
                                     : ""));

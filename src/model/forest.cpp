@@ -370,20 +370,6 @@ Status ReadTrees(const Context& ctx, const json& model, std::string_view path, c
   return Status::Ok();
 }
 
-Status ReadLinear(const Context& ctx, const json& model, XgbModel* out) {
-  MB_ASSIGN_OR_RETURN(const json* weights, Member(ctx, model, "gblinear.model", "weights"));
-  const size_t expected = (static_cast<size_t>(out->num_feature) + 1) * out->num_outputs();
-  if (!weights->is_array() || weights->size() != expected) {
-    return ctx.Error(fmt::format("gblinear weights: expected {} numbers ((num_feature + 1) x outputs)", expected));
-  }
-  for (const json& w : *weights) {
-    if (!w.is_number() || !std::isfinite(static_cast<float>(w.get<double>()))) {
-      return ctx.Error("gblinear weights must be finite numbers");
-    }
-  }
-  return Status::Ok();
-}
-
 Status ReadBooster(const Context& ctx, const json& booster, const ForestLimits& limits, XgbModel* out) {
   MB_ASSIGN_OR_RETURN(out->booster, StringMember(ctx, booster, "learner.gradient_booster", "name"));
   if (out->booster == "gbtree") {
@@ -407,12 +393,12 @@ Status ReadBooster(const Context& ctx, const json& booster, const ForestLimits& 
     return Status::Ok();
   }
   if (out->booster == "gblinear") {
-    MB_ASSIGN_OR_RETURN(const json* model, Member(ctx, booster, "learner.gradient_booster", "model"));
-    MB_RETURN_IF_ERROR(ReadLinear(ctx, *model, out));
-    out->fallback_reason = "the gblinear booster";
-    return Status::Ok();
+    // XGBoost 1.7 has no in-place prediction for gblinear, which LoadedModel
+    // uses, so such a version could never be served.
+    return ctx.Error("the gblinear booster is not supported (modelbay serves tree models: use booster gbtree or "
+                     "dart)");
   }
-  return ctx.Error(fmt::format("unknown booster \"{}\" (expected gbtree, dart or gblinear)", out->booster));
+  return ctx.Error(fmt::format("unknown booster \"{}\" (expected gbtree or dart)", out->booster));
 }
 
 }  // namespace

@@ -20,7 +20,8 @@
 //     no cycle) and name it in "parents"; internal nodes split on a feature
 //     below num_feature; thresholds and leaf values are finite; counts of
 //     trees, nodes and the depth are within ForestLimits;
-//   - gblinear: (num_feature + 1) x outputs finite weights;
+//   - gblinear is refused (XGBoost 1.7 cannot predict it in place, so it
+//     could not be served);
 //   - categorical splits (split_type 1) are refused: modelbay encodes
 //     categories itself and never trains them.
 // Errors are InvalidArgument naming the tree, the node and what is wrong.
@@ -79,14 +80,14 @@ struct Forest {
 };
 
 struct XgbModel {
-  std::string booster;    // "gbtree", "dart" or "gblinear"
+  std::string booster;    // "gbtree" or "dart"
   std::string objective;  // e.g. "binary:logistic"
   uint32_t num_feature = 0;
   uint32_t num_class = 0;  // as written: 0 for single-output objectives
   float base_score = 0;    // as written (in the objective's output space)
   float base_margin = 0;   // base_score through the objective's ProbToMargin
   OutputTransform transform = OutputTransform::kIdentity;
-  Forest forest;  // gbtree and dart; empty for gblinear
+  Forest forest;  // the trees of gbtree, or of dart's inner gbtree
   // Empty when ForestScorer reproduces XGBoost's prediction; otherwise why
   // scoring must go through XGBoost (e.g. "the dart booster").
   std::string fallback_reason;

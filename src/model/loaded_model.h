@@ -70,7 +70,7 @@ class LoadedModel {
   // Scores rows already encoded by this model's preprocessor (row-major,
   // rows x features, NaN for missing): training's holdout, batch scoring.
   // Uses modelbay's forest scorer (model/forest_scorer.h), or XGBoost's
-  // predictor for the models it does not handle (dart, gblinear, other
+  // predictor for the models it does not handle (dart, other
   // objectives; logged once at load).
   Result<Predictions> PredictEncoded(const float* data, size_t rows) const;
   // Forces one scorer (tests and benchmarks compare them). kForest on a
