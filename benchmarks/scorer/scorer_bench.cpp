@@ -93,9 +93,10 @@ struct Setup {
   }
 };
 
+// Never destroyed: XGBoost's own globals may be gone by exit time.
 Setup& S() {
-  static Setup s;
-  return s;
+  static Setup* s = new Setup;
+  return *s;
 }
 
 void Forest(benchmark::State& state) {
