@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build test unit e2e demo bench soak docker-up asan asan-test clean format
+.PHONY: all deps build test unit e2e fuzz fuzz-short demo bench soak docker-up asan asan-test clean format
 
 all: build
 
@@ -27,7 +27,16 @@ e2e: build docker-up
 docker-up:
 	-./scripts/docker-up.sh
 
-test: unit e2e
+test: unit fuzz-short e2e
+
+# The model-loader fuzzer (tests/fuzz, clang + libFuzzer, in build-fuzz/):
+# a short run inside `make test`, a long one on its own.
+FUZZ_SECONDS ?= 1800
+fuzz: deps
+	./tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-short: deps
+	./tests/fuzz/run.sh 45
 
 demo: build
 	./scripts/demo.sh $(BUILD)/src/modelbay
@@ -52,4 +61,4 @@ format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp')
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz

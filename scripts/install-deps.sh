@@ -13,6 +13,7 @@ APT_PACKAGES=(
   libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   wrk hyperfine prometheus python3-venv shellcheck ccache
   docker.io debootstrap
+  clang libclang-rt-14-dev
 )
 
 need_apt=0

@@ -18,7 +18,7 @@
 #include "core/csv.h"
 #include "core/hash.h"
 #include "core/posix_file.h"
-#include "model/loader.h"
+#include "registry/loader.h"
 #include "registry/registry.h"
 #include "results/row_format.h"
 

@@ -10,7 +10,7 @@
 #include "batch/batch.h"
 #include "cli/commands.h"
 #include "core/csv.h"
-#include "model/loader.h"
+#include "registry/loader.h"
 #include "registry/registry.h"
 #include "results/prediction_log.h"
 #include "results/row_format.h"

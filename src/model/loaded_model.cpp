@@ -4,7 +4,10 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include "model/artifacts.h"
+#include "model/forest_scorer.h"
 #include "model/preprocessor.h"
 #include "model/values.h"
 #include "model/xgboost_util.h"
@@ -14,7 +17,8 @@ namespace modelbay {
 class LoadedModel::Impl {
  public:
   Preprocessor preprocessor;
-  BoosterPtr booster;
+  XgbModel model;  // validated; scored by PredictForest unless model.fallback_reason is set
+  BoosterPtr booster;  // XGBoost's view of the same model.json, for the fallback
 };
 
 namespace {
@@ -53,8 +57,10 @@ const Preprocessor& LoadedModel::preprocessor() const { return impl_->preprocess
 Result<std::shared_ptr<const LoadedModel>> LoadedModel::FromArtifacts(int version, std::string_view model_bytes,
                                                                       std::string_view preprocessor_json,
                                                                       nlohmann::json metadata) {
-  std::string source = fmt::format("version {} preprocessor.json", version);
-  MB_ASSIGN_OR_RETURN(Preprocessor pre, Preprocessor::FromJson(preprocessor_json, source));
+  // Step 1: our checks, before XGBoost sees the bytes.
+  auto checked = CheckArtifacts(model_bytes, preprocessor_json, fmt::format("version {}", version));
+  if (!checked.ok()) return DataLoss(checked.status().message());
+  // Step 2: XGBoost's booster, kept for the models our scorer does not handle.
   BoosterHandle handle = nullptr;
   MB_RETURN_IF_ERROR(XgbCheck(XGBoosterCreate(nullptr, 0, &handle), "creating an XGBoost booster"));
   BoosterPtr booster(handle);
@@ -64,20 +70,25 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::FromArtifacts(int versio
   MB_RETURN_IF_ERROR(XgbCheck(XGBoosterSetParam(handle, "nthread", "1"), "configuring the booster"));
   bst_ulong num_features = 0;
   MB_RETURN_IF_ERROR(XgbCheck(XGBoosterGetNumFeature(handle, &num_features), "reading the model"));
-  if (num_features != pre.num_features()) {
+  if (num_features != checked->preprocessor.num_features()) {
     return DataLoss(fmt::format("version {}: model.json expects {} features but preprocessor.json lists {}",
-                                version, num_features, pre.num_features()));
+                                version, num_features, checked->preprocessor.num_features()));
+  }
+  if (!checked->model.fallback_reason.empty()) {
+    spdlog::info("version {}: scored by XGBoost's predictor: modelbay's scorer does not handle {}", version,
+                 checked->model.fallback_reason);
   }
   std::shared_ptr<LoadedModel> model(new LoadedModel());
   model->version_ = version;
   model->metadata_ = std::move(metadata);
   model->impl_ = std::make_unique<Impl>();
-  model->impl_->preprocessor = std::move(pre);
+  model->impl_->preprocessor = std::move(checked->preprocessor);
+  model->impl_->model = std::move(checked->model);
   model->impl_->booster = std::move(booster);
-  // The first prediction configures the learner, which is not thread-safe:
-  // do it here, before the model is shared.
+  // The first XGBoost prediction configures the learner, which is not
+  // thread-safe: do it here, before the model is shared.
   std::vector<float> probe(num_features, std::nanf(""));
-  MB_ASSIGN_OR_RETURN(Predictions unused, model->PredictEncoded(probe.data(), 1));
+  MB_ASSIGN_OR_RETURN(Predictions unused, model->PredictEncodedWith(Scorer::kXgboost, probe.data(), 1));
   (void)unused;
   return std::shared_ptr<const LoadedModel>(std::move(model));
 }
@@ -117,25 +128,40 @@ Result<Predictions> LoadedModel::Predict(const CellMatrix& input) const {
 }
 
 Result<Predictions> LoadedModel::PredictEncoded(const float* data, size_t rows) const {
+  return PredictEncodedWith(impl_->model.fallback_reason.empty() ? Scorer::kForest : Scorer::kXgboost, data, rows);
+}
+
+bool LoadedModel::uses_forest_scorer() const { return impl_->model.fallback_reason.empty(); }
+
+Result<Predictions> LoadedModel::PredictEncodedWith(Scorer scorer, const float* data, size_t rows) const {
   const Schema& s = schema();
   Predictions out;
   out.rows = rows;
   out.num_classes = s.is_classifier() ? s.class_labels.size() : 0;
   if (rows == 0) return out;
-  std::string array = DenseArrayInterface(data, rows, s.features.size());
-  const bst_ulong* shape = nullptr;
-  bst_ulong dim = 0;
-  const float* result = nullptr;
-  MB_RETURN_IF_ERROR(XgbCheck(XGBoosterPredictFromDense(impl_->booster.get(), array.c_str(), kPredictConfig.data(),
-                                                        ThreadProxy(), &shape, &dim, &result),
-                              fmt::format("scoring with model version {}", version_)));
   const size_t expected = rows * (s.task == TaskType::kMulticlass ? out.num_classes : 1);
-  size_t got = 1;
-  for (bst_ulong d = 0; d < dim; ++d) got *= shape[d];
-  if (got != expected) {
-    return DataLoss(fmt::format("model version {} returned {} scores for {} rows; model.json does not match its "
-                                "preprocessor.json (task or classes)",
-                                version_, got, rows));
+  const float* result = nullptr;
+  thread_local std::vector<float> scores;
+  if (scorer == Scorer::kForest) {
+    // CheckArtifacts made sure outputs_per_row() matches the task.
+    scores.resize(rows * impl_->model.outputs_per_row());
+    MB_RETURN_IF_ERROR(PredictForest(impl_->model, data, rows, s.features.size(), scores.data()));
+    result = scores.data();
+  } else {
+    std::string array = DenseArrayInterface(data, rows, s.features.size());
+    const bst_ulong* shape = nullptr;
+    bst_ulong dim = 0;
+    MB_RETURN_IF_ERROR(XgbCheck(XGBoosterPredictFromDense(impl_->booster.get(), array.c_str(),
+                                                          kPredictConfig.data(), ThreadProxy(), &shape, &dim,
+                                                          &result),
+                                fmt::format("scoring with model version {}", version_)));
+    size_t got = 1;
+    for (bst_ulong d = 0; d < dim; ++d) got *= shape[d];
+    if (got != expected) {
+      return DataLoss(fmt::format("model version {} returned {} scores for {} rows; model.json does not match its "
+                                  "preprocessor.json (task or classes)",
+                                  version_, got, rows));
+    }
   }
   out.values.resize(rows);
   switch (s.task) {

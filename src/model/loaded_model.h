@@ -45,8 +45,9 @@ struct Predictions {
 class LoadedModel {
  public:
   // Builds from the artifacts of a version (already checksum-verified by the
-  // registry). Never executes anything from them: the model is parsed by
-  // XGBoost's own loader, the rest is JSON.
+  // registry). Never executes anything from them. CheckArtifacts
+  // (model/artifacts.h) validates both files first (DataLoss naming the tree,
+  // node and problem); only then does XGBoost's loader see model.json.
   static Result<std::shared_ptr<const LoadedModel>> FromArtifacts(
       int version, std::string_view model_bytes, std::string_view preprocessor_json,
       nlohmann::json metadata);
@@ -60,15 +61,24 @@ class LoadedModel {
   // listing the expected ones when unknown.
   Result<size_t> ColumnIndex(std::string_view name) const;
 
-  // Scores rows (XGBoost in-place prediction, one thread per call: callers
-  // scale out with their own threads). InvalidArgument for a wrong row width or a non-numeric value
+  // Scores rows (see PredictEncoded; one thread per call: callers scale out
+  // with their own threads). InvalidArgument for a wrong row width or a non-numeric value
   // in a numeric column, naming the row (0-based as "row N") and column.
   // Thread-safe.
   Result<Predictions> Predict(const CellMatrix& input) const;
 
   // Scores rows already encoded by this model's preprocessor (row-major,
   // rows x features, NaN for missing): training's holdout, batch scoring.
+  // Uses modelbay's forest scorer (model/forest_scorer.h), or XGBoost's
+  // predictor for the models it does not handle (dart, other
+  // objectives; logged once at load).
   Result<Predictions> PredictEncoded(const float* data, size_t rows) const;
+  // Forces one scorer (tests and benchmarks compare them). kForest on a
+  // model that needs XGBoost is FailedPrecondition.
+  enum class Scorer { kForest, kXgboost };
+  Result<Predictions> PredictEncodedWith(Scorer scorer, const float* data, size_t rows) const;
+  // False when PredictEncoded falls back to XGBoost.
+  bool uses_forest_scorer() const;
   const Preprocessor& preprocessor() const;
 
   // The predicted label of one row as text: the class label, or the

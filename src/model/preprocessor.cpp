@@ -225,12 +225,16 @@ Result<Preprocessor> Preprocessor::FromJson(std::string_view text, std::string_v
 
   MB_ASSIGN_OR_RETURN(auto* features, r.Field(doc, "features", nlohmann::json::value_t::array, "an array"));
   if (features->empty()) return r.Error("features", "is empty");
+  std::unordered_set<std::string> names;
   for (size_t i = 0; i < features->size(); ++i) {
     const auto& fj = (*features)[i];
     std::string where = fmt::format("features[{}]", i);
     if (!fj.is_object()) return r.Error(where, "must be an object");
     Feature f;
     MB_ASSIGN_OR_RETURN(f.name, r.String(fj, "name"));
+    if (!names.insert(f.name).second) {
+      return r.Error(where + ".name", fmt::format("repeats the column name '{}' (each column appears once)", f.name));
+    }
     MB_ASSIGN_OR_RETURN(std::string type, r.String(fj, "type"));
     Column c;
     if (type == "numeric") {

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/hash.h"
+#include "model/artifacts.h"
 #include "registry/layout.h"
 
 namespace modelbay {
@@ -63,8 +64,18 @@ Result<int> Registry::Reserve() {
 }
 
 Result<int> Registry::Publish(std::string_view model, std::string_view preprocessor, json metadata) {
+  return PublishChecked(model, preprocessor, std::move(metadata), "the new version");
+}
+
+Result<int> Registry::PublishChecked(std::string_view model, std::string_view preprocessor, json metadata,
+                                     std::string_view source) {
   if (metadata.is_null()) metadata = json::object();
   if (!metadata.is_object()) return InvalidArgument("version metadata must be a JSON object");
+  // A model is untrusted input: validated before it can become a version
+  // (and again whenever it is loaded).
+  if (auto checked = CheckArtifacts(model, preprocessor, source); !checked.ok()) {
+    return InvalidArgument(fmt::format("{}; nothing was registered", checked.status().message()));
+  }
   MB_ASSIGN_OR_RETURN(int version, Reserve());
   auto context = [&](const Status& st) { return st.WithContext(fmt::format("publishing version {}", version)); };
 
@@ -171,7 +182,7 @@ Result<int> Registry::Import(std::string_view zip_bytes, std::string_view trigge
   if (metadata.contains("created")) origin["created"] = metadata["created"];
   metadata["imported_from"] = std::move(origin);
   metadata["trigger"] = std::string(trigger);
-  return Publish(files.model, files.preprocessor, std::move(metadata));
+  return PublishChecked(files.model, files.preprocessor, std::move(metadata), source);
 }
 
 }  // namespace modelbay

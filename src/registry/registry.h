@@ -51,7 +51,9 @@ class Registry {
   // Claims the next free version number (never handed out twice, even with
   // concurrent publishers), writes the artifacts and the bundle, then the
   // commit marker. Fills metadata "version", "created" and "artifacts"
-  // (sha256 + size of each file). Returns the version number.
+  // (sha256 + size of each file). Returns the version number. The artifacts
+  // are validated first (model/artifacts.h): InvalidArgument naming the
+  // tree/node/field, and no number is claimed, when they do not pass.
   Result<int> Publish(std::string_view model, std::string_view preprocessor,
                       nlohmann::json metadata);
 
@@ -75,7 +77,8 @@ class Registry {
   Result<std::map<std::string, int>> Aliases();
 
   // Registers a model_af_<N>.zip bundle as a new version (its own number is
-  // not reused). Verifies the bundle's checksums first.
+  // not reused). Verifies the bundle's checksums first, then validates the
+  // model like Publish.
   // `source` names the bundle in error messages (e.g. its file name).
   Result<int> Import(std::string_view zip_bytes, std::string_view trigger,
                      std::string_view source = "the bundle");
@@ -83,6 +86,9 @@ class Registry {
 
  private:
   Result<int> Reserve();
+  // Publish, with `source` naming the artifacts in validation errors.
+  Result<int> PublishChecked(std::string_view model, std::string_view preprocessor, nlohmann::json metadata,
+                             std::string_view source);
   Result<nlohmann::json> ReadCommit(int version);
   Result<std::string> VersionsText();
 

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "model/loader.h"
+#include "registry/loader.h"
 
 namespace modelbay::serve {
 namespace {

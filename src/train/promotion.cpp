@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "model/loader.h"
+#include "registry/loader.h"
 #include "model/schema_infer.h"
 #include "train/metrics.h"
 

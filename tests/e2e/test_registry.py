@@ -5,7 +5,6 @@ artifact is refused; aliases are plain JSON an independent client can read."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import random
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import modelbay_binary
+from model_util import TINY_PREPROCESSOR, checksum, tiny_model
 
 CONCURRENCY = 6
 
@@ -29,13 +29,10 @@ def _has_train() -> bool:
         return False
 
 
-def checksum(data: bytes) -> dict:
-    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
-
-
-def make_bundle(path: Path, version: int, model: bytes, prep: bytes = b'{"columns": ["a"]}') -> Path:
-    """A model_af_<N>.zip as another modelbay store would export it; the
-    registry does not interpret model.json, only its checksums."""
+def make_bundle(path: Path, version: int, model: bytes | None = None, prep: bytes = TINY_PREPROCESSOR) -> Path:
+    """A model_af_<N>.zip as another modelbay store would export it (a valid
+    tiny model by default: the registry validates every model it registers)."""
+    model = tiny_model() if model is None else model
     meta = {"version": version, "created": "2024-01-01T00:00:00.000Z", "target": "churn",
             "metrics": {"accuracy": 0.5 + version / 100}, "trigger": "manual",
             "artifacts": {"model.json": checksum(model), "preprocessor.json": checksum(prep)}}
@@ -58,7 +55,7 @@ def listed_versions(stores) -> list[int]:
 
 
 def test_concurrent_imports_get_distinct_consecutive_versions(stores, tmp_path):
-    bundles = [make_bundle(tmp_path / f"model_af_{i}.zip", i, f'{{"model": {i}}}'.encode())
+    bundles = [make_bundle(tmp_path / f"model_af_{i}.zip", i, tiny_model(i / 10))
                for i in range(1, CONCURRENCY + 1)]
     procs = [stores.popen("models", "import", b, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for b in bundles]
@@ -81,8 +78,8 @@ def test_concurrent_imports_get_distinct_consecutive_versions(stores, tmp_path):
 
 
 def test_tampered_artifact_is_refused_naming_the_file(stores, tmp_path):
-    assert import_bundle(stores, make_bundle(tmp_path / "model_af_1.zip", 1, b'{"trees": [1, 2, 3]}')) == 1
-    assert import_bundle(stores, make_bundle(tmp_path / "model_af_2.zip", 2, b'{"trees": [4]}')) == 2
+    assert import_bundle(stores, make_bundle(tmp_path / "model_af_1.zip", 1, tiny_model(0.1))) == 1
+    assert import_bundle(stores, make_bundle(tmp_path / "model_af_2.zip", 2, tiny_model(0.2))) == 2
     stores.write("models", "1/model.json", b'{"trees": [6, 6, 6]}')
     prep = stores.read("models", "2/preprocessor.json")
     stores.write("models", "2/preprocessor.json", prep[: len(prep) // 2])
@@ -98,7 +95,7 @@ def test_tampered_artifact_is_refused_naming_the_file(stores, tmp_path):
 
 
 def test_half_written_version_is_invisible_and_its_number_not_reused(stores, tmp_path):
-    assert import_bundle(stores, make_bundle(tmp_path / "model_af_1.zip", 1, b"{}")) == 1
+    assert import_bundle(stores, make_bundle(tmp_path / "model_af_1.zip", 1)) == 1
     # A training that died after uploading some artifacts: no commit marker.
     stores.write("models", "2/.reserved", b"{}")
     stores.write("models", "2/model.json", b'{"half": true}')
@@ -107,7 +104,7 @@ def test_half_written_version_is_invisible_and_its_number_not_reused(stores, tmp
     proc = stores.run("models", "show", "2", check=False)
     assert proc.returncode == 3 and "version 2 is not complete" in proc.stderr
     assert "latest" in json.loads(stores.run("models", "list", "--json").stdout)["aliases"]
-    assert import_bundle(stores, make_bundle(tmp_path / "model_af_9.zip", 9, b"{}")) == 3
+    assert import_bundle(stores, make_bundle(tmp_path / "model_af_9.zip", 9)) == 3
     assert listed_versions(stores) == [1, 3]
 
 
@@ -115,7 +112,7 @@ def test_promote_and_aliases_are_readable_by_an_independent_client(stores, tmp_p
     unset = stores.run("models", "show", "production", check=False)
     assert unset.returncode == 3 and "no version is promoted to production yet" in unset.stderr
     for i in (1, 2):
-        import_bundle(stores, make_bundle(tmp_path / f"model_af_{i}.zip", i, f'{{"m": {i}}}'.encode()))
+        import_bundle(stores, make_bundle(tmp_path / f"model_af_{i}.zip", i, tiny_model(i / 10)))
 
     out = stores.run("models", "promote", "1").stdout
     assert "production: (none) -> 1" in out
@@ -148,7 +145,7 @@ def test_malicious_bundle_is_rejected_and_nothing_is_written(stores, tmp_path):
     proc = stores.run("models", "import", evil, check=False)
     assert proc.returncode == 2, proc.stderr
     assert "outside the bundle" in proc.stderr and str(evil) in proc.stderr
-    lying = make_bundle(tmp_path / "model_af_2.zip", 2, b"{}")
+    lying = make_bundle(tmp_path / "model_af_2.zip", 2)
     with zipfile.ZipFile(lying, "a") as z:
         z.writestr("run.sh", b"rm -rf /")
     proc = stores.run("models", "import", lying, check=False)

@@ -7,52 +7,21 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "core/csv.h"
 #include "model/loaded_model.h"
 #include "model/preprocessor.h"
-#include "model/schema_infer.h"
-#include "train/booster.h"
+#include "model_fixtures.h"
 
 namespace modelbay {
 namespace {
 
+using fixtures::ChurnCsv;
+
 // Fits on every row of `csv` and loads the result as a served model would be.
 std::shared_ptr<const LoadedModel> TrainModel(std::string csv, int rounds = 20) {
-  auto table = ParseCsv(std::move(csv), "train.csv");
-  EXPECT_TRUE(table.ok()) << table.status().message();
-  auto inferred = InferSchema(*table, {});
-  EXPECT_TRUE(inferred.ok()) << inferred.status().message();
-  TextColumns columns;
-  for (size_t c : inferred->feature_columns) columns.push_back(&table->column(c));
-  auto pre = Preprocessor::Fit(inferred->schema, columns, inferred->rows);
-  std::vector<float> x(inferred->rows.size() * pre.num_features());
-  pre.Transform(columns, inferred->rows, x.data());
-  std::vector<float> y;
-  for (uint32_t r : inferred->rows) y.push_back(inferred->labels[r]);
-  auto params = ResolveParams(inferred->schema, {{"num_boost_round", rounds}, {"nthread", 1}});
-  EXPECT_TRUE(params.ok());
-  auto booster = FitBooster(x.data(), y.data(), y.size(), pre.num_features(), *params);
-  EXPECT_TRUE(booster.ok()) << booster.status().message();
-  auto json = SaveModelJson(booster->get());
-  EXPECT_TRUE(json.ok());
-  auto model = LoadedModel::FromArtifacts(7, *json, pre.ToJson(), {{"version", 7}});
+  auto a = fixtures::TrainArtifacts(std::move(csv), rounds);
+  auto model = LoadedModel::FromArtifacts(7, a.model_json, a.preprocessor_json, {{"version", 7}});
   EXPECT_TRUE(model.ok()) << model.status().message();
   return model.ok() ? *model : nullptr;
-}
-
-// churn depends on Country and Count: "aa" churns, others churn when Count > 5.
-std::string ChurnCsv(int rows) {
-  std::string csv = "Country,Count,Tenure,churn\n";
-  std::mt19937 rng(1);
-  const char* countries[] = {"aa", "bb", "cc"};
-  for (int i = 0; i < rows; ++i) {
-    std::string country = countries[rng() % 3];
-    int count = rng() % 10;
-    int churn = country == "aa" || count > 5;
-    std::string tenure = i % 7 == 0 ? "" : std::to_string(rng() % 50);
-    csv += fmt::format("{},{},{},{}\n", country, count, tenure, churn);
-  }
-  return csv;
 }
 
 CellMatrix Rows(std::vector<std::vector<Cell>> rows) {

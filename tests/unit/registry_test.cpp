@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "model_fixtures.h"
 #include "registry/bundle.h"
 #include "registry/layout.h"
 #include "registry/registry.h"
@@ -29,8 +30,8 @@ class RegistryTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(root_); }
 
-  int PublishOne(std::string model = R"({"learner": "xgb"})") {
-    auto v = registry_->Publish(model, R"({"columns": ["a", "b"]})", {{"target", "churn"}});
+  int PublishOne(std::string model = fixtures::TinyModelJson()) {
+    auto v = registry_->Publish(model, fixtures::TinyPreprocessorJson(), {{"target", "churn"}});
     EXPECT_TRUE(v.ok()) << v.status().ToString();
     return v.ok() ? *v : -1;
   }
@@ -76,7 +77,7 @@ TEST_F(RegistryTest, PublishWritesTheLayoutAndFetchReturnsTheBytes) {
   EXPECT_EQ(Keys(), expected);
   auto art = registry_->Fetch(1);
   ASSERT_TRUE(art.ok()) << art.status().ToString();
-  EXPECT_EQ(art->model, R"({"learner": "xgb"})");
+  EXPECT_EQ(art->model, fixtures::TinyModelJson());
   EXPECT_EQ(art->metadata["version"], 1);
   EXPECT_EQ(art->metadata["target"], "churn");
   EXPECT_EQ(art->metadata["artifacts"]["model.json"]["size"], art->model.size());
@@ -91,7 +92,8 @@ TEST_F(RegistryTest, ConcurrentPublishersGetDistinctConsecutiveVersions) {
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       Registry own(std::make_shared<LocalStore>(root_));  // as separate processes would
-      auto v = own.Publish("model " + std::to_string(i), "prep", json::object());
+      auto v = own.Publish(fixtures::TinyModelJson(0.1f * static_cast<float>(i + 1)),
+                           fixtures::TinyPreprocessorJson(), json::object());
       got[i] = v.ok() ? *v : -1;
     });
   }
@@ -194,7 +196,7 @@ TEST_F(RegistryTest, BundleRoundTripAndImportAsANewVersion) {
   EXPECT_EQ(back->model, "m");
   EXPECT_EQ(back->metadata, R"({"a": 1})");
 
-  ASSERT_EQ(PublishOne("the model"), 1);
+  ASSERT_EQ(PublishOne(fixtures::TinyModelJson(0.25f)), 1);
   auto bundle = registry_->Bundle(1);
   ASSERT_TRUE(bundle.ok()) << bundle.status().ToString();
   EXPECT_EQ(ReadBundle(*bundle, "b")->metadata, *store_->Get("1/metadata.json"));
@@ -203,7 +205,7 @@ TEST_F(RegistryTest, BundleRoundTripAndImportAsANewVersion) {
   EXPECT_EQ(*v, 2);
   auto art = registry_->Fetch(2);
   ASSERT_TRUE(art.ok()) << art.status().ToString();
-  EXPECT_EQ(art->model, "the model");
+  EXPECT_EQ(art->model, fixtures::TinyModelJson(0.25f));
   EXPECT_EQ(art->metadata["version"], 2);
   EXPECT_EQ(art->metadata["trigger"], "import");
   EXPECT_EQ(art->metadata["target"], "churn");
@@ -212,11 +214,12 @@ TEST_F(RegistryTest, BundleRoundTripAndImportAsANewVersion) {
 }
 
 TEST_F(RegistryTest, MaliciousBundlesAreRejectedAndNothingIsWritten) {
-  registry_->SetBundleLimits({.max_entries = 16, .max_entry_bytes = 1024, .max_total_bytes = 4096});
-  std::string meta = json{{"artifacts", {{"model.json", registry_internal::Checksum("m")},
-                                         {"preprocessor.json", registry_internal::Checksum("p")}}}}.dump();
+  registry_->SetBundleLimits({.max_entries = 16, .max_entry_bytes = 4096, .max_total_bytes = 16384});
+  const std::string model = fixtures::TinyModelJson(), prep = fixtures::TinyPreprocessorJson();
+  std::string meta = json{{"artifacts", {{"model.json", registry_internal::Checksum(model)},
+                                         {"preprocessor.json", registry_internal::Checksum(prep)}}}}.dump();
   std::vector<std::pair<std::string, std::string>> good = {
-      {"model.json", "m"}, {"preprocessor.json", "p"}, {"metadata.json", meta}};
+      {"model.json", model}, {"preprocessor.json", prep}, {"metadata.json", meta}};
   auto with = [&](auto edit) { auto e = good; edit(e); return MakeZip(e); };
 
   struct Case { std::string name, zip, expect; Code code; };
@@ -227,7 +230,7 @@ TEST_F(RegistryTest, MaliciousBundlesAreRejectedAndNothingIsWritten) {
       {"absolute", with([](auto& e) { e[1].first = "/etc/preprocessor.json"; }), "outside the bundle",
        Code::kInvalidArgument},
       {"too many entries", MakeZip(many), "has 40 entries", Code::kInvalidArgument},
-      {"oversized entry", with([](auto& e) { e[0].second = std::string(5000, 'z'); }), "over the limit",
+      {"oversized entry", with([](auto& e) { e[0].second = std::string(20000, 'z'); }), "over the limit",
        Code::kInvalidArgument},
       {"missing file", with([](auto& e) { e.pop_back(); }), "has no metadata.json", Code::kInvalidArgument},
       {"extra file", with([](auto& e) { e.emplace_back("run.sh", "rm -rf /"); }), "unexpected",
@@ -245,6 +248,27 @@ TEST_F(RegistryTest, MaliciousBundlesAreRejectedAndNothingIsWritten) {
   }
   EXPECT_TRUE(Keys().empty());
   EXPECT_EQ(*registry_->Import(MakeZip(good), "import"), 1);
+}
+
+// An attacker can recompute every checksum; the model itself must still be
+// refused before it becomes a version (issue 12).
+TEST_F(RegistryTest, ImportRefusesAnInvalidModelWhoseChecksumsWereRecomputed) {
+  json doc = json::parse(fixtures::TinyModelJson());
+  doc["learner"]["gradient_booster"]["model"]["trees"][0]["split_indices"][0] = 1000000;
+  const std::string model = doc.dump(), prep = fixtures::TinyPreprocessorJson();
+  std::string meta = json{{"artifacts", {{"model.json", registry_internal::Checksum(model)},
+                                         {"preprocessor.json", registry_internal::Checksum(prep)}}}}.dump();
+  auto v = registry_->Import(MakeZip({{"model.json", model}, {"preprocessor.json", prep}, {"metadata.json", meta}}),
+                             "import", "evil.zip");
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(v.status().message().find("evil.zip model.json: tree 0, node 0: split index 1000000 is not a feature"),
+            std::string::npos)
+      << v.status().message();
+  EXPECT_TRUE(Keys().empty()) << "no version number may be claimed";
+  auto direct = registry_->Publish(model, prep, json::object());
+  EXPECT_EQ(direct.status().code(), Code::kInvalidArgument);
+  EXPECT_TRUE(Keys().empty());
 }
 
 TEST(RegistryLayout, FormatVersionsCollapsesRanges) {

@@ -9,7 +9,7 @@
 
 #include "data/data_store.h"
 #include "data/sample_data.h"
-#include "model/loader.h"
+#include "registry/loader.h"
 #include "model/schema_infer.h"
 #include "registry/registry.h"
 #include "store/local_store.h"

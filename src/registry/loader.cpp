@@ -1,4 +1,4 @@
-#include "model/loader.h"
+#include "registry/loader.h"
 
 namespace modelbay {
 

@@ -1,0 +1,29 @@
+// Our scorer over a validated XgbModel (model/forest.h): reproduces XGBoost
+// 1.7's CPU prediction for gbtree models with the objectives of
+// OutputTransform, bit for bit in the usual case:
+//   margin(row, class) = base_margin, then += each tree's leaf value in tree
+//   order, in float (as XGBoost's predictor accumulates);
+//   a split sends a row left when x < threshold, and a missing value (NaN)
+//   along the node's default direction;
+//   the transform is XGBoost's (common::Sigmoid, expf, common::Softmax, the
+//   index of the largest margin).
+// Rows are scored in blocks of 64 across all trees, so a block's values stay
+// in cache while the trees stream past.
+//
+// Stateless and thread-safe; the model must outlive the call.
+#pragma once
+
+#include <cstddef>
+
+#include "core/status.h"
+#include "model/forest.h"
+
+namespace modelbay {
+
+// `rows` is row-major, rows x cols float32 with NaN for missing; `out`
+// receives rows x model.outputs_per_row() values. InvalidArgument when cols
+// differs from model.num_feature; FailedPrecondition when the model needs
+// XGBoost (model.fallback_reason is set).
+Status PredictForest(const XgbModel& model, const float* rows, size_t num_rows, size_t cols, float* out);
+
+}  // namespace modelbay
