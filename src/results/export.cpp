@@ -15,25 +15,15 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "results/csv_rows.h"
 #include "results/prediction_log.h"
+#include "results/results_file.h"
 
-namespace modelbay {
+namespace modelbay::results {
 namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kMaxFanIn = 128;
-
-// The end (one past '\n') of the CSV record starting at `start`: the first
-// newline outside quotes. Quotes inside fields are doubled, so "outside" is
-// an even count of '"' so far.
-size_t RecordEnd(std::string_view data, size_t start) {
-  bool quoted = false;
-  for (size_t i = start; i < data.size(); ++i) {
-    if (data[i] == '"') quoted = !quoted;
-    else if (data[i] == '\n' && !quoted) return i + 1;
-  }
-  return data.size();
-}
 
 // Field `index` of a record, unquoted.
 std::string Field(std::string_view record, int index) {
@@ -65,16 +55,6 @@ std::string Field(std::string_view record, int index) {
   return out;
 }
 
-struct Row {
-  std::string timestamp;
-  std::string request_id;
-  std::string record;  // raw, ends in '\n'
-};
-
-bool Before(const Row& a, const Row& b) {
-  return std::tie(a.timestamp, a.request_id) < std::tie(b.timestamp, b.request_id);
-}
-
 class TempDir {
  public:
   TempDir() {
@@ -96,7 +76,7 @@ class TempDir {
 class RunReader {
  public:
   explicit RunReader(const fs::path& path) : in_(path, std::ios::binary) {}
-  bool Next(Row& row) {
+  bool Next(CsvRow& row) {
     row.record.clear();
     std::string line;
     size_t quotes = 0;
@@ -120,12 +100,12 @@ class RunReader {
 Status MergeRuns(const std::vector<fs::path>& runs, std::ostream& out) {
   std::vector<std::unique_ptr<RunReader>> readers;
   struct Head {
-    Row row;
+    CsvRow row;
     size_t run;
   };
   auto later = [](const Head& a, const Head& b) {
-    if (Before(b.row, a.row)) return true;
-    if (Before(a.row, b.row)) return false;
+    if (RowBefore(b.row, a.row)) return true;
+    if (RowBefore(a.row, b.row)) return false;
     return a.run > b.run;
   };
   std::priority_queue<Head, std::vector<Head>, decltype(later)> heap(later);
@@ -148,18 +128,8 @@ Status MergeRuns(const std::vector<fs::path>& runs, std::ostream& out) {
 
 // Sorts one shipped object's rows into a run file; returns the row count.
 Result<size_t> WriteRun(std::string_view body, const fs::path& run) {
-  std::vector<Row> rows;
-  for (size_t pos = 0; pos < body.size();) {
-    size_t end = RecordEnd(body, pos);
-    Row row;
-    row.record = std::string(body.substr(pos, end - pos));
-    if (row.record.back() != '\n') row.record.push_back('\n');
-    row.timestamp = Field(row.record, 0);
-    row.request_id = Field(row.record, 1);
-    rows.push_back(std::move(row));
-    pos = end;
-  }
-  std::stable_sort(rows.begin(), rows.end(), Before);
+  std::vector<CsvRow> rows = ParseRows(body);
+  std::stable_sort(rows.begin(), rows.end(), RowBefore);
   std::ofstream out(run, std::ios::binary);
   for (const auto& r : rows) out << r.record;
   if (!out.flush()) return Unavailable(fmt::format("cannot write {} (disk full?)", run.string()));
@@ -168,38 +138,70 @@ Result<size_t> WriteRun(std::string_view body, const fs::path& run) {
 
 }  // namespace
 
-Result<size_t> ExportResults(Store& results, int version, const fs::path& out) {
-  const std::string prefix = fmt::format("logs/v{}/", version);
-  MB_ASSIGN_OR_RETURN(auto objects, results.List(prefix));
-  std::erase_if(objects, [](const ObjectInfo& o) { return !o.key.ends_with(".csv"); });
-  if (objects.empty()) {
-    return NotFound(fmt::format(
-        "no logged predictions for version {} in {} (nothing under {}); a server ships its rows "
-        "within about a second and on shutdown, `modelbay predict` before it returns",
-        version, results.Describe(), prefix));
+// The end of the CSV record starting at `start`: the first newline outside
+// quotes. Quotes inside fields are doubled, so "outside" is an even count of
+// '"' so far.
+size_t RecordEnd(std::string_view data, size_t start) {
+  bool quoted = false;
+  for (size_t i = start; i < data.size(); ++i) {
+    if (data[i] == '"') quoted = !quoted;
+    else if (data[i] == '\n' && !quoted) return i + 1;
   }
+  return data.size();
+}
 
+bool RowBefore(const CsvRow& a, const CsvRow& b) {
+  return std::tie(a.timestamp, a.request_id) < std::tie(b.timestamp, b.request_id);
+}
+
+std::vector<CsvRow> ParseRows(std::string_view body) {
+  std::vector<CsvRow> rows;
+  for (size_t pos = 0; pos < body.size();) {
+    size_t end = RecordEnd(body, pos);
+    CsvRow row;
+    row.record = std::string(body.substr(pos, end - pos));
+    if (row.record.back() != '\n') row.record.push_back('\n');
+    row.timestamp = Field(row.record, 0);
+    row.request_id = Field(row.record, 1);
+    rows.push_back(std::move(row));
+    pos = end;
+  }
+  return rows;
+}
+
+Result<LogObject> SplitLogObject(std::string_view data, const std::string& key,
+                                 const std::string& expected_header, const std::string& header_source) {
+  size_t header_end = RecordEnd(data, 0);
+  LogObject object{std::string(data.substr(0, header_end)), data.substr(header_end)};
+  if (!expected_header.empty() && object.header != expected_header) {
+    return DataLoss(fmt::format("{} and {} have different CSV headers; a version's log objects "
+                                "must share one (was {} written by another tool?)",
+                                header_source, key, key));
+  }
+  return object;
+}
+
+Result<SortedExport> WriteSortedExport(Store& results, const std::vector<ObjectInfo>& objects,
+                                       const fs::path& out, const std::function<Status()>& after_each) {
+  // Step 1: one sorted run file per object.
   TempDir tmp;
   std::vector<fs::path> runs;
-  std::string header;
+  SortedExport summary;
   std::string header_key;
-  size_t total = 0;
   for (const auto& object : objects) {
     MB_ASSIGN_OR_RETURN(std::string data, results.Get(object.key));
-    size_t header_end = RecordEnd(data, 0);
-    std::string_view this_header = std::string_view(data).substr(0, header_end);
-    if (header.empty()) {
-      header = std::string(this_header);
+    summary.bytes_read += data.size();
+    MB_ASSIGN_OR_RETURN(LogObject parsed, SplitLogObject(data, object.key, summary.header, header_key));
+    if (summary.header.empty()) {
+      summary.header = parsed.header;
       header_key = object.key;
-    } else if (this_header != header) {
-      return DataLoss(fmt::format("{} and {} have different CSV headers; a version's log objects "
-                                  "must share one (was {} written by another tool?)",
-                                  header_key, object.key, object.key));
     }
     runs.push_back(tmp.path() / fmt::format("run-{:06}", runs.size()));
-    MB_ASSIGN_OR_RETURN(size_t n, WriteRun(std::string_view(data).substr(header_end), runs.back()));
-    total += n;
+    MB_ASSIGN_OR_RETURN(size_t n, WriteRun(parsed.body, runs.back()));
+    summary.rows += n;
+    if (after_each) MB_RETURN_IF_ERROR(after_each());
   }
+  // Step 2: merge runs until at most kMaxFanIn remain.
   while (runs.size() > kMaxFanIn) {
     std::vector<fs::path> merged;
     for (size_t i = 0; i < runs.size(); i += kMaxFanIn) {
@@ -211,14 +213,13 @@ Result<size_t> ExportResults(Store& results, int version, const fs::path& out) {
     }
     runs = std::move(merged);
   }
-
-  fs::path target = out.empty() ? tmp.path() / fmt::format("results_{}.csv", version) : out;
-  fs::path partial = target;
+  // Step 3: header + final merge into a .partial file renamed over `out`.
+  fs::path partial = out;
   partial += ".partial";
   {
     std::ofstream o(partial, std::ios::binary | std::ios::trunc);
     if (!o) return Unavailable(fmt::format("cannot write {}: check the folder exists and is writable", partial.string()));
-    o << header;
+    o << summary.header;
     Status s = MergeRuns(runs, o);
     o.close();
     if (!s.ok() || !o) {
@@ -228,12 +229,36 @@ Result<size_t> ExportResults(Store& results, int version, const fs::path& out) {
     }
   }
   std::error_code ec;
-  fs::rename(partial, target, ec);
-  if (ec) return Unavailable(fmt::format("cannot write {}: {}", target.string(), ec.message()));
-  if (out.empty()) {
-    MB_RETURN_IF_ERROR(results.PutFile(fmt::format("results_{}.csv", version), target));
+  fs::rename(partial, out, ec);
+  if (ec) return Unavailable(fmt::format("cannot write {}: {}", out.string(), ec.message()));
+  return summary;
+}
+
+}  // namespace modelbay::results
+
+namespace modelbay {
+
+Result<size_t> ExportResults(Store& store, int version, const std::filesystem::path& out) {
+  // Non-owning: the rebuild below runs within this call.
+  std::shared_ptr<Store> results(std::shared_ptr<Store>(), &store);
+  const std::string prefix = fmt::format("logs/v{}/", version);
+  MB_ASSIGN_OR_RETURN(auto objects, results->List(prefix));
+  std::erase_if(objects, [](const ObjectInfo& o) { return !o.key.ends_with(".csv"); });
+  if (objects.empty()) {
+    return NotFound(fmt::format(
+        "no logged predictions for version {} in {} (nothing under {}); a server ships its rows "
+        "within about a second and on shutdown, `modelbay predict` before it returns",
+        version, results->Describe(), prefix));
   }
-  return total;
+  if (out.empty()) {
+    // The store's results_<N>.csv: rebuilt whole, under the updaters' lease,
+    // with its checkpoint (results_file.h).
+    MB_ASSIGN_OR_RETURN(results::UpdateReport report,
+                        results::RebuildResultsFile(results, version, results::DefaultResultsFileOptions()));
+    return static_cast<size_t>(report.file_rows);
+  }
+  MB_ASSIGN_OR_RETURN(results::SortedExport summary, results::WriteSortedExport(*results, objects, out, nullptr));
+  return summary.rows;
 }
 
 }  // namespace modelbay
