@@ -12,6 +12,7 @@
 #include "model/loader.h"
 #include "registry/registry.h"
 #include "results/prediction_log.h"
+#include "results/results_file.h"
 #include "results/row_format.h"
 #include "store/store.h"
 
@@ -31,6 +32,7 @@ struct PredictFlags {
   size_t batch_size = 10000;
   std::string spool;
   std::string fsync = "always";
+  bool no_results_file = false;
 };
 
 Status Export(const CliContext& ctx, const ExportFlags& f) {
@@ -46,6 +48,20 @@ Status Export(const CliContext& ctx, const ExportFlags& f) {
     fmt::print("{}\n", f.out);
   }
   spdlog::info("exported {} rows of version {}", rows, f.version);
+  return Status::Ok();
+}
+
+Status Refresh(const CliContext& ctx, const ExportFlags& f) {
+  if (f.version <= 0) return InvalidArgument("--version must be a version number (1, 2, ...)");
+  MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
+  MB_ASSIGN_OR_RETURN(auto results, OpenStore(cfg.results, cfg));
+  MB_ASSIGN_OR_RETURN(results::UpdateReport r,
+                      results::UpdateResultsFile(results, f.version, results::DefaultResultsFileOptions()));
+  if (r.leased_elsewhere) return Unavailable("another updater held the lease for longer than its TTL; try again");
+  fmt::print("{{\"version\": {}, \"rebuilt\": {}, \"recovered\": {}, \"objects_added\": {}, "
+             "\"rows_added\": {}, \"bytes_read\": {}, \"file_bytes\": {}, \"file_rows\": {}}}\n",
+             r.version, r.rebuilt, r.recovered, r.objects_added, r.rows_added, r.bytes_read, r.file_bytes,
+             r.file_rows);
   return Status::Ok();
 }
 
@@ -201,6 +217,7 @@ Status Predict(const CliContext& ctx, const PredictFlags& f) {
   if (!shipped.ok()) {
     return shipped.WithContext(fmt::format("predictions written to {}, but logging them", out_path.string()));
   }
+  if (!f.no_results_file) results::UpdateResultsFileAfterBatch(results, model->version());
   fmt::print("{}\n", out_path.string());
   spdlog::info("scored {} rows with model version {}; logged as request {} in {}", table.rows(),
                model->version(), request_id, results->Describe());
@@ -223,6 +240,15 @@ void RegisterResultsCommands(CLI::App& app, CliContext& ctx) {
                   "Local file to write (default: results_<N>.csv at the root of the results store)");
   SetAction(exp, ctx, [&ctx, ef] { return Export(ctx, *ef); });
 
+  auto rf = std::make_shared<ExportFlags>();
+  auto* refresh = results->add_subcommand(
+      "refresh",
+      "Bring results_<N>.csv in the results store up to date now, as a server does every\n"
+      "--results-refresh: only log objects it does not hold yet are read and appended. Prints what\n"
+      "the update did (rows added, bytes read) as JSON.");
+  refresh->add_option("--version", rf->version, "Model version whose file to update")->required();
+  SetAction(refresh, ctx, [&ctx, rf] { return Refresh(ctx, *rf); });
+
   auto pf = std::make_shared<PredictFlags>();
   auto* predict = app.add_subcommand(
       "predict",
@@ -235,6 +261,8 @@ void RegisterResultsCommands(CLI::App& app, CliContext& ctx) {
   predict->add_option("--batch-size", pf->batch_size, "Rows scored per call")->capture_default_str();
   predict->add_option("--spool", pf->spool, "Folder for the local log spool (default: <home>/spool)");
   predict->add_option("--fsync", pf->fsync, "Spool fsync policy: always or never")->capture_default_str();
+  predict->add_flag("--no-results-file", pf->no_results_file,
+                    "Do not bring results_<N>.csv in the results store up to date before returning");
   SetAction(predict, ctx, [&ctx, pf] { return Predict(ctx, *pf); });
 }
 
