@@ -39,7 +39,8 @@ def parse(text: str) -> list[dict]:
 
 
 def assert_well_formed(text: str, header: str | None = None):
-    """Whole lines only, header once, every request id at most once."""
+    """Whole lines only, header once, every row at most once (a row is its
+    whole line: timestamp, request id, inputs, prediction)."""
     assert text.endswith("\n"), "torn file: the last line has no newline"
     lines = text.splitlines()
     if header is not None:
@@ -48,7 +49,7 @@ def assert_well_formed(text: str, header: str | None = None):
     rows = list(csv.reader(io.StringIO(text)))
     assert all(len(r) == width for r in rows), "a row with the wrong number of fields (torn line?)"
     assert sum(1 for line in lines if line.startswith("timestamp,request_id,")) == 1, "header repeated"
-    twice = [i for i, n in Counter(r[1] for r in rows[1:]).items() if n > 1]
+    twice = [i for i, n in Counter(lines[1:]).items() if n > 1]
     assert not twice, f"rows seen twice, e.g. {twice[:3]}"
 
 
@@ -134,8 +135,14 @@ def test_two_servers_sigkill_one_converges_exactly_once(trained_stores, tmp_path
         # Kill `a` while it holds the results lease (mid-update), if it gets it
         # within the wait; otherwise after a few updates anyway.
         def a_updating():
-            keys = [k for k in stores.list_keys("results") if k.startswith("leases/results_1.")]
-            return keys and any(f"{a.proc.pid}" in stores.read("results", k).decode() for k in keys)
+            for k in stores.list_keys("results"):
+                if k.startswith("leases/results_1."):
+                    try:
+                        if f":{a.proc.pid}:" in stores.read("results", k).decode():
+                            return True
+                    except Exception:  # released meanwhile
+                        pass
+            return False
         try:
             wait_for(a_updating, timeout=30, interval=0.02, what="server a holding the results lease")
         except AssertionError:
