@@ -8,7 +8,7 @@
 # Usage: benchmarks/results_file/run.sh [path/to/modelbay] [sizes, e.g. 10000,1000000] [updates]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-BIN="${1:-$ROOT/build/src/modelbay}"
+BIN="$(realpath "${1:-$ROOT/build/src/modelbay}")"
 SIZES="${2:-10000,1000000}"
 UPDATES="${3:-5}"
 exec "$ROOT/.venv/bin/python" - "$ROOT" "$BIN" "$SIZES" "$UPDATES" <<'PY'
