@@ -20,6 +20,7 @@
 #include "core/posix_file.h"
 #include "registry/loader.h"
 #include "registry/registry.h"
+#include "results/results_file.h"
 #include "results/row_format.h"
 
 namespace modelbay::batch {
@@ -479,6 +480,7 @@ Result<PredictReport> Predict(const Config& config, const PredictOptions& o) {
   if (!shipped.ok()) {
     return shipped.WithContext(fmt::format("predictions written to {}, but logging them", out.describe));
   }
+  if (o.update_results_file) results::UpdateResultsFileAfterBatch(results, report.version);
   // Step 7: the manifest, when this run completed the set.
   if (out.parts) {
     auto manifest = FinalizeStore(*out.store);

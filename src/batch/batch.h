@@ -46,6 +46,7 @@ struct PredictOptions {
   std::string job_id;               // "" : derived from the plan (parts output) or random
   std::filesystem::path spool;      // "" : <home>/spool
   FsyncPolicy fsync = FsyncPolicy::kAlways;
+  bool update_results_file = true;  // bring results_<N>.csv up to date before returning
 };
 
 struct PredictReport {

@@ -13,6 +13,7 @@
 #include "registry/loader.h"
 #include "registry/registry.h"
 #include "results/prediction_log.h"
+#include "results/results_file.h"
 #include "results/row_format.h"
 #include "store/store.h"
 
@@ -37,6 +38,7 @@ struct PredictFlags {
   std::string finalize;
   std::string spool;
   std::string fsync = "always";
+  bool no_results_file = false;
 };
 
 Status Export(const CliContext& ctx, const ExportFlags& f) {
@@ -52,6 +54,20 @@ Status Export(const CliContext& ctx, const ExportFlags& f) {
     fmt::print("{}\n", f.out);
   }
   spdlog::info("exported {} rows of version {}", rows, f.version);
+  return Status::Ok();
+}
+
+Status Refresh(const CliContext& ctx, const ExportFlags& f) {
+  if (f.version <= 0) return InvalidArgument("--version must be a version number (1, 2, ...)");
+  MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
+  MB_ASSIGN_OR_RETURN(auto results, OpenStore(cfg.results, cfg));
+  MB_ASSIGN_OR_RETURN(results::UpdateReport r,
+                      results::UpdateResultsFile(results, f.version, results::DefaultResultsFileOptions()));
+  if (r.leased_elsewhere) return Unavailable("another updater held the lease for longer than its TTL; try again");
+  fmt::print("{{\"version\": {}, \"rebuilt\": {}, \"recovered\": {}, \"objects_added\": {}, "
+             "\"rows_added\": {}, \"bytes_read\": {}, \"file_bytes\": {}, \"file_rows\": {}}}\n",
+             r.version, r.rebuilt, r.recovered, r.objects_added, r.rows_added, r.bytes_read, r.file_bytes,
+             r.file_rows);
   return Status::Ok();
 }
 
@@ -75,6 +91,7 @@ Status Predict(const CliContext& ctx, const PredictFlags& f) {
   o.job_id = f.job_id;
   o.spool = f.spool;
   o.fsync = f.fsync == "never" ? FsyncPolicy::kNever : FsyncPolicy::kAlways;
+  o.update_results_file = !f.no_results_file;
   if (!f.shard.empty()) {
     MB_ASSIGN_OR_RETURN(o.shard, batch::ParseShard(f.shard));
   }
@@ -103,6 +120,15 @@ void RegisterResultsCommands(CLI::App& app, CliContext& ctx) {
   exp->add_option("--out", ef->out,
                   "Local file to write (default: results_<N>.csv at the root of the results store)");
   SetAction(exp, ctx, [&ctx, ef] { return Export(ctx, *ef); });
+
+  auto rf = std::make_shared<ExportFlags>();
+  auto* refresh = results->add_subcommand(
+      "refresh",
+      "Bring results_<N>.csv in the results store up to date now, as a server does every\n"
+      "--results-refresh: only log objects it does not hold yet are read and appended. Prints what\n"
+      "the update did (rows added, bytes read) as JSON.");
+  refresh->add_option("--version", rf->version, "Model version whose file to update")->required();
+  SetAction(refresh, ctx, [&ctx, rf] { return Refresh(ctx, *rf); });
 
   auto pf = std::make_shared<PredictFlags>();
   auto* predict = app.add_subcommand(
@@ -136,6 +162,8 @@ void RegisterResultsCommands(CLI::App& app, CliContext& ctx) {
                       "OUT: write OUT/_manifest.json if every part of OUT/_plan.json exists (no scoring)");
   predict->add_option("--spool", pf->spool, "Folder for the local log spool (default: <home>/spool)");
   predict->add_option("--fsync", pf->fsync, "Spool fsync policy: always or never")->capture_default_str();
+  predict->add_flag("--no-results-file", pf->no_results_file,
+                    "Do not bring results_<N>.csv in the results store up to date before returning");
   SetAction(predict, ctx, [&ctx, pf] { return Predict(ctx, *pf); });
 }
 

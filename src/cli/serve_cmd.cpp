@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "registry/registry.h"
 #include "results/prediction_log.h"
+#include "results/results_file.h"
 #include "serve/http_server.h"
 #include "serve/model_cache.h"
 #include "serve/service.h"
@@ -30,6 +31,8 @@ struct ServeFlags {
   double read_timeout_s = 15.0;
   double write_timeout_s = 15.0;
   int ship_interval_ms = 1000;
+  double results_refresh_s = 60.0;
+  double results_lease_ttl_s = 30.0;
 };
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -55,6 +58,9 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   }
   if (f.max_rows == 0 || f.max_body_bytes == 0) {
     return InvalidArgument("--max-rows and --max-body-bytes must be positive");
+  }
+  if (f.results_refresh_s < 0 || f.results_lease_ttl_s <= 0) {
+    return InvalidArgument("--results-refresh must be 0 (off) or positive, --results-lease-ttl positive");
   }
   if (f.alias_refresh_s <= 0 || f.read_timeout_s <= 0 || f.write_timeout_s <= 0) {
     return InvalidArgument("--alias-refresh, --read-timeout and --write-timeout must be positive");
@@ -89,6 +95,21 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   serve::HttpServer server(server_options, service, metrics);  // handles SIGTERM from here on
   MB_RETURN_IF_ERROR(server.Listen());
 
+  // results_<N>.csv kept current from the shipped log (one updater per
+  // version across servers, by lease).
+  std::unique_ptr<results::ResultsFileRefresher> refresher;
+  if (f.results_refresh_s > 0) {
+    results::ResultsFileOptions file_options;
+    file_options.lease_ttl = Millis(f.results_lease_ttl_s);
+    refresher = std::make_unique<results::ResultsFileRefresher>(
+        results, Millis(f.results_refresh_s), file_options,
+        [&metrics](const results::UpdateReport& r) {
+          if (r.rows_added > 0 || r.rebuilt || r.recovered) metrics.ResultsFileUpdated(r.rows_added, r.bytes_read);
+        },
+        [&metrics] { metrics.ResultsFileFailed(); });
+    refresher->Start();
+  }
+
   spdlog::info("models from {}, prediction log spooled in {} and shipped to {}", models->Describe(),
                log_options.spool_dir.string(), results->Describe());
   cache.Start();
@@ -100,6 +121,10 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   cache.Stop();
   spdlog::info("shipping the prediction log");
   Status closed = log->Close();
+  if (refresher) {
+    spdlog::info("updating the results files");
+    refresher->Stop(/*final_pass=*/closed.ok());
+  }
   if (!closed.ok()) {
     return closed.WithContext(fmt::format("the prediction log was not fully shipped; it stays in {} "
                                           "and ships on the next start",
@@ -139,6 +164,14 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
       ->capture_default_str();
   cmd->add_option("--ship-interval-ms", flags->ship_interval_ms,
                   "Milliseconds between background shipments of the prediction log")
+      ->capture_default_str();
+  cmd->add_option("--results-refresh", flags->results_refresh_s,
+                  "Seconds between updates of results_<N>.csv in the results store from the shipped log "
+                  "(0: off; `modelbay results export` writes it)")
+      ->capture_default_str();
+  cmd->add_option("--results-lease-ttl", flags->results_lease_ttl_s,
+                  "Seconds after which another server takes over the results_<N>.csv updates of a server "
+                  "that died mid-update")
       ->capture_default_str();
   SetAction(cmd, ctx, [&ctx, flags] { return Serve(ctx, *flags); });
 }

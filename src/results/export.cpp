@@ -20,25 +20,15 @@
 #include <spdlog/spdlog.h>
 
 #include "core/posix_file.h"
+#include "results/csv_rows.h"
 #include "results/prediction_log.h"
+#include "results/results_file.h"
 
-namespace modelbay {
+namespace modelbay::results {
 namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kMaxFanIn = 128;
-
-// The end (one past '\n') of the CSV record starting at `start`: the first
-// newline outside quotes. Quotes inside fields are doubled, so "outside" is
-// an even count of '"' so far.
-size_t RecordEnd(std::string_view data, size_t start) {
-  bool quoted = false;
-  for (size_t i = start; i < data.size(); ++i) {
-    if (data[i] == '"') quoted = !quoted;
-    else if (data[i] == '\n' && !quoted) return i + 1;
-  }
-  return data.size();
-}
 
 // Field `index` of a record, unquoted.
 std::string Field(std::string_view record, int index) {
@@ -70,32 +60,22 @@ std::string Field(std::string_view record, int index) {
   return out;
 }
 
-struct Row {
-  std::string timestamp;
-  std::string request_id;
-  std::string record;  // raw, ends in '\n'
-};
-
-bool Before(const Row& a, const Row& b) {
-  return std::tie(a.timestamp, a.request_id) < std::tie(b.timestamp, b.request_id);
-}
-
 // A per-row id (batch scoring: `batch-<job>/<part>/<row>`); served request
 // ids never contain '/'. Rows with the same row id are one row logged again
 // by a retried shard: export keeps the earliest.
-bool HasRowId(const Row& row) { return row.request_id.find('/') != std::string::npos; }
+bool HasRowId(const CsvRow& row) { return row.request_id.find('/') != std::string::npos; }
 
-bool ByRowId(const Row& a, const Row& b) {
+bool ByRowId(const CsvRow& a, const CsvRow& b) {
   return std::tie(a.request_id, a.timestamp) < std::tie(b.request_id, b.timestamp);
 }
 
-using Less = bool (*)(const Row&, const Row&);
+using Less = bool (*)(const CsvRow&, const CsvRow&);
 
 // Reads the records of a run file one at a time.
 class RunReader {
  public:
   explicit RunReader(const fs::path& path) : in_(path, std::ios::binary) {}
-  bool Next(Row& row) {
+  bool Next(CsvRow& row) {
     row.record.clear();
     std::string line;
     size_t quotes = 0;
@@ -117,10 +97,10 @@ class RunReader {
 };
 
 // Merges sorted run files in `less` order, handing each row to `emit`.
-Status MergeRuns(const std::vector<fs::path>& runs, Less less, const std::function<Status(const Row&)>& emit) {
+Status MergeRuns(const std::vector<fs::path>& runs, Less less, const std::function<Status(const CsvRow&)>& emit) {
   std::vector<std::unique_ptr<RunReader>> readers;
   struct Head {
-    Row row;
+    CsvRow row;
     size_t run;
   };
   auto later = [less](const Head& a, const Head& b) {
@@ -147,14 +127,14 @@ Status MergeRuns(const std::vector<fs::path>& runs, Less less, const std::functi
 }
 
 Status MergeRuns(const std::vector<fs::path>& runs, std::ostream& out) {
-  MB_RETURN_IF_ERROR(MergeRuns(runs, Before, [&out](const Row& row) {
+  MB_RETURN_IF_ERROR(MergeRuns(runs, RowBefore, [&out](const CsvRow& row) {
     out << row.record;
     return Status::Ok();
   }));
   return out ? Status::Ok() : Unavailable("cannot write the export (disk full?)");
 }
 
-Status WriteSortedRun(std::vector<Row>& rows, Less less, const fs::path& run) {
+Status WriteSortedRun(std::vector<CsvRow>& rows, Less less, const fs::path& run) {
   std::stable_sort(rows.begin(), rows.end(), less);
   std::ofstream out(run, std::ios::binary);
   for (const auto& r : rows) out << r.record;
@@ -167,17 +147,17 @@ Status WriteSortedRun(std::vector<Row>& rows, Less less, const fs::path& run) {
 // then cut into chunks sorted by time. Returns the rows kept.
 constexpr size_t kDedupChunk = 100000;
 Result<size_t> DedupRowIds(const std::vector<fs::path>& id_runs, const fs::path& dir, std::vector<fs::path>& runs) {
-  std::vector<Row> chunk;
+  std::vector<CsvRow> chunk;
   std::string last_id;
   size_t kept = 0;
   auto flush = [&]() -> Status {
     if (chunk.empty()) return Status::Ok();
     runs.push_back(dir / fmt::format("dedup-{:06}", runs.size()));
-    MB_RETURN_IF_ERROR(WriteSortedRun(chunk, Before, runs.back()));
+    MB_RETURN_IF_ERROR(WriteSortedRun(chunk, RowBefore, runs.back()));
     chunk.clear();
     return Status::Ok();
   };
-  MB_RETURN_IF_ERROR(MergeRuns(id_runs, ByRowId, [&](const Row& row) -> Status {
+  MB_RETURN_IF_ERROR(MergeRuns(id_runs, ByRowId, [&](const CsvRow& row) -> Status {
     if (kept > 0 && row.request_id == last_id) return Status::Ok();
     last_id = row.request_id;
     ++kept;
@@ -191,18 +171,9 @@ Result<size_t> DedupRowIds(const std::vector<fs::path>& id_runs, const fs::path&
 // Sorts one shipped object's rows into run files: rows with row ids (by id)
 // apart from the others (by time). Returns the count of the others.
 Result<size_t> WriteRun(std::string_view body, const fs::path& run, const fs::path& id_run, bool& has_ids) {
-  std::vector<Row> rows, id_rows;
-  for (size_t pos = 0; pos < body.size();) {
-    size_t end = RecordEnd(body, pos);
-    Row row;
-    row.record = std::string(body.substr(pos, end - pos));
-    if (row.record.back() != '\n') row.record.push_back('\n');
-    row.timestamp = Field(row.record, 0);
-    row.request_id = Field(row.record, 1);
-    (HasRowId(row) ? id_rows : rows).push_back(std::move(row));
-    pos = end;
-  }
-  MB_RETURN_IF_ERROR(WriteSortedRun(rows, Before, run));
+  std::vector<CsvRow> rows, id_rows;
+  for (CsvRow& row : ParseRows(body)) (HasRowId(row) ? id_rows : rows).push_back(std::move(row));
+  MB_RETURN_IF_ERROR(WriteSortedRun(rows, RowBefore, run));
   has_ids = !id_rows.empty();
   if (has_ids) MB_RETURN_IF_ERROR(WriteSortedRun(id_rows, ByRowId, id_run));
   return rows.size();
@@ -216,7 +187,7 @@ Status ReduceRuns(std::vector<fs::path>& runs, Less less, const fs::path& dir, s
       std::vector<fs::path> group(runs.begin() + i, runs.begin() + std::min(runs.size(), i + kMaxFanIn));
       merged.push_back(dir / fmt::format("{}-{:06}-{:06}", tag, runs.size(), merged.size()));
       std::ofstream o(merged.back(), std::ios::binary);
-      MB_RETURN_IF_ERROR(MergeRuns(group, less, [&o](const Row& row) {
+      MB_RETURN_IF_ERROR(MergeRuns(group, less, [&o](const CsvRow& row) {
         o << row.record;
         return Status::Ok();
       }));
@@ -230,54 +201,87 @@ Status ReduceRuns(std::vector<fs::path>& runs, Less less, const fs::path& dir, s
 
 }  // namespace
 
-Result<size_t> ExportResults(Store& results, int version, const fs::path& out) {
-  const std::string prefix = fmt::format("logs/v{}/", version);
-  MB_ASSIGN_OR_RETURN(auto objects, results.List(prefix));
-  std::erase_if(objects, [](const ObjectInfo& o) { return !o.key.ends_with(".csv"); });
-  if (objects.empty()) {
-    return NotFound(fmt::format(
-        "no logged predictions for version {} in {} (nothing under {}); a server ships its rows "
-        "within about a second and on shutdown, `modelbay predict` before it returns",
-        version, results.Describe(), prefix));
+// The end of the CSV record starting at `start`: the first newline outside
+// quotes. Quotes inside fields are doubled, so "outside" is an even count of
+// '"' so far.
+size_t RecordEnd(std::string_view data, size_t start) {
+  bool quoted = false;
+  for (size_t i = start; i < data.size(); ++i) {
+    if (data[i] == '"') quoted = !quoted;
+    else if (data[i] == '\n' && !quoted) return i + 1;
   }
+  return data.size();
+}
 
+bool RowBefore(const CsvRow& a, const CsvRow& b) {
+  return std::tie(a.timestamp, a.request_id) < std::tie(b.timestamp, b.request_id);
+}
+
+std::vector<CsvRow> ParseRows(std::string_view body) {
+  std::vector<CsvRow> rows;
+  for (size_t pos = 0; pos < body.size();) {
+    size_t end = RecordEnd(body, pos);
+    CsvRow row;
+    row.record = std::string(body.substr(pos, end - pos));
+    if (row.record.back() != '\n') row.record.push_back('\n');
+    row.timestamp = Field(row.record, 0);
+    row.request_id = Field(row.record, 1);
+    rows.push_back(std::move(row));
+    pos = end;
+  }
+  return rows;
+}
+
+Result<LogObject> SplitLogObject(std::string_view data, const std::string& key,
+                                 const std::string& expected_header, const std::string& header_source) {
+  size_t header_end = RecordEnd(data, 0);
+  LogObject object{std::string(data.substr(0, header_end)), data.substr(header_end)};
+  if (!expected_header.empty() && object.header != expected_header) {
+    return DataLoss(fmt::format("{} and {} have different CSV headers; a version's log objects "
+                                "must share one (was {} written by another tool?)",
+                                header_source, key, key));
+  }
+  return object;
+}
+
+Result<SortedExport> WriteSortedExport(Store& results, const std::vector<ObjectInfo>& objects,
+                                       const fs::path& out, const std::function<Status()>& after_each) {
+  // Step 1: one sorted run file per object (rows with per-row ids apart).
   ScopedTempDir tmp("modelbay-export");
   std::vector<fs::path> runs, id_runs;
-  std::string header;
+  SortedExport summary;
   std::string header_key;
-  size_t total = 0;
   for (const auto& object : objects) {
     MB_ASSIGN_OR_RETURN(std::string data, results.Get(object.key));
-    size_t header_end = RecordEnd(data, 0);
-    std::string_view this_header = std::string_view(data).substr(0, header_end);
-    if (header.empty()) {
-      header = std::string(this_header);
+    summary.bytes_read += data.size();
+    MB_ASSIGN_OR_RETURN(LogObject parsed, SplitLogObject(data, object.key, summary.header, header_key));
+    if (summary.header.empty()) {
+      summary.header = parsed.header;
       header_key = object.key;
-    } else if (this_header != header) {
-      return DataLoss(fmt::format("{} and {} have different CSV headers; a version's log objects "
-                                  "must share one (was {} written by another tool?)",
-                                  header_key, object.key, object.key));
     }
     runs.push_back(tmp.path() / fmt::format("run-{:06}", runs.size()));
     fs::path id_run = tmp.path() / fmt::format("ids-{:06}", id_runs.size());
     bool has_ids = false;
-    MB_ASSIGN_OR_RETURN(size_t n, WriteRun(std::string_view(data).substr(header_end), runs.back(), id_run, has_ids));
+    MB_ASSIGN_OR_RETURN(size_t n, WriteRun(parsed.body, runs.back(), id_run, has_ids));
     if (has_ids) id_runs.push_back(id_run);
-    total += n;
+    summary.rows += n;
+    if (after_each) MB_RETURN_IF_ERROR(after_each());
   }
+  // Step 2: rows with per-row ids once each; merge runs until at most
+  // kMaxFanIn remain.
   if (!id_runs.empty()) {
     MB_RETURN_IF_ERROR(ReduceRuns(id_runs, ByRowId, tmp.path(), "ids"));
     MB_ASSIGN_OR_RETURN(size_t kept, DedupRowIds(id_runs, tmp.path(), runs));
-    total += kept;
+    summary.rows += kept;
   }
-  MB_RETURN_IF_ERROR(ReduceRuns(runs, Before, tmp.path(), "merge"));
-  fs::path target = out.empty() ? tmp.path() / fmt::format("results_{}.csv", version) : out;
-  fs::path partial = target;
+  MB_RETURN_IF_ERROR(ReduceRuns(runs, RowBefore, tmp.path(), "merge"));
+  // Step 3: header + final merge into a .partial file renamed over `out`.
+  fs::path partial = out;
   partial += ".partial";
   {
     std::ofstream o(partial, std::ios::binary | std::ios::trunc);
     if (!o) return Unavailable(fmt::format("cannot write {}: check the folder exists and is writable", partial.string()));
-    o << header;
+    o << summary.header;
     Status s = MergeRuns(runs, o);
     o.close();
     if (!s.ok() || !o) {
@@ -287,12 +291,36 @@ Result<size_t> ExportResults(Store& results, int version, const fs::path& out) {
     }
   }
   std::error_code ec;
-  fs::rename(partial, target, ec);
-  if (ec) return Unavailable(fmt::format("cannot write {}: {}", target.string(), ec.message()));
-  if (out.empty()) {
-    MB_RETURN_IF_ERROR(results.PutFile(fmt::format("results_{}.csv", version), target));
+  fs::rename(partial, out, ec);
+  if (ec) return Unavailable(fmt::format("cannot write {}: {}", out.string(), ec.message()));
+  return summary;
+}
+
+}  // namespace modelbay::results
+
+namespace modelbay {
+
+Result<size_t> ExportResults(Store& store, int version, const std::filesystem::path& out) {
+  // Non-owning: the rebuild below runs within this call.
+  std::shared_ptr<Store> results(std::shared_ptr<Store>(), &store);
+  const std::string prefix = fmt::format("logs/v{}/", version);
+  MB_ASSIGN_OR_RETURN(auto objects, results->List(prefix));
+  std::erase_if(objects, [](const ObjectInfo& o) { return !o.key.ends_with(".csv"); });
+  if (objects.empty()) {
+    return NotFound(fmt::format(
+        "no logged predictions for version {} in {} (nothing under {}); a server ships its rows "
+        "within about a second and on shutdown, `modelbay predict` before it returns",
+        version, results->Describe(), prefix));
   }
-  return total;
+  if (out.empty()) {
+    // The store's results_<N>.csv: rebuilt whole, under the updaters' lease,
+    // with its checkpoint (results_file.h).
+    MB_ASSIGN_OR_RETURN(results::UpdateReport report,
+                        results::RebuildResultsFile(results, version, results::DefaultResultsFileOptions()));
+    return static_cast<size_t>(report.file_rows);
+  }
+  MB_ASSIGN_OR_RETURN(results::SortedExport summary, results::WriteSortedExport(*results, objects, out, nullptr));
+  return summary.rows;
 }
 
 }  // namespace modelbay

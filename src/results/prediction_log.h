@@ -68,10 +68,13 @@ class PredictionLog {
 };
 
 // Writes the seed's results_<version>.csv (header once, every row once, in
+// Writes the seed's results_<version>.csv (header once, every row once, in
 // time order; of rows with the same per-row id -- a request id containing
-// '/', which served request ids never do -- only the earliest) to `out`, or, when `out` is empty, to the key
-// results_<version>.csv at the root of the results store. Returns the
-// number of rows.
+// '/', which served request ids never do -- only the earliest) to `out`, or,
+// when `out` is empty, to the key results_<version>.csv at the root of the
+// results store: rebuilt whole and sorted, under the lease of the servers
+// that keep that file current, with its checkpoint (results/results_file.h),
+// so their next update appends to it. Returns the number of rows.
 Result<size_t> ExportResults(Store& results, int version, const std::filesystem::path& out);
 
 }  // namespace modelbay

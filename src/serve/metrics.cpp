@@ -115,6 +115,17 @@ std::string Metrics::Render(const SpoolStats& spool, int default_version, bool s
   header("modelbay_log_append_failures_total", "counter",
          "Requests answered 503 because their rows could not be logged.");
   fmt::format_to(o, "modelbay_log_append_failures_total {}\n", log_append_failures_.load(kRelaxed));
+  header("modelbay_results_file_updates_total", "counter",
+         "Updates of results_<N>.csv this server made (--results-refresh).");
+  fmt::format_to(o, "modelbay_results_file_updates_total {}\n", results_file_updates_.load(kRelaxed));
+  header("modelbay_results_file_rows_added_total", "counter", "Rows this server added to results_<N>.csv files.");
+  fmt::format_to(o, "modelbay_results_file_rows_added_total {}\n", results_file_rows_.load(kRelaxed));
+  header("modelbay_results_file_bytes_read_total", "counter",
+         "Bytes this server read from the results store to update results_<N>.csv (log objects, checkpoints, "
+         "and the file itself while it is under 5 MiB).");
+  fmt::format_to(o, "modelbay_results_file_bytes_read_total {}\n", results_file_bytes_read_.load(kRelaxed));
+  header("modelbay_results_file_errors_total", "counter", "Failed updates of results_<N>.csv (retried next time).");
+  fmt::format_to(o, "modelbay_results_file_errors_total {}\n", results_file_errors_.load(kRelaxed));
   return out;
 }
 

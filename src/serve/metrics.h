@@ -37,6 +37,13 @@ class Metrics {
   void StoreReadDone(StoreRead kind) { store_reads_[size_t(kind)].fetch_add(1, kRelaxed); }
   void StoreError() { store_errors_.fetch_add(1, kRelaxed); }
   void LogAppendFailed() { log_append_failures_.fetch_add(1, kRelaxed); }
+  // An update of a results_<N>.csv that wrote something (results_file.h).
+  void ResultsFileUpdated(uint64_t rows_added, uint64_t bytes_read) {
+    results_file_updates_.fetch_add(1, kRelaxed);
+    results_file_rows_.fetch_add(rows_added, kRelaxed);
+    results_file_bytes_read_.fetch_add(bytes_read, kRelaxed);
+  }
+  void ResultsFileFailed() { results_file_errors_.fetch_add(1, kRelaxed); }
 
   uint64_t store_reads(StoreRead kind) const { return store_reads_[size_t(kind)].load(); }
   uint64_t cache_hits() const { return cache_hits_.load(); }
@@ -61,6 +68,8 @@ class Metrics {
   std::array<std::atomic<uint64_t>, size_t(StoreRead::kCount)> store_reads_{};
   std::atomic<uint64_t> store_errors_{0};
   std::atomic<uint64_t> log_append_failures_{0};
+  std::atomic<uint64_t> results_file_updates_{0}, results_file_rows_{0}, results_file_bytes_read_{0},
+      results_file_errors_{0};
   mutable std::mutex rows_mu_;
   std::map<int, uint64_t> rows_by_version_;
 };

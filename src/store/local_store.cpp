@@ -140,13 +140,17 @@ Result<fs::path> LocalStore::WriteTemp(const fs::path& target, std::string_view 
 Status LocalStore::Put(const std::string& key, std::string_view data) {
   MB_ASSIGN_OR_RETURN(fs::path p, PathFor(key));
   MB_ASSIGN_OR_RETURN(fs::path tmp, WriteTemp(p, data, nullptr));
-  if (::rename(tmp.c_str(), p.c_str()) != 0) {
+  return RenameInto(tmp, p);
+}
+
+Status LocalStore::RenameInto(const fs::path& tmp, const fs::path& target) {
+  if (::rename(tmp.c_str(), target.c_str()) != 0) {
     int err = errno;
     std::error_code ec;
     fs::remove(tmp, ec);
-    return Unavailable(fmt::format("cannot write {}: {}", p.string(), ErrnoText(err)));
+    return Unavailable(fmt::format("cannot write {}: {}", target.string(), ErrnoText(err)));
   }
-  FsyncDir(p.parent_path());
+  FsyncDir(target.parent_path());
   return Status::Ok();
 }
 
@@ -168,14 +172,54 @@ Status LocalStore::PutIfAbsent(const std::string& key, std::string_view data) {
 Status LocalStore::PutFile(const std::string& key, const fs::path& file) {
   MB_ASSIGN_OR_RETURN(fs::path p, PathFor(key));
   MB_ASSIGN_OR_RETURN(fs::path tmp, WriteTemp(p, {}, &file));
-  if (::rename(tmp.c_str(), p.c_str()) != 0) {
+  return RenameInto(tmp, p);
+}
+
+Status LocalStore::Concat(const std::string& key, const ObjectInfo& expected, std::string_view tail) {
+  MB_ASSIGN_OR_RETURN(fs::path p, PathFor(key));
+  // Step 1: open the current file and check it is the one the caller saw.
+  int src = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (src < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return NotFound(fmt::format("{} not found in {}", key, Describe()));
+    return Unavailable(fmt::format("cannot read {}: {}", p.string(), ErrnoText(errno)));
+  }
+  struct stat st{};
+  if (::fstat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(src);
+    return NotFound(fmt::format("{} not found in {}", key, Describe()));
+  }
+  if (EtagFor(st) != expected.etag) {
+    ::close(src);
+    return FailedPrecondition(fmt::format("{} in {} was replaced by another writer", key, Describe()));
+  }
+  // Step 2: temp file = old bytes (copied in the kernel) + tail.
+  static std::atomic<uint64_t> counter{0};
+  fs::path tmp = p.parent_path() / fmt::format("{}{}{}-c{}", p.filename().string(), kTempMarker, ::getpid(), counter++);
+  int dst = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (dst < 0) {
     int err = errno;
+    ::close(src);
+    return Unavailable(fmt::format("cannot create {}: {}", tmp.string(), ErrnoText(err)));
+  }
+  Status result;
+  for (off_t left = st.st_size; left > 0 && result.ok();) {
+    ssize_t n = ::copy_file_range(src, nullptr, dst, nullptr, static_cast<size_t>(left), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) result = Unavailable(fmt::format("cannot copy {} to {}: {}", p.string(), tmp.string(),
+                                                 n < 0 ? ErrnoText(errno) : "file shrank"));
+    else left -= n;
+  }
+  ::close(src);
+  if (result.ok()) result = WriteAll(dst, tail, tmp);
+  if (result.ok()) result = SyncFd(dst, tmp);
+  ::close(dst);
+  if (!result.ok()) {
     std::error_code ec;
     fs::remove(tmp, ec);
-    return Unavailable(fmt::format("cannot write {}: {}", p.string(), ErrnoText(err)));
+    return result;
   }
-  FsyncDir(p.parent_path());
-  return Status::Ok();
+  // Step 3: replace the key whole.
+  return RenameInto(tmp, p);
 }
 
 Status LocalStore::GetToFile(const std::string& key, const fs::path& file) {

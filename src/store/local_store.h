@@ -17,6 +17,7 @@ class LocalStore final : public Store {
   Status PutIfAbsent(const std::string& key, std::string_view data) override;
   Status PutFile(const std::string& key, const std::filesystem::path& file) override;
   Status GetToFile(const std::string& key, const std::filesystem::path& file) override;
+  Status Concat(const std::string& key, const ObjectInfo& expected, std::string_view tail) override;
   Result<std::optional<ObjectInfo>> Head(const std::string& key) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   Status Delete(const std::string& key) override;
@@ -29,6 +30,10 @@ class LocalStore final : public Store {
   Result<std::filesystem::path> WriteTemp(const std::filesystem::path& target,
                                           std::string_view data,
                                           const std::filesystem::path* source);
+
+  // Renames a finished temp file over `target` (removing it on failure)
+  // and makes the rename durable.
+  Status RenameInto(const std::filesystem::path& tmp, const std::filesystem::path& target);
 
   std::filesystem::path root_;
 };

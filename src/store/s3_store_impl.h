@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "store/http_client.h"
 #include "store/store.h"
@@ -20,6 +21,7 @@ class S3Store final : public Store {
   Status PutIfAbsent(const std::string& key, std::string_view data) override;
   Status PutFile(const std::string& key, const std::filesystem::path& file) override;
   Status GetToFile(const std::string& key, const std::filesystem::path& file) override;
+  Status Concat(const std::string& key, const ObjectInfo& expected, std::string_view tail) override;
   Result<std::optional<ObjectInfo>> Head(const std::string& key) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   Status Delete(const std::string& key) override;
@@ -40,6 +42,14 @@ class S3Store final : public Store {
 
   Status PutObject(const std::string& key, std::string_view data, bool if_absent);
   Status MultipartUpload(const std::string& key, const std::filesystem::path& file, uint64_t size);
+  // Multipart steps (s3_multipart.cpp); `object` is prefixed, `key` not.
+  Result<std::string> CreateUpload(const std::string& object);
+  // Part `number` of `parts` (for messages); returns its ETag.
+  Result<std::string> UploadPart(const std::string& key, const std::string& upload_id, uint64_t number,
+                                 uint64_t parts, std::string_view data);
+  Status CompleteUpload(const std::string& object, const std::string& upload_id,
+                        const std::vector<std::string>& etags);
+  void AbortUpload(const std::string& key, const std::string& upload_id);
   Result<CleanupReport> CleanupVersions(bool dry_run);
   Result<CleanupReport> CleanupCurrent(bool dry_run);
   // DeleteObjects in batches of 1000; `version_ids` parallel to `keys`

@@ -31,6 +31,9 @@ struct CleanupReport {
   std::vector<std::string> keys;  // distinct keys affected, sorted
 };
 
+// The smallest part of an S3 multipart upload other than the last (5 MiB).
+inline constexpr uint64_t kMinCopyPartBytes = 5ull << 20;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -48,6 +51,18 @@ class Store {
   virtual Status PutIfAbsent(const std::string& key, std::string_view data) = 0;
   // Uploads a local file (multipart on S3 when large). Atomic like Put.
   virtual Status PutFile(const std::string& key, const std::filesystem::path& file) = 0;
+  // Replaces `key` with its current content followed by `tail`, atomically
+  // like Put (a reader sees the old or the new object whole). `expected` is
+  // the object as the caller last saw it (Head): FailedPrecondition when the
+  // current object is another one (its ETag differs: someone replaced it),
+  // NotFound when it is gone. Cost: S3 extends an object of at least
+  // kMinCopyPartBytes server-side (a multipart upload whose first parts are
+  // UploadPartCopy of the current object, conditional on its ETag), so its
+  // bytes are never downloaded; a smaller one is read and rewritten. The
+  // local store copies the old bytes in the kernel (copy_file_range: a
+  // reflink where the file system can) into a temp file, appends `tail` and
+  // renames it over the key. This default reads and rewrites the object.
+  virtual Status Concat(const std::string& key, const ObjectInfo& expected, std::string_view tail);
   // Downloads to a local file (written to a temp name and renamed).
   virtual Status GetToFile(const std::string& key, const std::filesystem::path& file) = 0;
   // nullopt when the key does not exist.

@@ -20,7 +20,7 @@
 #include "triggers/change.h"
 #include "triggers/coverage.h"
 #include "triggers/debounce.h"
-#include "triggers/lease.h"
+#include "store/lease.h"
 #include "triggers/stop.h"
 #include "triggers/training_run.h"
 

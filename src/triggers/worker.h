@@ -24,7 +24,7 @@
 #include "train/trainer.h"
 #include "triggers/change.h"
 #include "triggers/coverage.h"
-#include "triggers/lease.h"
+#include "store/lease.h"
 #include "triggers/stop.h"
 #include "triggers/training_run.h"
 

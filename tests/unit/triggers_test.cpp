@@ -13,7 +13,7 @@
 #include "store/local_store.h"
 #include "triggers/change.h"
 #include "triggers/debounce.h"
-#include "triggers/lease.h"
+#include "store/lease.h"
 #include "triggers/s3_event.h"
 
 namespace modelbay {

@@ -1,4 +1,4 @@
-#include "triggers/lease.h"
+#include "store/lease.h"
 
 #include <unistd.h>
 
@@ -38,9 +38,9 @@ std::string DefaultLeaseOwner() {
   return fmt::format("{}:{}:{:08x}", host, ::getpid(), rd());
 }
 
-LeaseManager::LeaseManager(std::shared_ptr<Store> models, std::string owner, Clock clock,
+LeaseManager::LeaseManager(std::shared_ptr<Store> store, std::string owner, Clock clock,
                            std::chrono::milliseconds ttl)
-    : models_(std::move(models)), owner_(std::move(owner)), clock_(std::move(clock)), ttl_(ttl) {}
+    : store_(std::move(store)), owner_(std::move(owner)), clock_(std::move(clock)), ttl_(ttl) {}
 
 std::string LeaseManager::KeyFor(const std::string& change_id, int attempt) {
   return fmt::format("{}{}.{}.json", kLeasePrefix, change_id, attempt);
@@ -61,14 +61,14 @@ std::string LeaseManager::Body(const std::string& change_id, int attempt, int64_
 
 Result<LeaseManager::Newest> LeaseManager::ReadNewest(const std::string& change_id) {
   const std::string prefix = fmt::format("{}{}.", kLeasePrefix, change_id);
-  MB_ASSIGN_OR_RETURN(auto objects, models_->List(prefix));
+  MB_ASSIGN_OR_RETURN(auto objects, store_->List(prefix));
   Newest newest;
   for (const auto& o : objects) {
     auto attempt = ParseAttempt(std::string_view(o.key).substr(prefix.size()));
     if (attempt && *attempt > newest.attempt) newest.attempt = *attempt;
   }
   if (newest.attempt < 0) return newest;
-  auto text = models_->Get(KeyFor(change_id, newest.attempt));
+  auto text = store_->Get(KeyFor(change_id, newest.attempt));
   if (!text.ok()) {
     // Released between the listing and the read: treat as expired.
     if (text.status().code() == Code::kNotFound) return newest;
@@ -99,7 +99,7 @@ Result<std::optional<Lease>> LeaseManager::TryAcquire(const std::string& change_
   }
   const int attempt = newest.attempt + 1;
   const int64_t expires_ms = now_ms + ttl_.count();
-  Status put = models_->PutIfAbsent(KeyFor(change_id, attempt), Body(change_id, attempt, expires_ms));
+  Status put = store_->PutIfAbsent(KeyFor(change_id, attempt), Body(change_id, attempt, expires_ms));
   if (put.code() == Code::kAlreadyExists) return std::optional<Lease>();
   MB_RETURN_IF_ERROR(put);
   if (newest.attempt >= 0) {
@@ -116,7 +116,7 @@ Status LeaseManager::Renew(Lease& lease) {
                                           lease.change_id.substr(0, 12), newest.attempt, lease.attempt));
   }
   const int64_t expires_ms = UnixMillis(clock_()) + ttl_.count();
-  MB_RETURN_IF_ERROR(models_->Put(lease.key, Body(lease.change_id, lease.attempt, expires_ms)));
+  MB_RETURN_IF_ERROR(store_->Put(lease.key, Body(lease.change_id, lease.attempt, expires_ms)));
   lease.expires_ms = expires_ms;
   // A taker may have created attempt + 1 between the check and the write.
   MB_ASSIGN_OR_RETURN(Newest after, ReadNewest(lease.change_id));
@@ -129,8 +129,8 @@ Status LeaseManager::Renew(Lease& lease) {
 
 Status LeaseManager::Release(const Lease& lease) {
   const std::string prefix = fmt::format("{}{}.", kLeasePrefix, lease.change_id);
-  MB_ASSIGN_OR_RETURN(auto objects, models_->List(prefix));
-  for (const auto& o : objects) MB_RETURN_IF_ERROR(models_->Delete(o.key));
+  MB_ASSIGN_OR_RETURN(auto objects, store_->List(prefix));
+  for (const auto& o : objects) MB_RETURN_IF_ERROR(store_->Delete(o.key));
   return Status::Ok();
 }
 
