@@ -100,6 +100,41 @@ Result<std::string> LocalStore::Get(const std::string& key) {
   return out;
 }
 
+Result<std::string> Store::GetRange(const std::string& key, uint64_t offset, uint64_t length) {
+  MB_ASSIGN_OR_RETURN(std::string all, Get(key));
+  if (offset >= all.size()) return std::string();
+  return all.substr(offset, length);
+}
+
+Result<std::string> LocalStore::GetRange(const std::string& key, uint64_t offset, uint64_t length) {
+  MB_ASSIGN_OR_RETURN(fs::path p, PathFor(key));
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR) {
+      return NotFound(fmt::format("{} not found in {}", key, Describe()));
+    }
+    return Unavailable(fmt::format("cannot read {}: {}", p.string(), ErrnoText(errno)));
+  }
+  struct stat st{};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return NotFound(fmt::format("{} not found in {}", key, Describe()));
+  }
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  std::string out;
+  out.resize(offset >= size ? 0 : static_cast<size_t>(std::min(length, size - offset)));
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  out.resize(done);
+  return out;
+}
+
 Result<fs::path> LocalStore::WriteTemp(const fs::path& target, std::string_view data,
                                        const fs::path* source) {
   std::error_code ec;
