@@ -54,7 +54,7 @@ Result<std::vector<std::string>> WorkerArgs() {
 // One worker of a distributed job: its place from the environment, the
 // tracker on the main node, then the training with the others.
 Result<TrainOutcome> TrainAsWorker(const TrainOptions& options, Store& data, Registry& registry) {
-  MB_ASSIGN_OR_RETURN(WorkerPlace place, WorkerPlaceFromEnv(ProcessEnv()));
+  MB_ASSIGN_OR_RETURN(WorkerPlace place, WorkerPlaceFromEnv(EnvironmentMap()));
   std::optional<TrackerProcess> tracker;
   if (place.runs_tracker) {
     MB_ASSIGN_OR_RETURN(TrackerProcess started,

@@ -11,7 +11,7 @@
 namespace modelbay {
 namespace {
 
-constexpr uint64_t kMinPartBytes = 64 * 1024;
+constexpr uint64_t kMinPartBytes = 16 * 1024;
 constexpr uint64_t kReadAhead = 64 * 1024;  // bytes fetched at a time past a range to finish its last line
 
 // Position just past the first '\n' at or after `from` in the object,

@@ -31,7 +31,7 @@ struct DataPart {
 };
 
 // The part size when none is given: the data split evenly over `count`
-// workers, at least 64 KiB.
+// workers, at least 16 KiB.
 uint64_t DefaultPartBytes(std::span<const DataFile> files, int count);
 
 // The plan for `count` workers (index = worker). Deterministic: the same

@@ -85,7 +85,7 @@ std::string SelfPath() {
 
 }  // namespace
 
-std::map<std::string, std::string> ProcessEnv() {
+std::map<std::string, std::string> EnvironmentMap() {
   std::map<std::string, std::string> env;
   for (char** e = environ; *e; ++e) {
     std::string_view kv(*e);
@@ -144,7 +144,7 @@ Result<WorkerPlace> WorkerPlaceFromEnv(const std::map<std::string, std::string>&
 }
 
 Result<TrackerProcess> TrackerProcess::Start(const std::string& host, int port, int world) {
-  std::string path = EnvOr(ProcessEnv(), "MODELBAY_RABIT_TRACKER", kTrackerPath);
+  std::string path = EnvOr(EnvironmentMap(), "MODELBAY_RABIT_TRACKER", kTrackerPath);
   if (::access(path.c_str(), R_OK) != 0) {
     return FailedPrecondition(fmt::format("XGBoost's tracker is not at {}: install python3-xgboost (Debian) or set "
                                           "MODELBAY_RABIT_TRACKER to its tracker.py",

@@ -37,7 +37,8 @@ inline constexpr int kDefaultTrackerPort = 9091;
 // MODELBAY_TRACKER_STARTED=1). MODELBAY_TRACKER_PORT overrides the port.
 // InvalidArgument naming the missing or bad variable.
 Result<WorkerPlace> WorkerPlaceFromEnv(const std::map<std::string, std::string>& env);
-std::map<std::string, std::string> ProcessEnv();
+// This process's environment.
+std::map<std::string, std::string> EnvironmentMap();
 
 class TrackerProcess {
  public:
