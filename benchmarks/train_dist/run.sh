@@ -28,7 +28,8 @@ export MODELBAY_HOME=$OUT/home
 unset DATA_STORE MODEL_ARTIFACTS_STORE RESULTS_STORE
 "$BIN" sample-data --rows "$ROWS" --out "$OUT/all.csv" >/dev/null
 # PARTS objects of equal rows, each with the header.
-tail -n +2 "$OUT/all.csv" | split -n "l/$PARTS" -d - "$OUT/parts/body-"
+tail -n +2 "$OUT/all.csv" >"$OUT/body.csv"
+split -n "l/$PARTS" -d "$OUT/body.csv" "$OUT/parts/body-" && rm "$OUT/body.csv"
 for f in "$OUT"/parts/body-*; do
   { head -1 "$OUT/all.csv"; cat "$f"; } >"$OUT/parts/churn-${f##*-}.csv" && rm "$f"
   "$BIN" upload "$OUT/parts/churn-${f##*-}.csv" >/dev/null
