@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -73,31 +74,7 @@ Result<fs::path> LocalStore::PathFor(const std::string& key) const {
 }
 
 Result<std::string> LocalStore::Get(const std::string& key) {
-  MB_ASSIGN_OR_RETURN(fs::path p, PathFor(key));
-  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR) {
-      return NotFound(fmt::format("{} not found in {}", key, Describe()));
-    }
-    return Unavailable(fmt::format("cannot read {}: {}", p.string(), ErrnoText(errno)));
-  }
-  struct stat st{};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return NotFound(fmt::format("{} not found in {}", key, Describe()));
-  }
-  std::string out;
-  out.resize(static_cast<size_t>(st.st_size));
-  size_t off = 0;
-  while (off < out.size()) {
-    ssize_t n = ::read(fd, out.data() + off, out.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  out.resize(off);
-  return out;
+  return GetRange(key, 0, std::numeric_limits<uint64_t>::max());
 }
 
 Result<std::string> Store::GetRange(const std::string& key, uint64_t offset, uint64_t length) {
