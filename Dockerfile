@@ -40,9 +40,10 @@ RUN apt-get update \
       libpugixml1v5 libsimdjson14 libspdlog1.10 libfmt9 libboost-system1.74.0 \
       python3-minimal \
  && apt-get download python3-xgboost \
- && dpkg-deb --fsys-tarfile python3-xgboost_*.deb \
-      | tar -x -C / ./usr/lib/python3/dist-packages/xgboost/tracker.py \
- && rm -f python3-xgboost_*.deb \
+ && dpkg-deb -x python3-xgboost_*.deb /tmp/python3-xgboost \
+ && install -D -m 0644 /tmp/python3-xgboost/usr/lib/python3/dist-packages/xgboost/tracker.py \
+      /usr/lib/python3/dist-packages/xgboost/tracker.py \
+ && rm -rf python3-xgboost_*.deb /tmp/python3-xgboost \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 modelbay \
  && useradd --system --uid 10001 --gid modelbay --home-dir /var/lib/modelbay \

@@ -132,3 +132,40 @@ def test_a_killed_worker_fails_the_job_and_publishes_nothing(local_stores, tmp_p
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
     assert committed_versions(local_stores) == []
     assert local_stores.list_keys("models") == []
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_aws_batch_multi_node_variables(local_stores, tmp_path):
+    """Two `train --distributed` processes told their place the way AWS Batch
+    multi-node parallel tells it (the main node's address only on the other
+    node): the main node runs the tracker, the job publishes one version."""
+    params = tmp_path / "params.json"
+    params.write_text(PARAMS)
+    csv_path = tmp_path / "churn.csv"
+    local_stores.run("sample-data", "--rows", "3000", "--out", csv_path)
+    for p in split_into_files(csv_path, tmp_path, [1500, 1500]):
+        local_stores.run("upload", p)
+    port = str(free_port())
+    batch = {"AWS_BATCH_JOB_NUM_NODES": "2", "AWS_BATCH_JOB_MAIN_NODE_INDEX": "0", "MODELBAY_TRACKER_PORT": port}
+    main = local_stores.popen("train", "--data", "all", "--params", params, "--json", "--distributed",
+                              extra_env={**batch, "AWS_BATCH_JOB_NODE_INDEX": "0"},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    other = local_stores.run("train", "--data", "all", "--params", params, "--json", "--distributed",
+                             extra_env={**batch, "AWS_BATCH_JOB_NODE_INDEX": "1",
+                                        "AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS": "127.0.0.1"},
+                             timeout=300)
+    out, err = main.communicate(timeout=300)
+    assert main.returncode == 0, err
+    assert other.stdout == ""  # the result is printed by worker 0 only
+    assert json.loads(out)["version"] == 1
+    assert committed_versions(local_stores) == ["1"]
+    meta = json.loads(local_stores.read("models", "1/metadata.json"))
+    assert meta["workers"]["world_size"] == 2
+    rows = [s["rows"] for s in meta["workers"]["shares"]]
+    assert sum(rows) == 3000 and all(0 < r < 3000 for r in rows), rows
