@@ -29,11 +29,21 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
 # ---- runtime: bookworm-slim with the shared libraries only ----
 FROM debian:bookworm-slim AS runtime
 
+# Distributed training (`train --distributed`) runs XGBoost's own rabit
+# tracker: python3-minimal and the one file tracker.py of python3-xgboost
+# (standard library only; the package's numpy/scipy are not installed).
+WORKDIR /tmp
 # hadolint ignore=DL3008
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates libxgboost0 libcurl4 libssl3 libsqlite3-0 libzip4 \
       libpugixml1v5 libsimdjson14 libspdlog1.10 libfmt9 libboost-system1.74.0 \
+      python3-minimal \
+ && apt-get download python3-xgboost \
+ && dpkg-deb -x python3-xgboost_*.deb /tmp/python3-xgboost \
+ && install -D -m 0644 /tmp/python3-xgboost/usr/lib/python3/dist-packages/xgboost/tracker.py \
+      /usr/lib/python3/dist-packages/xgboost/tracker.py \
+ && rm -rf python3-xgboost_*.deb /tmp/python3-xgboost \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 modelbay \
  && useradd --system --uid 10001 --gid modelbay --home-dir /var/lib/modelbay \

@@ -3,7 +3,7 @@
 # against its ceiling / peer / baseline. Results land in benchmarks/*/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for b in scorer train serve retrain predict results_file; do
+for b in scorer train serve retrain predict results_file train_dist; do
   if [ -x "benchmarks/$b/run.sh" ]; then
     echo "==> benchmarks/$b"
     "benchmarks/$b/run.sh"

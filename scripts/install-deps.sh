@@ -5,13 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# python3-xgboost: XGBoost's rabit tracker (xgboost/tracker.py) for train --workers / --distributed.
 APT_PACKAGES=(
   build-essential cmake pkg-config git zip unzip curl ca-certificates
   libxgboost-dev libboost-dev libboost-system-dev libsimdjson-dev
   rapidjson-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
   libpugixml-dev libsqlite3-dev libzip-dev libcli11-dev libspdlog-dev
   libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
-  wrk hyperfine prometheus python3-venv shellcheck ccache
+  wrk hyperfine prometheus python3-venv shellcheck ccache python3-xgboost
   docker.io debootstrap
   clang libclang-rt-14-dev
 )

@@ -1,6 +1,9 @@
 // `modelbay train`: selected data -> a new registered version, then the
 // promotion gate. Progress on stderr; the result on stdout (JSON with --json).
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -9,6 +12,8 @@
 #include "cli/train_flags.h"
 #include "registry/registry.h"
 #include "store/store.h"
+#include "train/collective.h"
+#include "train/launcher.h"
 #include "train/trainer.h"
 
 namespace modelbay {
@@ -21,9 +26,50 @@ struct TrainCommandFlags {
   std::string code_rev;
   bool json = false;
   bool quiet = false;
+  int workers = 0;           // --workers N: N local processes
+  bool distributed = false;  // one worker of a scheduler's job
 };
 
+// This command line as a worker runs it: `--workers N` becomes
+// `--distributed` (read from /proc so global flags such as --config carry over).
+Result<std::vector<std::string>> WorkerArgs() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> args;
+  std::string arg;
+  while (std::getline(in, arg, '\0')) args.push_back(arg);
+  if (args.empty()) return Internal("cannot read /proc/self/cmdline");
+  std::vector<std::string> out;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--workers") {
+      ++i;
+      continue;
+    }
+    if (args[i].rfind("--workers=", 0) == 0) continue;
+    out.push_back(args[i]);
+  }
+  out.push_back("--distributed");
+  return out;
+}
+
+// One worker of a distributed job: its place from the environment, the
+// tracker on the main node, then the training with the others.
+Result<TrainOutcome> TrainAsWorker(const TrainOptions& options, Store& data, Registry& registry) {
+  MB_ASSIGN_OR_RETURN(WorkerPlace place, WorkerPlaceFromEnv(EnvironmentMap()));
+  std::optional<TrackerProcess> tracker;
+  if (place.runs_tracker) {
+    MB_ASSIGN_OR_RETURN(TrackerProcess started,
+                        TrackerProcess::Start("0.0.0.0", place.tracker_port, place.collective.world_size));
+    tracker.emplace(std::move(started));
+  }
+  MB_ASSIGN_OR_RETURN(std::unique_ptr<Collective> team, Collective::Join(place.collective));
+  return Train(options, data, registry, *team);
+}
+
 Status RunTrain(const CliContext& ctx, const TrainCommandFlags& flags) {
+  if (flags.workers > 0) {
+    MB_ASSIGN_OR_RETURN(std::vector<std::string> args, WorkerArgs());
+    return RunLocalWorkers(flags.workers, args);
+  }
   MB_ASSIGN_OR_RETURN(TrainOptions options, flags.train.Build());
   options.promote = flags.promote == "always" ? PromoteMode::kAlways
                     : flags.promote == "never" ? PromoteMode::kNever
@@ -37,7 +83,9 @@ Status RunTrain(const CliContext& ctx, const TrainCommandFlags& flags) {
   MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> data, OpenStore(cfg.data, cfg));
   MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> models, OpenStore(cfg.models, cfg));
   Registry registry(models);
-  MB_ASSIGN_OR_RETURN(TrainOutcome outcome, Train(options, *data, registry));
+  MB_ASSIGN_OR_RETURN(TrainOutcome outcome, flags.distributed ? TrainAsWorker(options, *data, registry)
+                                                              : Train(options, *data, registry));
+  if (outcome.rank != 0) return Status::Ok();  // the result is printed once, by the first worker
 
   if (flags.json) {
     nlohmann::json out = {{"version", outcome.version},
@@ -76,6 +124,14 @@ void RegisterTrainCommands(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--code-rev", flags->code_rev, "Code revision to record (default: the build's git revision)");
   cmd->add_flag("--json", flags->json, "Print the result as JSON");
   cmd->add_flag("-q,--quiet", flags->quiet, "No progress lines on stderr");
+  auto* workers = cmd->add_option("--workers", flags->workers,
+                                  "Distributed training in N processes on this machine (XGBoost's tracker and N "
+                                  "workers on 127.0.0.1; each reads 1/N of the data)")
+                      ->check(CLI::Range(1, 256));
+  cmd->add_flag("--distributed", flags->distributed,
+                "Be one worker of a distributed training started by a scheduler (AWS Batch multi-node parallel "
+                "or DMLC_* variables; see docs/training.md)")
+      ->excludes(workers);
   SetAction(cmd, ctx, [&ctx, flags] { return RunTrain(ctx, *flags); });
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <iterator>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -86,35 +87,96 @@ void Preprocessor::SetRange(Column& c, double min, double max) {
   c.scale = max > min ? 1.0 / (max - min) : 0.0;
 }
 
-Preprocessor Preprocessor::Fit(Schema schema, const TextColumns& columns, std::span<const uint32_t> rows) {
-  Preprocessor p;
-  p.schema_ = std::move(schema);
-  p.columns_.resize(p.schema_.features.size());
-  for (size_t f = 0; f < p.columns_.size(); ++f) {
+std::vector<Preprocessor::FeatureStats> Preprocessor::CollectStats(const Schema& schema, const TextColumns& columns,
+                                                                   std::span<const uint32_t> rows) {
+  std::vector<FeatureStats> stats(schema.features.size());
+  for (size_t f = 0; f < stats.size(); ++f) {
     const auto& text = *columns[f];
-    Column& c = p.columns_[f];
-    if (p.schema_.features[f].type == FeatureType::kNumeric) {
-      double lo = std::numeric_limits<double>::infinity();
-      double hi = -lo;
+    FeatureStats& s = stats[f];
+    if (schema.features[f].type == FeatureType::kNumeric) {
       for (uint32_t r : rows) {
         if (IsMissingText(text[r])) continue;
         if (auto v = ParseNumber(text[r])) {
-          lo = std::min(lo, *v);
-          hi = std::max(hi, *v);
+          s.min = std::min(s.min, *v);
+          s.max = std::max(s.max, *v);
         }
       }
-      if (lo > hi) lo = hi = 0;  // no value in these rows: everything scales to 0
-      p.SetRange(c, lo, hi);
     } else {
       std::unordered_set<std::string_view> seen;
       for (uint32_t r : rows) {
         if (!IsMissingText(text[r])) seen.insert(TrimSpaces(text[r]));
       }
-      c.categories.assign(seen.begin(), seen.end());
-      std::sort(c.categories.begin(), c.categories.end());
+      s.categories.assign(seen.begin(), seen.end());
+      std::sort(s.categories.begin(), s.categories.end());
+    }
+  }
+  return stats;
+}
+
+void Preprocessor::MergeStats(std::vector<FeatureStats>& into, const std::vector<FeatureStats>& other) {
+  for (size_t f = 0; f < into.size() && f < other.size(); ++f) {
+    into[f].min = std::min(into[f].min, other[f].min);
+    into[f].max = std::max(into[f].max, other[f].max);
+    std::vector<std::string> merged;
+    std::set_union(into[f].categories.begin(), into[f].categories.end(), other[f].categories.begin(),
+                   other[f].categories.end(), std::back_inserter(merged));
+    into[f].categories = std::move(merged);
+  }
+}
+
+Preprocessor Preprocessor::FromStats(Schema schema, const std::vector<FeatureStats>& stats) {
+  Preprocessor p;
+  p.schema_ = std::move(schema);
+  p.columns_.resize(p.schema_.features.size());
+  for (size_t f = 0; f < p.columns_.size(); ++f) {
+    const FeatureStats& s = stats[f];
+    if (p.schema_.features[f].type == FeatureType::kNumeric) {
+      if (s.min > s.max) {
+        p.SetRange(p.columns_[f], 0, 0);  // no value in these rows: everything scales to 0
+      } else {
+        p.SetRange(p.columns_[f], s.min, s.max);
+      }
+    } else {
+      p.columns_[f].categories = s.categories;
     }
   }
   return p;
+}
+
+Preprocessor Preprocessor::Fit(Schema schema, const TextColumns& columns, std::span<const uint32_t> rows) {
+  std::vector<FeatureStats> stats = CollectStats(schema, columns, rows);
+  return FromStats(std::move(schema), stats);
+}
+
+nlohmann::json Preprocessor::StatsToJson(const std::vector<FeatureStats>& stats) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : stats) {
+    // No value: null (JSON has no infinity).
+    if (s.min > s.max) {
+      out.push_back({nullptr, nullptr, s.categories});
+    } else {
+      out.push_back({s.min, s.max, s.categories});
+    }
+  }
+  return out;
+}
+
+Result<std::vector<Preprocessor::FeatureStats>> Preprocessor::StatsFromJson(const nlohmann::json& j) {
+  try {
+    std::vector<FeatureStats> stats;
+    for (const auto& e : j) {
+      FeatureStats s;
+      if (!e.at(0).is_null()) {
+        s.min = e.at(0).get<double>();
+        s.max = e.at(1).get<double>();
+      }
+      e.at(2).get_to(s.categories);
+      stats.push_back(std::move(s));
+    }
+    return stats;
+  } catch (const nlohmann::json::exception& e) {
+    return DataLoss(fmt::format("preprocessor statistics from a worker are malformed: {}", e.what()));
+  }
 }
 
 float Preprocessor::Scale(size_t feature, double x) const {

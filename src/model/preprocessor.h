@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,8 +32,25 @@ class Preprocessor {
  public:
   Preprocessor() = default;
 
-  // Fits on `rows` of `columns`. The schema's feature types decide the
-  // transform; text in a numeric column that does not parse is missing.
+  // What a fit learns from some rows, per feature: the range of a numeric
+  // one (min > max when it has no value), the sorted distinct values of a
+  // categorical one. Stats of several shares merge into the stats of their
+  // union, so a distributed training fits what one process would.
+  struct FeatureStats {
+    double min = std::numeric_limits<double>::infinity();
+    double max = -std::numeric_limits<double>::infinity();
+    std::vector<std::string> categories;
+  };
+  static std::vector<FeatureStats> CollectStats(const Schema& schema, const TextColumns& columns,
+                                                std::span<const uint32_t> rows);
+  static void MergeStats(std::vector<FeatureStats>& into, const std::vector<FeatureStats>& other);
+  static Preprocessor FromStats(Schema schema, const std::vector<FeatureStats>& stats);
+  static nlohmann::json StatsToJson(const std::vector<FeatureStats>& stats);
+  static Result<std::vector<FeatureStats>> StatsFromJson(const nlohmann::json& j);
+
+  // Fits on `rows` of `columns`: FromStats(CollectStats(...)). The schema's
+  // feature types decide the transform; text in a numeric column that does
+  // not parse is missing.
   static Preprocessor Fit(Schema schema, const TextColumns& columns, std::span<const uint32_t> rows);
   // Strict: DataLoss naming `source` and the field when the JSON is
   // malformed, has the wrong format version, or is inconsistent.

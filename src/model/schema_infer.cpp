@@ -30,115 +30,73 @@ Result<size_t> FindColumn(const CsvTable& table, std::string_view name, std::str
   return static_cast<size_t>(it - header.begin());
 }
 
-Result<FeatureType> InferFeatureType(const CsvTable& table, size_t col) {
-  bool any_value = false;
-  for (std::string_view cell : table.column(col)) {
-    if (IsMissingText(cell)) continue;
-    any_value = true;
-    if (!ParseNumber(cell)) return FeatureType::kCategorical;
-  }
-  if (!any_value) {
-    const auto& name = table.header()[col];
-    return InvalidArgument(fmt::format(
-        "column '{}' in {} is empty in every row ({} rows); drop it with --drop {} or fill it in", name,
-        table.source(), table.rows(), name));
-  }
-  return FeatureType::kNumeric;
-}
-
-Status SingleClassError(const CsvTable& table, const std::string& target, std::string_view value,
-                        size_t rows) {
+Status SingleClassError(const SchemaFacts& facts, std::string_view value) {
   return InvalidArgument(fmt::format(
       "target column '{}' in {} has a single value (\"{}\") in all {} rows with a target; a model "
       "needs at least two classes: add rows of another class or choose another --target",
-      target, table.source(), value, rows));
+      facts.header[facts.target_column], facts.source, value, facts.rows_with_target));
 }
 
-// Fills labels, class labels and task for a target whose values all parse.
-Status InferNumericTarget(const CsvTable& table, const std::vector<double>& values, InferredSchema& out) {
-  std::vector<double> distinct;
-  distinct.reserve(values.size());
-  for (uint32_t r : out.rows) distinct.push_back(values[r]);
-  std::sort(distinct.begin(), distinct.end());
-  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-  const auto& column = table.column(out.target_column);
-  if (distinct.size() == 1) {
-    return SingleClassError(table, out.schema.target, TrimSpaces(column[out.rows[0]]), out.rows.size());
+template <typename T, typename Less>
+void InsertCapped(std::vector<T>& sorted, T value, size_t cap, bool& overflow, Less less) {
+  if (overflow) return;
+  auto it = std::lower_bound(sorted.begin(), sorted.end(), value, less);
+  if (it != sorted.end() && !less(value, *it)) return;
+  sorted.insert(it, std::move(value));
+  if (sorted.size() > cap) {
+    overflow = true;
+    sorted.clear();
   }
-  bool integers = std::all_of(distinct.begin(), distinct.end(),
-                              [](double v) { return v == std::floor(v) && std::fabs(v) < 9.0e15; });
-  Schema& schema = out.schema;
-  schema.labels_numeric = true;
-  if (distinct.size() == 2) {
-    schema.task = TaskType::kBinary;
-  } else if (integers && distinct.size() <= kMaxIntegerClasses) {
-    schema.task = TaskType::kMulticlass;
-  } else {
-    schema.task = TaskType::kRegression;
-    for (uint32_t r : out.rows) out.labels[r] = static_cast<float>(values[r]);
+}
+
+bool NumberLess(const std::pair<double, std::string>& a, const std::pair<double, std::string>& b) {
+  return a.first < b.first;
+}
+
+void AddNumber(SchemaFacts& f, double v, std::string_view text) {
+  InsertCapped(f.target_numbers, std::pair<double, std::string>(v, std::string(TrimSpaces(text))),
+               kMaxIntegerClasses + 1, f.numbers_overflow, NumberLess);
+}
+
+void AddText(SchemaFacts& f, std::string text) {
+  InsertCapped(f.target_texts, std::move(text), kMaxTextClasses + 1, f.texts_overflow, std::less<std::string>());
+}
+
+// Task and class labels from the target facts.
+Status DecideTarget(const SchemaFacts& f, Schema& schema) {
+  if (f.rows_with_target == 0) {
+    return InvalidArgument(fmt::format("target column '{}' in {} has no values ({} rows, all empty)", schema.target,
+                                       f.source, f.rows));
+  }
+  if (f.target_numeric) {
+    schema.labels_numeric = true;
+    const auto& distinct = f.target_numbers;
+    if (!f.numbers_overflow && distinct.size() == 1) return SingleClassError(f, distinct[0].second);
+    bool integers = std::all_of(distinct.begin(), distinct.end(), [](const auto& d) {
+      return d.first == std::floor(d.first) && std::fabs(d.first) < 9.0e15;
+    });
+    if (!f.numbers_overflow && distinct.size() == 2) {
+      schema.task = TaskType::kBinary;
+    } else if (!f.numbers_overflow && integers && distinct.size() <= kMaxIntegerClasses) {
+      schema.task = TaskType::kMulticlass;
+    } else {
+      schema.task = TaskType::kRegression;
+      return Status::Ok();
+    }
+    for (const auto& d : distinct) schema.class_labels.push_back(d.second);
     return Status::Ok();
   }
-  schema.class_labels.assign(distinct.size(), "");
-  for (uint32_t r : out.rows) {
-    size_t k = std::lower_bound(distinct.begin(), distinct.end(), values[r]) - distinct.begin();
-    out.labels[r] = static_cast<float>(k);
-    if (schema.class_labels[k].empty()) schema.class_labels[k] = std::string(TrimSpaces(column[r]));
-  }
-  return Status::Ok();
-}
-
-Status InferTextTarget(const CsvTable& table, InferredSchema& out) {
-  const auto& column = table.column(out.target_column);
-  std::unordered_map<std::string_view, uint32_t> index;
-  for (uint32_t r : out.rows) index.emplace(column[r], 0);
-  if (index.size() == 1) {
-    return SingleClassError(table, out.schema.target, column[out.rows[0]], out.rows.size());
-  }
-  if (index.size() > kMaxTextClasses) {
+  if (!f.texts_overflow && f.target_texts.size() == 1) return SingleClassError(f, f.target_texts[0]);
+  if (f.texts_overflow) {
     return InvalidArgument(fmt::format(
-        "target column '{}' in {} has {} distinct text values; a classifier supports at most {} "
+        "target column '{}' in {} has more than {} distinct text values; a classifier supports at most {} "
         "classes: choose another --target (is it an identifier?)",
-        out.schema.target, table.source(), index.size(), kMaxTextClasses));
+        schema.target, f.source, kMaxTextClasses, kMaxTextClasses));
   }
-  std::vector<std::string_view> labels;
-  for (const auto& [label, unused] : index) labels.push_back(label);
-  std::sort(labels.begin(), labels.end());
-  Schema& schema = out.schema;
-  for (size_t k = 0; k < labels.size(); ++k) {
-    index[labels[k]] = static_cast<uint32_t>(k);
-    schema.class_labels.emplace_back(labels[k]);
-  }
-  schema.task = labels.size() == 2 ? TaskType::kBinary : TaskType::kMulticlass;
+  schema.class_labels = f.target_texts;
+  schema.task = f.target_texts.size() == 2 ? TaskType::kBinary : TaskType::kMulticlass;
   schema.labels_numeric = false;
-  for (uint32_t r : out.rows) out.labels[r] = static_cast<float>(index[column[r]]);
   return Status::Ok();
-}
-
-Status InferTarget(const CsvTable& table, InferredSchema& out) {
-  const auto& column = table.column(out.target_column);
-  out.labels.assign(table.rows(), std::nanf(""));
-  std::vector<double> values(table.rows(), 0.0);
-  bool numeric = true;
-  for (size_t r = 0; r < table.rows(); ++r) {
-    if (IsMissingText(column[r])) {
-      if (out.rows_without_target++ == 0) out.first_line_without_target = table.line_of(r);
-      continue;
-    }
-    out.rows.push_back(static_cast<uint32_t>(r));
-    if (numeric) {
-      auto v = ParseNumber(column[r]);
-      if (v) {
-        values[r] = *v;
-      } else {
-        numeric = false;
-      }
-    }
-  }
-  if (out.rows.empty()) {
-    return InvalidArgument(fmt::format("target column '{}' in {} has no values ({} rows, all empty)",
-                                       out.schema.target, table.source(), table.rows()));
-  }
-  return numeric ? InferNumericTarget(table, values, out) : InferTextTarget(table, out);
 }
 
 }  // namespace
@@ -156,45 +114,202 @@ std::string_view FeatureTypeName(FeatureType type) {
   return type == FeatureType::kNumeric ? "numeric" : "categorical";
 }
 
+Result<SchemaFacts> CollectSchemaFacts(const CsvTable& table, const SchemaOptions& options) {
+  SchemaFacts f;
+  f.source = table.source();
+  f.header = table.header();
+  f.rows = table.rows();
+  const auto& header = table.header();
+  if (options.target) {
+    MB_ASSIGN_OR_RETURN(f.target_column, FindColumn(table, *options.target, "target"));
+  } else {
+    auto it = std::find(header.begin(), header.end(), "churn");
+    f.target_column = it != header.end() ? static_cast<size_t>(it - header.begin()) : header.size() - 1;
+  }
+  for (const auto& name : options.drop) {
+    MB_ASSIGN_OR_RETURN(size_t col, FindColumn(table, name, "--drop"));
+    if (col == f.target_column) {
+      return InvalidArgument(fmt::format("--drop {}: that is the target column of {}; choose another "
+                                         "--target or do not drop it",
+                                         name, table.source()));
+    }
+  }
+  f.has_value.assign(header.size(), 0);
+  f.numeric.assign(header.size(), 1);
+  for (size_t c = 0; c < header.size(); ++c) {
+    if (c == f.target_column) continue;
+    for (std::string_view cell : table.column(c)) {
+      if (IsMissingText(cell)) continue;
+      f.has_value[c] = 1;
+      if (!ParseNumber(cell)) {
+        f.numeric[c] = 0;
+        break;
+      }
+    }
+  }
+  const auto& target = table.column(f.target_column);
+  for (size_t r = 0; r < table.rows(); ++r) {
+    if (IsMissingText(target[r])) {
+      if (f.rows_without_target++ == 0) {
+        f.first_without_target = fmt::format("line {} of {}", table.line_of(r), table.source_of(r));
+      }
+      continue;
+    }
+    ++f.rows_with_target;
+    AddText(f, std::string(target[r]));
+    if (!f.target_numeric) continue;
+    if (auto v = ParseNumber(target[r])) {
+      AddNumber(f, *v, target[r]);
+    } else {
+      f.target_numeric = false;
+    }
+  }
+  return f;
+}
+
+Status MergeSchemaFacts(SchemaFacts& into, const SchemaFacts& other) {
+  if (other.header != into.header) {
+    return InvalidArgument(fmt::format("{} and {} have different headers; every data file of one training needs "
+                                       "the same columns",
+                                       into.source, other.source));
+  }
+  into.rows += other.rows;
+  for (size_t c = 0; c < into.header.size(); ++c) {
+    // A column with no value in `other` says nothing about its type.
+    into.numeric[c] = (into.numeric[c] || !into.has_value[c]) && (other.numeric[c] || !other.has_value[c]);
+    into.has_value[c] = into.has_value[c] || other.has_value[c];
+  }
+  if (into.first_without_target.empty()) into.first_without_target = other.first_without_target;
+  into.rows_with_target += other.rows_with_target;
+  into.rows_without_target += other.rows_without_target;
+  into.target_numeric = into.target_numeric && other.target_numeric;
+  into.numbers_overflow = into.numbers_overflow || other.numbers_overflow;
+  for (const auto& n : other.target_numbers) {
+    InsertCapped(into.target_numbers, n, kMaxIntegerClasses + 1, into.numbers_overflow, NumberLess);
+  }
+  into.texts_overflow = into.texts_overflow || other.texts_overflow;
+  for (const auto& t : other.target_texts) AddText(into, t);
+  return Status::Ok();
+}
+
+Result<InferredSchema> DecideSchema(const SchemaFacts& f, const SchemaOptions& options) {
+  if (f.rows == 0) {
+    return InvalidArgument(fmt::format("{} has a header but no data rows; a model needs rows to learn from",
+                                       f.source));
+  }
+  InferredSchema out;
+  out.target_column = f.target_column;
+  out.schema.target = f.header[f.target_column];
+  for (size_t c = 0; c < f.header.size(); ++c) {
+    const auto& name = f.header[c];
+    bool dropped = std::find(options.drop.begin(), options.drop.end(), name) != options.drop.end();
+    if (c == f.target_column || dropped) continue;
+    if (!f.has_value[c]) {
+      return InvalidArgument(fmt::format(
+          "column '{}' in {} is empty in every row ({} rows); drop it with --drop {} or fill it in", name,
+          f.source, f.rows, name));
+    }
+    out.schema.features.push_back({name, f.numeric[c] ? FeatureType::kNumeric : FeatureType::kCategorical});
+    out.feature_columns.push_back(c);
+  }
+  if (out.schema.features.empty()) {
+    return InvalidArgument(fmt::format(
+        "no feature columns left in {}: its columns are {}; the target is '{}'{}", f.source,
+        ColumnList(f.header), out.schema.target,
+        options.drop.empty() ? "" : " and the others are dropped with --drop"));
+  }
+  MB_RETURN_IF_ERROR(DecideTarget(f, out.schema));
+  return out;
+}
+
+void LabelRows(const CsvTable& table, InferredSchema& out) {
+  const Schema& schema = out.schema;
+  const auto& column = table.column(out.target_column);
+  out.labels.assign(table.rows(), std::nanf(""));
+  out.rows.clear();
+  out.rows_without_target = 0;
+  out.first_line_without_target = 0;
+  std::vector<double> class_values;  // numeric classifiers: the value of each class
+  for (const auto& label : schema.class_labels) class_values.push_back(ParseNumber(label).value_or(0));
+  std::unordered_map<std::string_view, uint32_t> text_index;
+  if (!schema.labels_numeric) {
+    for (size_t k = 0; k < schema.class_labels.size(); ++k) text_index.emplace(schema.class_labels[k], k);
+  }
+  for (size_t r = 0; r < table.rows(); ++r) {
+    if (IsMissingText(column[r])) {
+      if (out.rows_without_target++ == 0) out.first_line_without_target = table.line_of(r);
+      continue;
+    }
+    out.rows.push_back(static_cast<uint32_t>(r));
+    if (!schema.labels_numeric) {
+      out.labels[r] = static_cast<float>(text_index.at(column[r]));
+      continue;
+    }
+    double v = ParseNumber(column[r]).value_or(0);
+    if (schema.task == TaskType::kRegression) {
+      out.labels[r] = static_cast<float>(v);
+    } else {
+      auto k = std::lower_bound(class_values.begin(), class_values.end(), v) - class_values.begin();
+      out.labels[r] = static_cast<float>(k);
+    }
+  }
+}
+
 Result<InferredSchema> InferSchema(const CsvTable& table, const SchemaOptions& options) {
   if (table.rows() == 0) {
     return InvalidArgument(fmt::format("{} has a header but no data rows; a model needs rows to learn from",
                                        table.source()));
   }
-  InferredSchema out;
-  const auto& header = table.header();
-  if (options.target) {
-    MB_ASSIGN_OR_RETURN(out.target_column, FindColumn(table, *options.target, "target"));
-  } else {
-    auto it = std::find(header.begin(), header.end(), "churn");
-    out.target_column = it != header.end() ? static_cast<size_t>(it - header.begin()) : header.size() - 1;
-  }
-  out.schema.target = header[out.target_column];
-
-  std::vector<bool> dropped(header.size(), false);
-  for (const auto& name : options.drop) {
-    MB_ASSIGN_OR_RETURN(size_t col, FindColumn(table, name, "--drop"));
-    if (col == out.target_column) {
-      return InvalidArgument(fmt::format("--drop {}: that is the target column of {}; choose another "
-                                         "--target or do not drop it",
-                                         name, table.source()));
-    }
-    dropped[col] = true;
-  }
-  for (size_t c = 0; c < header.size(); ++c) {
-    if (c == out.target_column || dropped[c]) continue;
-    MB_ASSIGN_OR_RETURN(FeatureType type, InferFeatureType(table, c));
-    out.schema.features.push_back({header[c], type});
-    out.feature_columns.push_back(c);
-  }
-  if (out.schema.features.empty()) {
-    return InvalidArgument(fmt::format(
-        "no feature columns left in {}: its columns are {}; the target is '{}'{}", table.source(),
-        ColumnList(header), out.schema.target,
-        options.drop.empty() ? "" : " and the others are dropped with --drop"));
-  }
-  MB_RETURN_IF_ERROR(InferTarget(table, out));
+  MB_ASSIGN_OR_RETURN(SchemaFacts facts, CollectSchemaFacts(table, options));
+  MB_ASSIGN_OR_RETURN(InferredSchema out, DecideSchema(facts, options));
+  LabelRows(table, out);
   return out;
+}
+
+nlohmann::json SchemaFactsToJson(const SchemaFacts& f) {
+  nlohmann::json numbers = nlohmann::json::array();
+  for (const auto& [v, text] : f.target_numbers) numbers.push_back({v, text});
+  return {{"source", f.source},
+          {"header", f.header},
+          {"rows", f.rows},
+          {"has_value", f.has_value},
+          {"numeric", f.numeric},
+          {"target_column", f.target_column},
+          {"rows_with_target", f.rows_with_target},
+          {"rows_without_target", f.rows_without_target},
+          {"first_without_target", f.first_without_target},
+          {"target_numeric", f.target_numeric},
+          {"target_numbers", numbers},
+          {"numbers_overflow", f.numbers_overflow},
+          {"target_texts", f.target_texts},
+          {"texts_overflow", f.texts_overflow}};
+}
+
+Result<SchemaFacts> SchemaFactsFromJson(const nlohmann::json& j) {
+  try {
+    SchemaFacts f;
+    j.at("source").get_to(f.source);
+    j.at("header").get_to(f.header);
+    j.at("rows").get_to(f.rows);
+    j.at("has_value").get_to(f.has_value);
+    j.at("numeric").get_to(f.numeric);
+    j.at("target_column").get_to(f.target_column);
+    j.at("rows_with_target").get_to(f.rows_with_target);
+    j.at("rows_without_target").get_to(f.rows_without_target);
+    j.at("first_without_target").get_to(f.first_without_target);
+    j.at("target_numeric").get_to(f.target_numeric);
+    for (const auto& n : j.at("target_numbers")) f.target_numbers.emplace_back(n.at(0).get<double>(), n.at(1).get<std::string>());
+    j.at("numbers_overflow").get_to(f.numbers_overflow);
+    j.at("target_texts").get_to(f.target_texts);
+    j.at("texts_overflow").get_to(f.texts_overflow);
+    if (f.has_value.size() != f.header.size() || f.numeric.size() != f.header.size() ||
+        f.target_column >= f.header.size()) {
+      return DataLoss("schema facts from a worker are inconsistent");
+    }
+    return f;
+  } catch (const nlohmann::json::exception& e) {
+    return DataLoss(fmt::format("schema facts from a worker are malformed: {}", e.what()));
+  }
 }
 
 }  // namespace modelbay

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/csv.h"
 #include "core/status.h"
 #include "model/schema.h"
@@ -42,7 +44,44 @@ struct InferredSchema {
 // InvalidArgument, naming the file and column, when the target is absent, a
 // --drop column is absent, a feature column is empty in every row, no
 // feature is left, or the target has no values or a single class.
+// Equivalent to DecideSchema(CollectSchemaFacts(table)) + LabelRows.
 Result<InferredSchema> InferSchema(const CsvTable& table, const SchemaOptions& options);
+
+// What schema inference needs to know about a table, in a form that merges:
+// the facts of several tables (the shares of a distributed training) merge
+// into the facts of their concatenation, so every worker decides the same
+// schema as one process reading all the data would.
+struct SchemaFacts {
+  std::string source;                // the first table's source (for messages)
+  std::vector<std::string> header;
+  size_t rows = 0;
+  std::vector<uint8_t> has_value;    // per column: some cell is not missing
+  std::vector<uint8_t> numeric;      // per column: every non-missing cell is a number
+  size_t target_column = 0;
+  size_t rows_with_target = 0;
+  size_t rows_without_target = 0;
+  std::string first_without_target;  // "FILE line N" of the first such row, or empty
+  bool target_numeric = true;
+  // Distinct target values, at most kMaxIntegerClasses + 1 (more: overflow),
+  // each with the text of its first row.
+  std::vector<std::pair<double, std::string>> target_numbers;  // sorted by value
+  bool numbers_overflow = false;
+  std::vector<std::string> target_texts;  // distinct raw texts, sorted, at most kMaxTextClasses + 1
+  bool texts_overflow = false;
+};
+
+// InvalidArgument when the target or a --drop column is not in the header.
+Result<SchemaFacts> CollectSchemaFacts(const CsvTable& table, const SchemaOptions& options);
+// Merges `other` (a later share) into `into`. InvalidArgument when the headers differ.
+Status MergeSchemaFacts(SchemaFacts& into, const SchemaFacts& other);
+// The schema, feature_columns and target_column of the facts (labels and
+// rows are filled by LabelRows).
+Result<InferredSchema> DecideSchema(const SchemaFacts& facts, const SchemaOptions& options);
+// Fills labels, rows and the without-target counts of `table` for a decided schema.
+void LabelRows(const CsvTable& table, InferredSchema& out);
+
+nlohmann::json SchemaFactsToJson(const SchemaFacts& facts);
+Result<SchemaFacts> SchemaFactsFromJson(const nlohmann::json& j);
 
 std::string_view TaskName(TaskType task);
 std::string_view FeatureTypeName(FeatureType type);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -73,6 +74,16 @@ Result<fs::path> LocalStore::PathFor(const std::string& key) const {
 }
 
 Result<std::string> LocalStore::Get(const std::string& key) {
+  return GetRange(key, 0, std::numeric_limits<uint64_t>::max());
+}
+
+Result<std::string> Store::GetRange(const std::string& key, uint64_t offset, uint64_t length) {
+  MB_ASSIGN_OR_RETURN(std::string all, Get(key));
+  if (offset >= all.size()) return std::string();
+  return all.substr(offset, length);
+}
+
+Result<std::string> LocalStore::GetRange(const std::string& key, uint64_t offset, uint64_t length) {
   MB_ASSIGN_OR_RETURN(fs::path p, PathFor(key));
   int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -86,17 +97,18 @@ Result<std::string> LocalStore::Get(const std::string& key) {
     ::close(fd);
     return NotFound(fmt::format("{} not found in {}", key, Describe()));
   }
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
   std::string out;
-  out.resize(static_cast<size_t>(st.st_size));
-  size_t off = 0;
-  while (off < out.size()) {
-    ssize_t n = ::read(fd, out.data() + off, out.size() - off);
+  out.resize(offset >= size ? 0 : static_cast<size_t>(std::min(length, size - offset)));
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    off += static_cast<size_t>(n);
+    done += static_cast<size_t>(n);
   }
   ::close(fd);
-  out.resize(off);
+  out.resize(done);
   return out;
 }
 

@@ -13,6 +13,7 @@ class LocalStore final : public Store {
 
   std::string Describe() const override;
   Result<std::string> Get(const std::string& key) override;
+  Result<std::string> GetRange(const std::string& key, uint64_t offset, uint64_t length) override;
   Status Put(const std::string& key, std::string_view data) override;
   Status PutIfAbsent(const std::string& key, std::string_view data) override;
   Status PutFile(const std::string& key, const std::filesystem::path& file) override;

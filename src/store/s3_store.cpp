@@ -106,6 +106,23 @@ Result<std::string> S3Store::Get(const std::string& key) {
   return std::move(r.body);
 }
 
+Result<std::string> S3Store::GetRange(const std::string& key, uint64_t offset, uint64_t length) {
+  MB_RETURN_IF_ERROR(ValidateKey(key));
+  if (length == 0) return std::string();
+  AwsRequest req = Request("GET", location_.prefix + key, "GetObject");
+  req.headers.emplace_back("Range", fmt::format("bytes={}-{}", offset, offset + length - 1));
+  MB_ASSIGN_OR_RETURN(AwsResponse r, http_->Send(req));
+  if (r.status == 404 && ParseAwsError(r).code != "NoSuchBucket") {
+    return NotFound(fmt::format("{} not found in {}", key, Describe()));
+  }
+  if (r.status == 416) return std::string();  // the range starts past the end
+  if (!r.ok()) return ErrorFor(req, r);
+  if (r.status == 206) return std::move(r.body);
+  // A server that ignores Range answers 200 with the whole object.
+  if (offset >= r.body.size()) return std::string();
+  return r.body.substr(offset, length);
+}
+
 Status S3Store::PutObject(const std::string& key, std::string_view data, bool if_absent) {
   MB_RETURN_IF_ERROR(ValidateKey(key));
   AwsRequest req = Request("PUT", location_.prefix + key, "PutObject");

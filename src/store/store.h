@@ -43,6 +43,10 @@ class Store {
 
   // NotFound when the key does not exist.
   virtual Result<std::string> Get(const std::string& key) = 0;
+  // Up to `length` bytes from `offset` (fewer at the end of the object, none
+  // past it). NotFound when the key does not exist. The default reads the
+  // whole object; both backends override it to read only the range.
+  virtual Result<std::string> GetRange(const std::string& key, uint64_t offset, uint64_t length);
   // Writes the whole object atomically (readers see the old or the new
   // content, never a part). Replaces an existing object.
   virtual Status Put(const std::string& key, std::string_view data) = 0;

@@ -2,42 +2,56 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
-#include <random>
 
 namespace modelbay {
 namespace {
 
-// Fisher-Yates with mt19937_64 (fully specified by the standard, unlike
-// std::shuffle's use of it), so the split is the same on every platform.
-void Shuffle(std::vector<uint32_t>& v, std::mt19937_64& rng) {
-  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng() % i]);
+constexpr uint64_t kFnvOffset = 14695981039346656037ULL;
+constexpr uint64_t kFnvPrime = 1099511628211ULL;
+
+// splitmix64's finalizer: spreads FNV's weak low-entropy bits over the range.
+uint64_t Mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
 }
 
 }  // namespace
 
-Split SplitHoldout(std::span<const uint32_t> rows, std::span<const float> labels, bool stratify, double fraction,
-                   uint64_t seed) {
-  std::map<float, std::vector<uint32_t>> groups;
-  for (uint32_t r : rows) groups[stratify ? labels[r] : 0.0f].push_back(r);
-  std::mt19937_64 rng(seed);
-  Split split;
-  for (auto& [label, members] : groups) {
-    Shuffle(members, rng);
-    size_t take = static_cast<size_t>(std::llround(fraction * members.size()));
-    split.holdout.insert(split.holdout.end(), members.begin(), members.begin() + take);
-    split.train.insert(split.train.end(), members.begin() + take, members.end());
+uint64_t RowHash(const CsvTable& table, uint32_t row, uint64_t seed) {
+  uint64_t h = kFnvOffset ^ Mix(seed);
+  for (size_t c = 0; c < table.cols(); ++c) {
+    for (unsigned char b : table.cell(row, c)) h = (h ^ b) * kFnvPrime;
+    h = (h ^ 0x1f) * kFnvPrime;  // cell separator: ("ab","c") differs from ("a","bc")
   }
-  if (rows.size() >= 2 && split.holdout.empty()) {
+  return Mix(h);
+}
+
+Split SplitHoldout(const CsvTable& table, std::span<const uint32_t> rows, double fraction, uint64_t seed) {
+  // fraction of 2^64, computed in long double so 0.2 maps to the same bound everywhere.
+  const long double bound = std::ldexp(static_cast<long double>(fraction), 64);
+  Split split;
+  for (uint32_t r : rows) {
+    if (static_cast<long double>(RowHash(table, r, seed)) < bound) {
+      split.holdout.push_back(r);
+    } else {
+      split.train.push_back(r);
+    }
+  }
+  return split;
+}
+
+void EnsureBothSides(Split& split) {
+  if (split.train.size() + split.holdout.size() < 2) return;
+  if (split.holdout.empty()) {
     split.holdout.push_back(split.train.back());
     split.train.pop_back();
-  } else if (rows.size() >= 2 && split.train.empty()) {
+  } else if (split.train.empty()) {
     split.train.push_back(split.holdout.back());
     split.holdout.pop_back();
   }
   std::sort(split.train.begin(), split.train.end());
   std::sort(split.holdout.begin(), split.holdout.end());
-  return split;
 }
 
 }  // namespace modelbay

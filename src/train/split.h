@@ -1,10 +1,15 @@
-// The holdout split: a fixed-seed shuffle, stratified by class for
-// classifiers, so the same data always gives the same split.
+// The holdout split: each row is held out or not by a hash of its cells, so
+// the same data always gives the same split, whatever order the rows come in
+// and however many workers read them (a distributed training holds out
+// exactly the rows one process would). Identical rows fall on the same side.
+// Not stratified: a class of a few rows may miss the holdout.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <vector>
+
+#include "core/csv.h"
 
 namespace modelbay {
 
@@ -16,10 +21,17 @@ struct Split {
   std::vector<uint32_t> holdout;  // ascending
 };
 
-// Splits `rows` (indices into `labels`). Classifiers (`stratify`): each class
-// gives round(fraction * its rows) to the holdout. Both sides get at least one
-// row when `rows` has two or more.
-Split SplitHoldout(std::span<const uint32_t> rows, std::span<const float> labels, bool stratify,
-                   double fraction = kHoldoutFraction, uint64_t seed = kSplitSeed);
+// A stable 64-bit hash of the cells of `row` (FNV-1a over the cell bytes
+// with a separator, seeded, then mixed).
+uint64_t RowHash(const CsvTable& table, uint32_t row, uint64_t seed = kSplitSeed);
+
+// Splits `rows` (ascending indices into `table`): a row is held out when its
+// hash falls in the lowest `fraction` of the hash range.
+Split SplitHoldout(const CsvTable& table, std::span<const uint32_t> rows, double fraction = kHoldoutFraction,
+                   uint64_t seed = kSplitSeed);
+
+// Single-process training of tiny data: when `rows` has two or more rows
+// and one side is empty, moves one row across so both have at least one.
+void EnsureBothSides(Split& split);
 
 }  // namespace modelbay

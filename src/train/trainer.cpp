@@ -3,17 +3,20 @@
 #include "modelbay_version.h"
 
 #include <chrono>
-#include <thread>
+#include <cstring>
+#include <map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
 #include "data/data_store.h"
+#include "data/shard.h"
 #include "model/preprocessor.h"
 #include "model/schema_infer.h"
 #include "model/xgboost_util.h"
 #include "train/booster.h"
+#include "train/collective.h"
 #include "train/metrics.h"
 #include "train/promotion.h"
 #include "train/split.h"
@@ -37,7 +40,7 @@ std::vector<float> Gather(std::span<const float> labels, std::span<const uint32_
 }
 
 // Holdout metrics from the booster's raw output.
-nlohmann::json Evaluate(const Schema& schema, std::span<const float> truth, const std::vector<float>& raw) {
+nlohmann::json Evaluate(const Schema& schema, std::span<const float> truth, std::span<const float> raw) {
   if (!schema.is_classifier()) return RegressorMetrics(truth, raw);
   if (schema.task == TaskType::kMulticlass) return ClassifierMetrics(truth, raw, schema.class_labels.size());
   std::vector<float> probabilities(raw.size() * 2);
@@ -57,107 +60,347 @@ std::string MetricsLine(const nlohmann::json& metrics) {
   return out;
 }
 
+nlohmann::json FileJson(const DataFile& f) {
+  return {{"key", f.key}, {"etag", f.etag}, {"size", f.size}, {"last_modified_ms", f.last_modified_ms}};
+}
+
+DataFile FileFromJson(const nlohmann::json& j) {
+  DataFile f;
+  f.key = j.at("key").get<std::string>();
+  f.etag = j.at("etag").get<std::string>();
+  f.size = j.at("size").get<uint64_t>();
+  f.last_modified_ms = j.at("last_modified_ms").get<int64_t>();
+  return f;
+}
+
+std::string FloatBytes(std::span<const float> v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+}
+
+void AppendFloats(std::vector<float>& out, std::string_view bytes) {
+  size_t n = bytes.size() / sizeof(float);
+  size_t at = out.size();
+  out.resize(at + n);
+  std::memcpy(out.data() + at, bytes.data(), n * sizeof(float));
+}
+
+// One training, step by step. Every worker of a distributed training runs
+// the same steps; each step that needs the others ends in one collective
+// exchange (Collective::Agree), so an error anywhere stops every worker at
+// the same step. A single-process training is a world of one.
+class TrainRun {
+ public:
+  TrainRun(const TrainOptions& options, Store& data, Registry& registry, Collective& team)
+      : options_(options),
+        data_(data),
+        registry_(registry),
+        team_(team),
+        progress_{options.show_progress && team.rank() == 0} {}
+
+  Result<TrainOutcome> Run() {
+    MB_RETURN_IF_ERROR(SelectFiles());
+    MB_RETURN_IF_ERROR(ReadShare());
+    MB_RETURN_IF_ERROR(AgreeSchema());
+    MB_RETURN_IF_ERROR(SplitRows());
+    MB_RETURN_IF_ERROR(FitPreprocessor());
+    MB_RETURN_IF_ERROR(FitModel());
+    MB_RETURN_IF_ERROR(EvaluateHoldout());
+    return Publish();
+  }
+
+ private:
+  // Rank 0 lists the data store; every worker uses its list (a listing per
+  // worker could differ while data arrives).
+  Status SelectFiles() {
+    Result<nlohmann::json> mine = nlohmann::json::array();
+    if (team_.rank() == 0) {
+      auto files = SelectData(data_, options_.data);
+      if (!files.ok()) {
+        mine = files.status();
+      } else {
+        for (const auto& f : *files) mine->push_back(FileJson(f));
+      }
+    }
+    MB_ASSIGN_OR_RETURN(std::vector<nlohmann::json> all, team_.Agree(mine));
+    for (const auto& j : all[0]) files_.push_back(FileFromJson(j));
+    return Status::Ok();
+  }
+
+  // One process reads every selected file (identical content once); a
+  // worker reads only its share (data/shard.h).
+  Status ReadShare() {
+    progress_("loading {} data file(s) from {}{}", files_.size(), data_.Describe(),
+              team_.distributed() ? fmt::format(", split over {} workers", team_.world()) : "");
+    Result<CsvTable> table = InvalidArgument("no data");
+    std::vector<PartRead> read;
+    if (!team_.distributed()) {
+      table = LoadData(data_, files_);
+      for (const auto& f : files_) read.push_back({{f.key, 0, f.size, f.size}, f.etag, f.sha256, f.rows});
+    } else {
+      auto plan = PlanShares(files_, team_.world(), DefaultPartBytes(files_, team_.world()));
+      table = LoadShare(data_, plan[team_.rank()], files_, read);
+    }
+    Result<nlohmann::json> mine = table.status();
+    if (table.ok()) {
+      mine = nlohmann::json::array();
+      for (const auto& r : read) {
+        mine->push_back({{"key", r.part.key}, {"etag", r.etag}, {"offset", r.part.offset}, {"length", r.part.length},
+                         {"object_size", r.part.object_size}, {"sha256", r.sha256}, {"rows", r.rows}});
+      }
+    }
+    MB_ASSIGN_OR_RETURN(shares_, team_.Agree(mine));
+    table_ = std::move(*table);
+    return Status::Ok();
+  }
+
+  // Every worker's schema facts, merged in rank order: the schema one
+  // process would infer from all the data, on every worker.
+  Status AgreeSchema() {
+    SchemaOptions schema_options{options_.target, options_.drop};
+    auto facts = CollectSchemaFacts(table_, schema_options);
+    Result<nlohmann::json> mine = facts.ok() ? Result<nlohmann::json>(SchemaFactsToJson(*facts)) : facts.status();
+    MB_ASSIGN_OR_RETURN(std::vector<nlohmann::json> all, team_.Agree(mine));
+    MB_ASSIGN_OR_RETURN(facts_, SchemaFactsFromJson(all[0]));
+    for (size_t r = 1; r < all.size(); ++r) {
+      MB_ASSIGN_OR_RETURN(SchemaFacts other, SchemaFactsFromJson(all[r]));
+      MB_RETURN_IF_ERROR(MergeSchemaFacts(facts_, other));
+    }
+    MB_ASSIGN_OR_RETURN(inferred_, DecideSchema(facts_, schema_options));
+    LabelRows(table_, inferred_);
+    const Schema& schema = inferred_.schema;
+    progress_("read {} rows x {} columns", facts_.rows, facts_.header.size());
+    if (facts_.rows_without_target > 0) {
+      if (team_.rank() == 0) {
+        spdlog::warn("{} rows have no value in target '{}' (the first on {}); they are left out of training",
+                     facts_.rows_without_target, schema.target, facts_.first_without_target);
+      }
+    }
+    if (facts_.rows_with_target < 2) {
+      return InvalidArgument(fmt::format("{} has {} row(s) with a target; training needs at least 2 (one to learn "
+                                         "from, one to check the model on)",
+                                         facts_.source, facts_.rows_with_target));
+    }
+    progress_("target '{}': {}{}; {} features", schema.target, TaskName(schema.task),
+              schema.is_classifier() ? fmt::format(" ({} classes)", schema.class_labels.size()) : "",
+              schema.features.size());
+    return Status::Ok();
+  }
+
+  Status SplitRows() {
+    split_ = SplitHoldout(table_, inferred_.rows);
+    if (!team_.distributed()) {
+      EnsureBothSides(split_);
+      train_rows_ = split_.train.size();
+      holdout_rows_ = split_.holdout.size();
+      return Status::Ok();
+    }
+    std::vector<uint64_t> counts = {split_.train.size(), split_.holdout.size()};
+    MB_RETURN_IF_ERROR(team_.Sum(counts));
+    train_rows_ = counts[0];
+    holdout_rows_ = counts[1];
+    if (train_rows_ == 0 || holdout_rows_ == 0) {
+      return InvalidArgument(fmt::format("the data has {} rows with a target: too few for a distributed training "
+                                         "to hold some out; train in one process",
+                                         facts_.rows_with_target));
+    }
+    return Status::Ok();
+  }
+
+  // Scaler ranges and category vocabularies of every worker's training rows.
+  Status FitPreprocessor() {
+    for (size_t c : inferred_.feature_columns) columns_.push_back(&table_.column(c));
+    auto stats = Preprocessor::CollectStats(inferred_.schema, columns_, split_.train);
+    MB_ASSIGN_OR_RETURN(std::vector<nlohmann::json> all, team_.Agree(Preprocessor::StatsToJson(stats)));
+    MB_ASSIGN_OR_RETURN(std::vector<Preprocessor::FeatureStats> merged, Preprocessor::StatsFromJson(all[0]));
+    for (size_t r = 1; r < all.size(); ++r) {
+      MB_ASSIGN_OR_RETURN(auto other, Preprocessor::StatsFromJson(all[r]));
+      Preprocessor::MergeStats(merged, other);
+    }
+    pre_ = Preprocessor::FromStats(inferred_.schema, merged);
+    return Status::Ok();
+  }
+
+  // XGBoost on this worker's training rows; with a communicator joined,
+  // XGBoost itself syncs the sketches and histograms across workers.
+  Status FitModel() {
+    const size_t width = pre_.num_features();
+    std::vector<float> x_train(split_.train.size() * width);
+    pre_.Transform(columns_, split_.train, x_train.data());
+    std::vector<float> y_train = Gather(inferred_.labels, split_.train);
+    MB_ASSIGN_OR_RETURN(params_, ResolveParams(inferred_.schema, options_.params));
+    progress_("training XGBoost on {} rows ({} held out), {} rounds", train_rows_, holdout_rows_, params_.rounds);
+    const int every = std::max(1, params_.rounds / 10);
+    MB_ASSIGN_OR_RETURN(booster_, FitBooster(x_train.data(), y_train.data(), split_.train.size(), width, params_,
+                                             [&](int done, int total) {
+                                               if (done % every == 0 || done == total) {
+                                                 progress_("round {}/{}", done, total);
+                                               }
+                                             }));
+    return Status::Ok();
+  }
+
+  // Metrics on every worker's holdout rows together.
+  Status EvaluateHoldout() {
+    const size_t width = pre_.num_features();
+    std::vector<float> x_hold(split_.holdout.size() * width);
+    pre_.Transform(columns_, split_.holdout, x_hold.data());
+    auto raw = PredictDense(booster_.get(), x_hold.data(), split_.holdout.size(), width);
+    MB_RETURN_IF_ERROR(team_.Agree(raw.ok() ? Result<nlohmann::json>(nullptr) : raw.status()).status());
+    local_truth_ = Gather(inferred_.labels, split_.holdout);
+    local_raw_ = std::move(*raw);
+    std::vector<float> truth;
+    std::vector<float> all_raw;
+    MB_ASSIGN_OR_RETURN(std::vector<std::string> truths, team_.AllGather(FloatBytes(local_truth_)));
+    MB_ASSIGN_OR_RETURN(std::vector<std::string> raws, team_.AllGather(FloatBytes(local_raw_)));
+    for (const auto& t : truths) AppendFloats(truth, t);
+    for (const auto& r : raws) AppendFloats(all_raw, r);
+    metrics_ = Evaluate(inferred_.schema, truth, all_raw);
+    metrics_["holdout_rows"] = holdout_rows_;
+    progress_("holdout metrics: {}", MetricsLine(metrics_));
+    return Status::Ok();
+  }
+
+  // Rank 0 publishes (commit marker last, as every version); the others
+  // learn the outcome from it, so every process fails when publishing does.
+  Result<TrainOutcome> Publish() {
+    Result<nlohmann::json> mine = nlohmann::json(nullptr);
+    if (team_.rank() == 0) mine = PublishVersion();
+    MB_ASSIGN_OR_RETURN(std::vector<nlohmann::json> all, team_.Agree(mine));
+    const nlohmann::json& o = all[0];
+    TrainOutcome outcome;
+    outcome.version = o.at("version").get<int>();
+    outcome.metrics = o.at("metrics");
+    outcome.promoted = o.at("promoted").get<bool>();
+    outcome.promotion = o.at("promotion").get<std::string>();
+    outcome.data_keys = o.at("data_keys").get<std::vector<std::string>>();
+    outcome.rank = team_.rank();
+    outcome.world_size = team_.world();
+    return outcome;
+  }
+
+  // The promotion gate scores production on the holdout. A distributed
+  // worker holds only its share of it: rank 0 compares the new version and
+  // production on its own share.
+  GateDecision DecideGate() {
+    if (!team_.distributed()) {
+      return DecidePromotion(registry_, {options_.promote, options_.promote_tolerance, &table_, split_.holdout,
+                                         inferred_.labels, &inferred_.schema, metrics_});
+    }
+    nlohmann::json share_metrics = Evaluate(inferred_.schema, local_truth_, local_raw_);
+    GateDecision gate = DecidePromotion(registry_, {options_.promote, options_.promote_tolerance, &table_,
+                                                    split_.holdout, inferred_.labels, &inferred_.schema,
+                                                    share_metrics});
+    gate.record["holdout_scope"] = fmt::format("worker 0's share of the holdout ({} rows)", split_.holdout.size());
+    return gate;
+  }
+
+  nlohmann::json DataJson() const {
+    // Per key: the bytes and rows every worker read of it.
+    std::map<std::string, nlohmann::json> by_key;
+    for (const auto& share : shares_) {
+      for (const auto& p : share) {
+        auto [it, fresh] = by_key.try_emplace(p["key"].get<std::string>(),
+                                              nlohmann::json{{"key", p["key"]}, {"sha256", nullptr}, {"rows", 0},
+                                                             {"size", p["object_size"]}, {"etag", p["etag"]}});
+        it->second["rows"] = it->second["rows"].get<size_t>() + p["rows"].get<size_t>();
+        if (p["length"] == p["object_size"]) it->second["sha256"] = p["sha256"];
+      }
+    }
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& [key, j] : by_key) out.push_back(std::move(j));
+    return out;
+  }
+
+  nlohmann::json WorkersJson() const {
+    nlohmann::json shares = nlohmann::json::array();
+    for (size_t r = 0; r < shares_.size(); ++r) {
+      size_t rows = 0;
+      for (const auto& p : shares_[r]) rows += p["rows"].get<size_t>();
+      shares.push_back({{"rank", r}, {"rows", rows}, {"parts", shares_[r]}});
+    }
+    return {{"world_size", team_.world()}, {"shares", shares}};
+  }
+
+  Result<nlohmann::json> PublishVersion() {
+    const Schema& schema = inferred_.schema;
+    MB_ASSIGN_OR_RETURN(std::string model_json, SaveModelJson(booster_.get()));
+    GateDecision gate = DecideGate();
+    TrainOutcome outcome;
+    for (const auto& f : files_) outcome.data_keys.push_back(f.key);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    std::string code_rev = options_.code_rev.empty() ? std::string(MODELBAY_GIT_REV) : options_.code_rev;
+    nlohmann::json metadata = {
+        {"created", FormatIso8601(created_)},
+        {"target", schema.target},
+        {"task", TaskName(schema.task)},
+        {"schema", SchemaToJson(schema)},
+        {"data", DataJson()},
+        {"rows", {{"total", facts_.rows}, {"with_target", facts_.rows_with_target}, {"train", train_rows_},
+                  {"holdout", holdout_rows_}, {"without_target", facts_.rows_without_target}}},
+        {"holdout", {{"fraction", kHoldoutFraction}, {"seed", kSplitSeed}, {"rule", "row-hash"}}},
+        {"workers", WorkersJson()},
+        {"params", params_.ToJson()},
+        {"metrics", metrics_},
+        {"library_versions", {{"xgboost", XgboostVersionString()}, {"modelbay", MODELBAY_VERSION}}},
+        {"code_revision", code_rev.empty() ? nlohmann::json(nullptr) : nlohmann::json(code_rev)},
+        {"trigger", options_.trigger},
+        {"trigger_detail", options_.trigger_detail},
+        {"training_seconds", seconds},
+        {"promotion", gate.record},
+    };
+    MB_ASSIGN_OR_RETURN(int version, registry_.Publish(model_json, pre_.ToJson(), std::move(metadata)));
+    progress_("registered version {} in {}", version, registry_.store().Describe());
+    outcome.version = version;
+    outcome.promotion = gate.reason;
+    if (gate.promote) {
+      Status s = registry_.SetAlias("production", version, gate.reason);
+      if (!s.ok()) {
+        outcome.promotion = fmt::format("not promoted: setting the production alias failed ({})", s.message());
+      } else {
+        outcome.promoted = true;
+      }
+    }
+    return nlohmann::json{{"version", outcome.version},
+                          {"metrics", metrics_},
+                          {"promoted", outcome.promoted},
+                          {"promotion", outcome.promotion},
+                          {"data_keys", outcome.data_keys}};
+  }
+
+  const TrainOptions& options_;
+  Store& data_;
+  Registry& registry_;
+  Collective& team_;
+  Progress progress_;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  const std::chrono::system_clock::time_point created_ = std::chrono::system_clock::now();
+
+  std::vector<DataFile> files_;
+  std::vector<nlohmann::json> shares_;  // per worker: the parts it read
+  CsvTable table_;
+  SchemaFacts facts_;
+  InferredSchema inferred_;
+  Split split_;
+  uint64_t train_rows_ = 0;
+  uint64_t holdout_rows_ = 0;
+  TextColumns columns_;
+  Preprocessor pre_;
+  BoostParams params_;
+  BoosterPtr booster_;
+  std::vector<float> local_truth_;
+  std::vector<float> local_raw_;
+  nlohmann::json metrics_;
+};
+
 }  // namespace
 
 Result<TrainOutcome> Train(const TrainOptions& options, Store& data, Registry& registry) {
-  const auto started = std::chrono::steady_clock::now();
-  const auto created = std::chrono::system_clock::now();
-  Progress progress{options.show_progress};
+  std::unique_ptr<Collective> single = Collective::Single();
+  return Train(options, data, registry, *single);
+}
 
-  MB_ASSIGN_OR_RETURN(std::vector<DataFile> files, SelectData(data, options.data));
-  progress("loading {} data file(s) from {}", files.size(), data.Describe());
-  MB_ASSIGN_OR_RETURN(CsvTable table, LoadData(data, files));
-  progress("read {} rows x {} columns", table.rows(), table.cols());
-
-  MB_ASSIGN_OR_RETURN(InferredSchema inferred, InferSchema(table, {options.target, options.drop}));
-  const Schema& schema = inferred.schema;
-  if (inferred.rows_without_target > 0) {
-    spdlog::warn("{} rows have no value in target '{}' (the first on line {} of {}); they are left out of training",
-                 inferred.rows_without_target, schema.target, inferred.first_line_without_target, table.source());
-  }
-  if (inferred.rows.size() < 2) {
-    return InvalidArgument(fmt::format("{} has {} row(s) with a target; training needs at least 2 (one to learn "
-                                       "from, one to check the model on)",
-                                       table.source(), inferred.rows.size()));
-  }
-  progress("target '{}': {}{}; {} features", schema.target, TaskName(schema.task),
-           schema.is_classifier() ? fmt::format(" ({} classes)", schema.class_labels.size()) : "",
-           schema.features.size());
-
-  Split split = SplitHoldout(inferred.rows, inferred.labels, schema.is_classifier());
-  TextColumns columns;
-  for (size_t c : inferred.feature_columns) columns.push_back(&table.column(c));
-  Preprocessor pre = Preprocessor::Fit(schema, columns, split.train);
-  const size_t width = pre.num_features();
-  std::vector<float> x_train(split.train.size() * width);
-  pre.Transform(columns, split.train, x_train.data());
-  std::vector<float> y_train = Gather(inferred.labels, split.train);
-
-  MB_ASSIGN_OR_RETURN(BoostParams params, ResolveParams(schema, options.params));
-  progress("training XGBoost on {} rows ({} held out), {} rounds", split.train.size(), split.holdout.size(),
-           params.rounds);
-  const int every = std::max(1, params.rounds / 10);
-  MB_ASSIGN_OR_RETURN(BoosterPtr booster,
-                      FitBooster(x_train.data(), y_train.data(), split.train.size(), width, params,
-                                 [&](int done, int total) {
-                                   if (done % every == 0 || done == total) progress("round {}/{}", done, total);
-                                 }));
-  x_train = {};
-
-  std::vector<float> x_hold(split.holdout.size() * width);
-  pre.Transform(columns, split.holdout, x_hold.data());
-  MB_ASSIGN_OR_RETURN(std::vector<float> raw, PredictDense(booster.get(), x_hold.data(), split.holdout.size(), width));
-  nlohmann::json metrics = Evaluate(schema, Gather(inferred.labels, split.holdout), raw);
-  metrics["holdout_rows"] = split.holdout.size();
-  progress("holdout metrics: {}", MetricsLine(metrics));
-
-  MB_ASSIGN_OR_RETURN(std::string model_json, SaveModelJson(booster.get()));
-  std::string preprocessor_json = pre.ToJson();
-
-  GateDecision gate = DecidePromotion(
-      registry, {options.promote, options.promote_tolerance, &table, split.holdout, inferred.labels, &schema, metrics});
-
-  nlohmann::json data_json = nlohmann::json::array();
-  TrainOutcome outcome;
-  for (const auto& f : files) {
-    data_json.push_back({{"key", f.key}, {"sha256", f.sha256}, {"rows", f.rows}, {"size", f.size}, {"etag", f.etag}});
-    outcome.data_keys.push_back(f.key);
-  }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::string code_rev = options.code_rev.empty() ? std::string(MODELBAY_GIT_REV) : options.code_rev;
-  nlohmann::json metadata = {
-      {"created", FormatIso8601(created)},
-      {"target", schema.target},
-      {"task", TaskName(schema.task)},
-      {"schema", SchemaToJson(schema)},
-      {"data", data_json},
-      {"rows", {{"total", table.rows()}, {"with_target", inferred.rows.size()}, {"train", split.train.size()},
-                {"holdout", split.holdout.size()}, {"without_target", inferred.rows_without_target}}},
-      {"holdout", {{"fraction", kHoldoutFraction}, {"seed", kSplitSeed}, {"stratified", schema.is_classifier()}}},
-      {"params", params.ToJson()},
-      {"metrics", metrics},
-      {"library_versions", {{"xgboost", XgboostVersionString()}, {"modelbay", MODELBAY_VERSION}}},
-      {"code_revision", code_rev.empty() ? nlohmann::json(nullptr) : nlohmann::json(code_rev)},
-      {"trigger", options.trigger},
-      {"trigger_detail", options.trigger_detail},
-      {"training_seconds", seconds},
-      {"promotion", gate.record},
-  };
-  MB_ASSIGN_OR_RETURN(int version, registry.Publish(model_json, preprocessor_json, std::move(metadata)));
-  progress("registered version {} in {}", version, registry.store().Describe());
-
-  outcome.version = version;
-  outcome.metrics = metrics;
-  outcome.promotion = gate.reason;
-  if (gate.promote) {
-    Status s = registry.SetAlias("production", version, gate.reason);
-    if (!s.ok()) {
-      outcome.promotion = fmt::format("not promoted: setting the production alias failed ({})", s.message());
-    } else {
-      outcome.promoted = true;
-    }
-  }
-  return outcome;
+Result<TrainOutcome> Train(const TrainOptions& options, Store& data, Registry& registry, Collective& team) {
+  return TrainRun(options, data, registry, team).Run();
 }
 
 }  // namespace modelbay

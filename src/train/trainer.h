@@ -35,8 +35,18 @@ struct TrainOutcome {
   bool promoted = false;      // became `production`
   std::string promotion;      // the gate's decision, in words
   std::vector<std::string> data_keys;
+  int rank = 0;               // this worker's rank (0 in one process)
+  int world_size = 1;
 };
 
+class Collective;
+
+// Single-process training: reads every selected file.
 Result<TrainOutcome> Train(const TrainOptions& options, Store& data, Registry& registry);
+// One worker of a distributed training (docs/training.md): reads its share
+// of the data, agrees with the others on the schema and preprocessor, and
+// trains with them; the worker of rank 0 publishes the version. Every worker
+// returns the same outcome, or an error.
+Result<TrainOutcome> Train(const TrainOptions& options, Store& data, Registry& registry, Collective& team);
 
 }  // namespace modelbay

@@ -70,27 +70,51 @@ TEST(Metrics, RegressionByHand) {
   EXPECT_TRUE(flat["r2"].is_null());
 }
 
-TEST(Split, StratifiedDeterministicAndDisjoint) {
-  std::vector<float> labels;
-  std::vector<uint32_t> rows;
-  for (uint32_t i = 0; i < 100; ++i) {
-    labels.push_back(i < 90 ? 0.0f : 1.0f);
-    rows.push_back(i);
-  }
-  Split a = SplitHoldout(rows, labels, true);
-  Split b = SplitHoldout(rows, labels, true);
+CsvTable NumberedTable(uint32_t n, uint32_t from = 0) {
+  std::string text = "id,label\n";
+  for (uint32_t i = from; i < from + n; ++i) text += std::to_string(i) + "," + std::to_string(i % 2) + "\n";
+  return ParseCsv(text, "t.csv").value();
+}
+
+std::vector<uint32_t> AllRows(const CsvTable& t) {
+  std::vector<uint32_t> rows(t.rows());
+  for (uint32_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  return rows;
+}
+
+TEST(Split, HashRuleIsDeterministicDisjointAndNearTheFraction) {
+  CsvTable t = NumberedTable(10000);
+  std::vector<uint32_t> rows = AllRows(t);
+  Split a = SplitHoldout(t, rows);
+  Split b = SplitHoldout(t, rows);
   EXPECT_EQ(a.holdout, b.holdout);
-  EXPECT_EQ(a.holdout.size(), 20u);
-  EXPECT_EQ(a.train.size(), 80u);
-  size_t positives = std::count_if(a.holdout.begin(), a.holdout.end(), [](uint32_t r) { return r >= 90; });
-  EXPECT_EQ(positives, 2u);  // 20% of each class
+  EXPECT_NEAR(static_cast<double>(a.holdout.size()) / rows.size(), kHoldoutFraction, 0.02);
   std::vector<uint32_t> all = a.train;
   all.insert(all.end(), a.holdout.begin(), a.holdout.end());
   std::sort(all.begin(), all.end());
   EXPECT_EQ(all, rows);
-  Split tiny = SplitHoldout(std::vector<uint32_t>{0, 1}, labels, false);
-  EXPECT_EQ(tiny.train.size(), 1u);
-  EXPECT_EQ(tiny.holdout.size(), 1u);
+}
+
+TEST(Split, ARowIsHeldOutWhateverTableItIsIn) {
+  // The rule a distributed training relies on: rows 0..999 split alone, and
+  // as the second half of a bigger table, hold out the same rows.
+  CsvTable whole = NumberedTable(2000);
+  CsvTable half = NumberedTable(1000, 1000);
+  Split w = SplitHoldout(whole, AllRows(whole));
+  Split h = SplitHoldout(half, AllRows(half));
+  std::vector<uint32_t> from_whole;
+  for (uint32_t r : w.holdout) {
+    if (r >= 1000) from_whole.push_back(r - 1000);
+  }
+  EXPECT_EQ(from_whole, h.holdout);
+}
+
+TEST(Split, TinyDataGetsARowOnEachSide) {
+  CsvTable t = NumberedTable(2);
+  Split s = SplitHoldout(t, AllRows(t));
+  EnsureBothSides(s);
+  EXPECT_EQ(s.train.size(), 1u);
+  EXPECT_EQ(s.holdout.size(), 1u);
 }
 
 TEST(Params, DefaultsAndOverrides) {
