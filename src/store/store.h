@@ -45,6 +45,11 @@ class Store {
   virtual Status Put(const std::string& key, std::string_view data) = 0;
   // Like Put, but AlreadyExists when the key exists (S3 If-None-Match: *,
   // local exclusive create). Exactly one of several racing writers wins.
+  // Idempotent over a lossy network: when a request was applied but its
+  // answer lost, the retry that finds the key taken reads it back, and
+  // content equal to `data` counts as this call's own write (OK). So racing
+  // writers must send content unique to each (a random token): two writers
+  // with identical bytes could both see OK.
   virtual Status PutIfAbsent(const std::string& key, std::string_view data) = 0;
   // Uploads a local file (multipart on S3 when large). Atomic like Put.
   virtual Status PutFile(const std::string& key, const std::filesystem::path& file) = 0;
