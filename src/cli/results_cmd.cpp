@@ -114,7 +114,7 @@ Status Predict(const CliContext& ctx, const PredictFlags& f) {
   Registry registry(models);
   std::string spec = f.version;
   if (spec.empty()) {
-    MB_ASSIGN_OR_RETURN(auto production, registry.GetAlias("production"));
+    MB_ASSIGN_OR_RETURN(auto production, registry.GetAlias(kProductionAlias));
     spec = production ? std::to_string(*production) : "latest";
   }
   MB_ASSIGN_OR_RETURN(auto model, LoadModel(registry, spec));

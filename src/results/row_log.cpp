@@ -24,6 +24,7 @@
 
 #include "core/clock.h"
 #include "core/hash.h"
+#include "registry/registry.h"
 #include "results/segment.h"
 
 namespace modelbay::results {
@@ -89,13 +90,8 @@ Result<std::string> LoadWriterId(const fs::path& spool, const std::string& given
 
 // "v12" -> 12.
 std::optional<int> ParseVersionDir(std::string_view name) {
-  if (name.size() < 2 || name.size() > 10 || name[0] != 'v' || name[1] == '0') return std::nullopt;
-  int v = 0;
-  for (char c : name.substr(1)) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
+  if (name.empty() || name[0] != 'v') return std::nullopt;
+  return ParseVersionNumber(name.substr(1));
 }
 
 struct Batch {

@@ -150,7 +150,7 @@ Result<TrainOutcome> Train(const TrainOptions& options, Store& data, Registry& r
   outcome.metrics = metrics;
   outcome.promotion = gate.reason;
   if (gate.promote) {
-    Status s = registry.SetAlias("production", version, gate.reason);
+    Status s = registry.SetAlias(kProductionAlias, version, gate.reason);
     if (!s.ok()) {
       outcome.promotion = fmt::format("not promoted: setting the production alias failed ({})", s.message());
     } else {
