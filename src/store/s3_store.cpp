@@ -106,9 +106,9 @@ Status S3Store::NotFoundFor(const AwsRequest& req, const AwsResponse& r, const s
   return NotFound(fmt::format("{} not found in {}", key, Describe()));
 }
 
-// Create-if-absent answered "already exists" after a retry: the earlier
-// attempt may have been applied with its answer lost. The key holding
-// exactly our bytes means it was (callers make their content unique).
+// Create-if-absent answered "already exists": an earlier attempt of this
+// call may have been applied with its answer lost. The key holding exactly
+// our bytes means it was (callers make their content unique per writer).
 Result<bool> S3Store::HoldsOwnWrite(const std::string& key, std::string_view data) {
   auto existing = Get(key);
   if (!existing.ok()) {
@@ -141,12 +141,14 @@ Status S3Store::PutObject(const std::string& key, std::string_view data, bool if
   if (if_absent) req.headers.emplace_back("If-None-Match", "*");
   MB_ASSIGN_OR_RETURN(AwsResponse r, http_->Send(req));
   if (if_absent && r.status == 412) {
-    if (r.attempts > 1) {
-      MB_ASSIGN_OR_RETURN(bool own, HoldsOwnWrite(key, data));
-      if (own) {
-        spdlog::info("{}: an earlier attempt was applied although its answer was lost; it is this write", Where(key));
-        return Status::Ok();
-      }
+    // Read back on every 412, not only after our own retries: libcurl
+    // itself silently resends a request whose reused connection died before
+    // any answer, so attempts == 1 does not prove the key was someone else's.
+    MB_ASSIGN_OR_RETURN(bool own, HoldsOwnWrite(key, data));
+    if (own) {
+      spdlog::info("{}: already holds exactly these bytes (an earlier attempt was applied and its answer lost); "
+                   "taking it as this write", Where(key));
+      return Status::Ok();
     }
     return AlreadyExists(fmt::format("{} already exists in {}", key, Describe()));
   }

@@ -62,7 +62,7 @@ def test_lost_answers_to_reservation_and_commit_still_publish_one_version(seawee
         proxy.drop_answers(r"^PUT /[^ ]*/1/\.committed ")
         r = stores.run("train", "--params", params, "--json", check=False,
                        extra_env=through(stores, proxy.endpoint))
-        assert len(proxy.dropped) == 2, proxy.seen
+        assert len(proxy.dropped) == 2, "\n".join(proxy.seen) + r.stderr
         # The retries reached the server again (and got "already exists").
         assert sum(".committed" in line for line in proxy.seen) >= 2, proxy.seen
     assert r.returncode == 0, r.stderr
@@ -94,8 +94,7 @@ def test_put_if_absent_retry_through_toxiproxy_recognises_only_its_own_bytes(sea
     """Toxiproxy drops every answer (downstream `timeout` toxic) while
     `store put --if-absent` keeps retrying; the object lands on the first
     attempt. Once answers flow again: identical bytes -> exit 0; bytes
-    replaced by someone else meanwhile -> exit 4 (already exists). A first
-    attempt that finds identical bytes is still 'already exists'."""
+    replaced by someone else meanwhile -> exit 4 (already exists)."""
     stores = make_s3_stores(seaweed, tmp_path)
     client = seaweed.client()
     bucket = stores.buckets["models"]
@@ -127,8 +126,11 @@ def test_put_if_absent_retry_through_toxiproxy_recognises_only_its_own_bytes(sea
             else:
                 assert proc.returncode == 0, err
                 assert exists(key) == mine.read_bytes()
-    first = stores.run("store", "put", "models", "own.json", mine, "--if-absent", check=False)
-    assert first.returncode == 4 and "already exists" in first.stderr
+    other = tmp_path / "other.json"
+    other.write_text('{"owner": "another writer"}\n')
+    again = stores.run("store", "put", "models", "own.json", other, "--if-absent", check=False)
+    assert again.returncode == 4 and "already exists" in again.stderr
+    assert stores.run("store", "put", "models", "own.json", mine, "--if-absent").returncode == 0
 
 
 def test_head_on_a_missing_bucket_is_the_clear_error(seaweed, tmp_path):
