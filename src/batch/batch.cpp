@@ -316,7 +316,7 @@ Result<std::shared_ptr<const LoadedModel>> LoadVersion(const Config& config, con
   Registry registry(models);
   std::string spec = version;
   if (spec.empty()) {
-    MB_ASSIGN_OR_RETURN(auto production, registry.GetAlias("production"));
+    MB_ASSIGN_OR_RETURN(auto production, registry.GetAlias(kProductionAlias));
     spec = production ? std::to_string(*production) : "latest";
   }
   return LoadModel(registry, spec);

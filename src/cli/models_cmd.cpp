@@ -22,7 +22,7 @@ using nlohmann::json;
 struct ModelsOptions {
   bool json = false;
   std::string spec;
-  std::string alias = "production";
+  std::string alias = std::string(kProductionAlias);
   std::string reason;
   std::string path;
   std::string out;
@@ -93,11 +93,16 @@ std::map<int, std::vector<std::string>> AliasesByVersion(const std::map<std::str
 Status List(const CliContext& ctx, const ModelsOptions& o) {
   MB_ASSIGN_OR_RETURN(auto registry, OpenRegistry(ctx));
   MB_ASSIGN_OR_RETURN(auto versions, registry->ListVersions());
-  MB_ASSIGN_OR_RETURN(auto aliases, registry->Aliases());
-  if (!versions.empty()) aliases["latest"] = versions.back();
+  MB_ASSIGN_OR_RETURN(auto table, registry->Aliases());
+  auto& aliases = table.aliases;
+  if (!versions.empty()) aliases[std::string(kLatestAlias)] = versions.back();
   auto by_version = AliasesByVersion(aliases);
 
   json out = {{"versions", json::array()}, {"aliases", aliases}};
+  if (!table.damaged.empty()) out["damaged_aliases"] = table.damaged;
+  for (const auto& [name, error] : table.damaged) {
+    std::cerr << "modelbay: warning: alias '" << name << "' is damaged: " << error << "\n";
+  }
   std::vector<std::vector<std::string>> rows = {{"VERSION", "CREATED", "TRIGGER", "TARGET", "METRIC", "ALIASES"}};
   for (int v : versions) {
     json entry = {{"version", v}, {"aliases", by_version[v]}};
@@ -135,9 +140,10 @@ Status Show(const CliContext& ctx, const ModelsOptions& o) {
     std::cout << art.metadata.dump(2) << "\n";
     return Status::Ok();
   }
-  MB_ASSIGN_OR_RETURN(auto aliases, registry->Aliases());
+  MB_ASSIGN_OR_RETURN(auto table, registry->Aliases());  // damaged aliases are left out here
+  auto& aliases = table.aliases;
   MB_ASSIGN_OR_RETURN(auto versions, registry->ListVersions());
-  if (!versions.empty()) aliases["latest"] = versions.back();
+  if (!versions.empty()) aliases[std::string(kLatestAlias)] = versions.back();
   std::vector<std::string> names = AliasesByVersion(aliases)[version];
 
   std::vector<std::vector<std::string>> rows;

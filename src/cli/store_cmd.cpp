@@ -129,7 +129,7 @@ void RegisterStoreCommands(CLI::App& app, CliContext& ctx) {
   add_store(put);
   put->add_option("key", args->key, "Object key")->required();
   put->add_option("file", args->file, "Local file, or - for stdin")->required();
-  put->add_flag("--if-absent", args->if_absent, "Fail (exit 4) when the key already exists");
+  put->add_flag("--if-absent", args->if_absent, "Fail (exit 4) when the key already exists with other content (the same bytes again are OK)");
   SetAction(put, ctx, [&ctx, args]() -> Status {
     MB_ASSIGN_OR_RETURN(auto s, OpenNamedStore(ctx, args->which));
     if (args->file == "-") {

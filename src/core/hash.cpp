@@ -1,7 +1,9 @@
 #include "core/hash.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <vector>
 
@@ -17,6 +19,15 @@ std::string HexEncode(std::string_view bytes) {
     out[2 * i + 1] = kHex[b & 15];
   }
   return out;
+}
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) != 1) {
+    // OpenSSL's generator failing means the OS has no entropy source at all.
+    std::abort();
+  }
+  return HexEncode(raw);
 }
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {

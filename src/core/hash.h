@@ -11,6 +11,9 @@
 namespace modelbay {
 
 std::string HexEncode(std::string_view bytes);
+// `bytes` random bytes from the OS's CSPRNG (OpenSSL RAND_bytes), hex-encoded:
+// tokens that tell one writer from another (reservations, leases).
+std::string RandomHex(size_t bytes);
 std::string Sha256Hex(std::string_view data);
 // Streams the file; NotFound / InvalidArgument on read errors.
 Result<std::string> Sha256FileHex(const std::filesystem::path& path);

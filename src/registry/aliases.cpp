@@ -1,6 +1,7 @@
 // Aliases and version specs: "latest" (implicit), named aliases stored as
 // aliases/<name>.json, and Resolve() which turns any spec into a version.
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -15,11 +16,22 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::string_view kLatest = "latest";
-constexpr std::string_view kProduction = "production";
+constexpr std::string_view kLatest = kLatestAlias;
+constexpr std::string_view kProduction = kProductionAlias;
 
 bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The alias file's "version": a number or a version string, in range.
+std::optional<int> AliasTarget(const json& v) {
+  if (v.is_number_integer()) {
+    int64_t n = v.get<int64_t>();
+    if (n >= 1 && n <= kMaxVersionNumber) return static_cast<int>(n);
+    return std::nullopt;
+  }
+  if (v.is_string()) return ParseVersionNumber(v.get<std::string>());
+  return std::nullopt;
 }
 
 std::string AliasList(const std::map<std::string, int>& aliases) {
@@ -34,6 +46,42 @@ std::string AliasList(const std::map<std::string, int>& aliases) {
 }
 
 }  // namespace
+
+std::optional<int> ParseVersionNumber(std::string_view text) {
+  if (text.empty() || text.size() > 9 || text.front() == '0') return std::nullopt;
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 1) return std::nullopt;
+  return value;
+}
+
+Result<VersionSpec> ParseVersionSpec(std::string_view spec) {
+  constexpr std::string_view kHow =
+      "a version is a number (1, 2, 3, ... without leading zeros or spaces, at most 999999999), 'latest' or an "
+      "alias name (lowercase letters, digits, '-', '_')";
+  VersionSpec out;
+  if (AllDigits(spec)) {
+    std::optional<int> n = ParseVersionNumber(spec);
+    if (!n) {
+      std::string_view why = spec.front() == '0' ? "leading zeros are not allowed"
+                             : spec.size() > 9   ? "the number is too large"
+                                                 : "it is not a version number";
+      return InvalidArgument(fmt::format("'{}' is not a valid version: {}; {}", spec, why, kHow));
+    }
+    out.number = *n;
+    return out;
+  }
+  if (spec == kLatest) {
+    out.kind = VersionSpec::Kind::kLatest;
+    return out;
+  }
+  if (Status st = ValidateAliasName(spec); !st.ok()) {
+    return InvalidArgument(fmt::format("'{}' is not a valid version: {}", spec, kHow));
+  }
+  out.kind = VersionSpec::Kind::kAlias;
+  out.alias = std::string(spec);
+  return out;
+}
 
 Status ValidateAliasName(std::string_view alias) {
   auto bad = [&](std::string_view why) {
@@ -68,16 +116,15 @@ Result<std::optional<int>> Registry::GetAlias(std::string_view alias) {
   auto fix = fmt::format("run `modelbay models promote N --alias {}` to rewrite it", alias);
   auto doc = ParseJsonObject(*bytes, key, Code::kDataLoss);
   if (!doc.ok()) return doc.status().WithContext(fix);
-  const json& v = (*doc)["version"];
-  std::optional<int> version;
-  if (v.is_number_integer() && v.get<int64_t>() >= 1 && v.get<int64_t>() <= kMaxVersion) version = v.get<int>();
-  if (v.is_string()) version = ParseVersionNumber(v.get<std::string>());
-  if (!version) return DataLoss(fmt::format("{} has no valid \"version\"; {}", key, fix));
+  std::optional<int> version = AliasTarget((*doc)["version"]);
+  if (!version) {
+    return DataLoss(fmt::format("{} has no valid \"version\" (a number 1-{}); {}", key, kMaxVersionNumber, fix));
+  }
   return version;
 }
 
-Result<std::map<std::string, int>> Registry::Aliases() {
-  std::map<std::string, int> out;
+Result<Registry::AliasTable> Registry::Aliases() {
+  AliasTable out;
   MB_ASSIGN_OR_RETURN(auto objects, store_->List(fmt::format("{}/", kAliasFolder)));
   for (const auto& o : objects) {
     std::string_view name = std::string_view(o.key).substr(kAliasFolder.size() + 1);
@@ -87,19 +134,24 @@ Result<std::map<std::string, int>> Registry::Aliases() {
       spdlog::debug("model store: ignoring '{}': not a valid alias name", o.key);
       continue;
     }
-    MB_ASSIGN_OR_RETURN(auto version, GetAlias(name));
-    if (version) out.emplace(std::string(name), *version);
+    auto version = GetAlias(name);
+    if (!version.ok()) {
+      // One damaged file must not hide the other aliases; unreachable
+      // stores still fail the listing.
+      if (version.status().code() != Code::kDataLoss) return version.status();
+      out.damaged.emplace(std::string(name), version.status().message());
+      continue;
+    }
+    if (*version) out.aliases.emplace(std::string(name), **version);
   }
   return out;
 }
 
 Status Registry::SetAlias(std::string_view alias, int version, std::string_view reason) {
   MB_RETURN_IF_ERROR(ValidateAliasName(alias));
-  MB_ASSIGN_OR_RETURN(auto committed, store_->Head(VersionKey(version, kCommitted)));
-  if (!committed) {
-    MB_ASSIGN_OR_RETURN(std::string known, VersionsText());
-    return NotFound(fmt::format("cannot point '{}' at version {}: it is not a complete version; {}", alias,
-                                version, known));
+  // The same rule as Resolve: a committed marker that names this version.
+  if (auto commit = ReadCommit(version); !commit.ok()) {
+    return commit.status().WithContext(fmt::format("cannot point '{}' at version {}", alias, version));
   }
   auto previous = GetAlias(alias);  // a damaged alias file is simply replaced
   json doc = {{"version", version},
@@ -110,36 +162,30 @@ Status Registry::SetAlias(std::string_view alias, int version, std::string_view 
 }
 
 Result<int> Registry::Resolve(std::string_view spec) {
-  if (AllDigits(spec)) {
-    std::optional<int> version = ParseVersionNumber(spec);
-    if (!version) {
-      return InvalidArgument(fmt::format("'{}' is not a version number: write 1, 2, 3, ... without leading zeros",
-                                         spec));
+  MB_ASSIGN_OR_RETURN(VersionSpec parsed, ParseVersionSpec(spec));
+  switch (parsed.kind) {
+    case VersionSpec::Kind::kNumber:
+      MB_RETURN_IF_ERROR(ReadCommit(parsed.number).status());
+      return parsed.number;
+    case VersionSpec::Kind::kLatest: {
+      MB_ASSIGN_OR_RETURN(auto latest, GetAlias(kLatest));
+      if (!latest) {
+        return FailedPrecondition("there are no versions yet: run `modelbay train` or `modelbay models import "
+                                  "BUNDLE.zip`");
+      }
+      return *latest;
     }
-    MB_RETURN_IF_ERROR(ReadCommit(*version).status());
-    return *version;
+    case VersionSpec::Kind::kAlias: break;
   }
-  if (spec == kLatest) {
-    MB_ASSIGN_OR_RETURN(auto latest, GetAlias(kLatest));
-    if (!latest) {
-      return FailedPrecondition("there are no versions yet: run `modelbay train` or `modelbay models import "
-                                "BUNDLE.zip`");
-    }
-    return *latest;
-  }
-  if (!ValidateAliasName(spec).ok()) {
-    MB_ASSIGN_OR_RETURN(std::string known, VersionsText());
-    return NotFound(fmt::format("'{}' is neither a version number, 'latest' nor an alias name; {}", spec, known));
-  }
-  MB_ASSIGN_OR_RETURN(auto version, GetAlias(spec));
+  MB_ASSIGN_OR_RETURN(auto version, GetAlias(parsed.alias));
   if (!version) {
     if (spec == kProduction) {
       return NotFound("no version is promoted to production yet; run `modelbay models promote N`");
     }
-    MB_ASSIGN_OR_RETURN(auto aliases, Aliases());
+    MB_ASSIGN_OR_RETURN(auto table, Aliases());
     MB_ASSIGN_OR_RETURN(std::string known, VersionsText());
     return NotFound(fmt::format("no alias '{}' is set ({}; {}); set it with `modelbay models promote N --alias {}`",
-                                spec, AliasList(aliases), known, spec));
+                                spec, AliasList(table.aliases), known, spec));
   }
   auto commit = ReadCommit(*version);
   if (!commit.ok()) {

@@ -2,6 +2,7 @@
 
 #include <zip.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <optional>
@@ -54,13 +55,20 @@ std::string* SlotFor(BundleFiles& files, std::string_view name) {
   return nullptr;
 }
 
-// Reads an entry, trusting neither the declared size nor the compressed data.
-Result<std::string> ReadEntry(zip_t* za, zip_uint64_t index, std::string_view label, uint64_t limit) {
+// Reads an entry in 64 KiB chunks, trusting neither the declared size nor
+// the compressed data: memory never exceeds min(declared, limit) plus one
+// chunk. `declared` is the size the zip's directory states (nullopt when it
+// states none); an entry that inflates past it is refused at that point,
+// not after inflating to the limit.
+Result<std::string> ReadEntry(zip_t* za, zip_uint64_t index, std::string_view label, std::optional<uint64_t> declared,
+                              uint64_t limit) {
   FilePtr file(zip_fopen_index(za, index, 0));
   if (!file) {
     return InvalidArgument(fmt::format("{}: cannot open: {}", label, zip_strerror(za)));
   }
+  const uint64_t allowed = declared ? std::min(*declared, limit) : limit;
   std::string out;
+  out.reserve(static_cast<size_t>(std::min<uint64_t>(allowed, 1ULL << 20)));
   std::array<char, 64 * 1024> buf{};
   while (true) {
     zip_int64_t n = zip_fread(file.get(), buf.data(), buf.size());
@@ -69,10 +77,18 @@ Result<std::string> ReadEntry(zip_t* za, zip_uint64_t index, std::string_view la
                                          zip_file_strerror(file.get())));
     }
     if (n == 0) break;
-    if (out.size() + static_cast<uint64_t>(n) > limit) {
+    if (out.size() + static_cast<uint64_t>(n) > allowed) {
+      if (declared && *declared < limit) {
+        return InvalidArgument(fmt::format("{}: expands past the {} bytes its header declares; the zip is damaged "
+                                           "or forged; refusing it", label, *declared));
+      }
       return InvalidArgument(fmt::format("{}: expands to more than {} bytes; not a modelbay bundle", label, limit));
     }
     out.append(buf.data(), static_cast<size_t>(n));
+  }
+  if (declared && out.size() != *declared) {
+    return InvalidArgument(fmt::format("{}: holds {} bytes, its header declares {}; the zip is damaged", label,
+                                       out.size(), *declared));
   }
   return out;
 }
@@ -162,7 +178,9 @@ Result<BundleFiles> ReadBundle(std::string_view zip_bytes, std::string_view sour
                                          limits.max_entry_bytes));
     }
     uint64_t room = std::min(limits.max_entry_bytes, limits.max_total_bytes - total);
-    MB_ASSIGN_OR_RETURN(*slot, ReadEntry(za, i, label, room));
+    std::optional<uint64_t> declared;
+    if ((st.valid & ZIP_STAT_SIZE) != 0) declared = st.size;
+    MB_ASSIGN_OR_RETURN(*slot, ReadEntry(za, i, label, declared, room));
     total += slot->size();
   }
   for (size_t k = 0; k < seen.size(); ++k) {

@@ -7,20 +7,13 @@
 #include <spdlog/spdlog.h>
 
 #include "core/hash.h"
+#include "registry/registry.h"
 
 namespace modelbay::registry_internal {
 
 std::string VersionKey(int version, std::string_view file) { return fmt::format("{}/{}", version, file); }
 
 std::string AliasKey(std::string_view alias) { return fmt::format("{}/{}.json", kAliasFolder, alias); }
-
-std::optional<int> ParseVersionNumber(std::string_view text) {
-  if (text.empty() || text.size() > 9 || text.front() == '0') return std::nullopt;
-  int value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < 1) return std::nullopt;
-  return value;
-}
 
 std::optional<int> VersionOfKey(std::string_view key) {
   size_t slash = key.find('/');

@@ -17,13 +17,10 @@ namespace modelbay::registry_internal {
 inline constexpr std::string_view kReserved = ".reserved";
 inline constexpr std::string_view kCommitted = ".committed";
 inline constexpr std::string_view kAliasFolder = "aliases";
-inline constexpr int kMaxVersion = 999'999'999;
 
 std::string VersionKey(int version, std::string_view file);  // "3/model.json"
 std::string AliasKey(std::string_view alias);                // "aliases/production.json"
 
-// "1", "42" -> number; "0", "01", "1a", "-1", "+1", "" -> nullopt.
-std::optional<int> ParseVersionNumber(std::string_view text);
 // The version folder a key lives in, or nullopt (logged at debug level)
 // when the first segment is not a strict version number.
 std::optional<int> VersionOfKey(std::string_view key);

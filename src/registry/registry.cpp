@@ -46,10 +46,14 @@ Registry::Registry(std::shared_ptr<Store> models, Clock clock)
 Result<int> Registry::Reserve() {
   MB_ASSIGN_OR_RETURN(auto objects, store_->List(""));
   int next = HighestFolder(objects) + 1;
-  json claim = {{"reserved", FormatIso8601(clock_())}, {"host", HostName()}, {"pid", ::getpid()}};
+  // The token makes this claim's bytes unique: a create-if-absent retry that
+  // finds the key taken recognises its own write by the content (Store
+  // contract), so two publishers must never send identical claims.
+  json claim = {{"reserved", FormatIso8601(clock_())}, {"host", HostName()}, {"pid", ::getpid()},
+                {"token", RandomHex(16)}};
   std::string body = claim.dump() + "\n";
   for (int attempt = 1; attempt <= kMaxReserveAttempts; ++attempt) {
-    if (next > kMaxVersion) return ResourceExhausted(fmt::format("{} has run out of version numbers", store_->Describe()));
+    if (next > kMaxVersionNumber) return ResourceExhausted(fmt::format("{} has run out of version numbers", store_->Describe()));
     Status st = store_->PutIfAbsent(VersionKey(next, kReserved), body);
     if (st.ok()) return next;
     if (st.code() != Code::kAlreadyExists) return st.WithContext(fmt::format("cannot reserve version {}", next));
@@ -129,7 +133,16 @@ Result<json> Registry::ReadCommit(int version) {
     }
     return NotFound(fmt::format("version {} does not exist; {}", version, known));
   }
-  return ParseJsonObject(*bytes, key, Code::kDataLoss);
+  MB_ASSIGN_OR_RETURN(json commit, ParseJsonObject(*bytes, key, Code::kDataLoss));
+  // A folder copied or linked by hand (`cp -r 6 7`) carries another
+  // version's marker: it is not version `version`.
+  const json& recorded = commit["version"];
+  if (!recorded.is_number_integer() || recorded.get<int64_t>() != version) {
+    return DataLoss(fmt::format("{} says it is version {}, not {}: the folder was copied, renamed or linked by "
+                                "hand; remove it (versions are made by `modelbay train` or `models import`)",
+                                key, recorded.dump(), version));
+  }
+  return commit;
 }
 
 Result<json> Registry::Metadata(int version) {

@@ -18,6 +18,10 @@
 //
 // Version folders are parsed strictly (decimal, no leading zeros, >= 1);
 // anything else at the root is ignored.
+//
+// Thread-safety: a Registry holds no mutable state of its own but calls its
+// Store, so it is as thread-safe as the Store (LocalStore and S3Store are);
+// the serving cache still serialises its registry calls.
 #pragma once
 
 #include <map>
@@ -35,6 +39,29 @@
 #include "store/store.h"
 
 namespace modelbay {
+
+// The alias the promotion gate moves and the server serves by default.
+inline constexpr std::string_view kProductionAlias = "production";
+// The implicit alias naming the highest committed version.
+inline constexpr std::string_view kLatestAlias = "latest";
+inline constexpr int kMaxVersionNumber = 999'999'999;
+
+// The one parser of version numbers, used by the registry, the server, the
+// CLI and the prediction log: "1".."999999999", decimal, no sign, no leading
+// zeros, no spaces. "0", "01", "1.0", "-1", " 1", "1e3" -> nullopt.
+std::optional<int> ParseVersionNumber(std::string_view text);
+
+// What a version spec (a CLI argument, an HTTP model_version) names.
+struct VersionSpec {
+  enum class Kind { kNumber, kLatest, kAlias };
+  Kind kind = Kind::kNumber;
+  int number = 0;      // kNumber
+  std::string alias;   // kAlias
+};
+// "3" -> number 3; "latest"; "staging" -> alias. InvalidArgument, saying what
+// a version spec looks like, for anything else ("01", "1.0", "-1", "../1",
+// " 1", "latest ", "", a number over 999999999).
+Result<VersionSpec> ParseVersionSpec(std::string_view spec);
 
 struct VersionArtifacts {
   std::string model;         // bytes of model.json
@@ -60,8 +87,10 @@ class Registry {
   // Committed versions, ascending.
   Result<std::vector<int>> ListVersions();
   // "3", 3, "latest", or an alias name -> a committed version number.
-  // NotFound with a clear message otherwise (FailedPrecondition for
-  // "latest" when there is no version at all; InvalidArgument for "01").
+  // InvalidArgument when the spec is malformed (ParseVersionSpec); NotFound
+  // with a clear message when it names nothing (FailedPrecondition for
+  // "latest" when there is no version at all); DataLoss when the alias file
+  // or the version's commit marker is damaged.
   Result<int> Resolve(std::string_view spec);
   // Reads and verifies (sha256) all artifacts of a committed version;
   // DataLoss naming the file on mismatch.
@@ -73,8 +102,16 @@ class Registry {
 
   // Aliases. "latest" is implicit and cannot be set.
   Status SetAlias(std::string_view alias, int version, std::string_view reason);
+  // nullopt when the alias is not set; DataLoss when its file is damaged.
   Result<std::optional<int>> GetAlias(std::string_view alias);
-  Result<std::map<std::string, int>> Aliases();
+  // Every named alias (not "latest"). A damaged alias file does not fail the
+  // listing: it is reported in `damaged` with its error, the rest are read.
+  // The versions are as the files say; they are not checked to be committed.
+  struct AliasTable {
+    std::map<std::string, int> aliases;          // name -> version
+    std::map<std::string, std::string> damaged;  // name -> what is wrong with it
+  };
+  Result<AliasTable> Aliases();
 
   // Registers a model_af_<N>.zip bundle as a new version (its own number is
   // not reused). Verifies the bundle's checksums first, then validates the

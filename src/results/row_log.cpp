@@ -24,6 +24,7 @@
 
 #include "core/clock.h"
 #include "core/hash.h"
+#include "registry/registry.h"
 #include "results/segment.h"
 
 namespace modelbay::results {
@@ -89,13 +90,8 @@ Result<std::string> LoadWriterId(const fs::path& spool, const std::string& given
 
 // "v12" -> 12.
 std::optional<int> ParseVersionDir(std::string_view name) {
-  if (name.size() < 2 || name.size() > 10 || name[0] != 'v' || name[1] == '0') return std::nullopt;
-  int v = 0;
-  for (char c : name.substr(1)) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
+  if (name.empty() || name[0] != 'v') return std::nullopt;
+  return ParseVersionNumber(name.substr(1));
 }
 
 struct Batch {
@@ -426,14 +422,13 @@ Status RowLogImpl::ShipSegment(const Sealed& s) {
   return Status::Ok();
 }
 
-// Creates `key` unless an earlier attempt already did. Another object under
-// the same key (a spool dir wiped and reused with the same writer id) is
-// kept, and these rows go under a key suffixed with their content hash.
+// Creates `key` unless an earlier attempt already did (PutIfAbsent takes the
+// same bytes already there as this write). Another object under the same key
+// (a spool dir wiped and reused with the same writer id) is kept, and these
+// rows go under a key suffixed with their content hash.
 Status RowLogImpl::PutOnce(const std::string& key, const std::string& object) {
   Status s = store_->PutIfAbsent(key, object);
   if (s.code() == Code::kAlreadyExists) {
-    MB_ASSIGN_OR_RETURN(std::string existing, store_->Get(key));
-    if (existing == object) return Status::Ok();
     std::string alt = key.substr(0, key.size() - 4) + "-" + Sha256Hex(object).substr(0, 16) + ".csv";
     spdlog::warn("results store: {} exists with other rows; shipping these as {}", key, alt);
     s = store_->PutIfAbsent(alt, object);

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "registry/registry.h"
+
 namespace modelbay::serve {
 namespace {
 
@@ -53,6 +55,12 @@ Result<InferenceRequest> ParseInferenceRequest(simdjson::dom::parser& parser,
                                                const std::string& body, size_t max_rows) {
   simdjson::dom::element doc;
   if (auto err = parser.parse(body).get(doc)) {
+    if (err == simdjson::NUMBER_ERROR || err == simdjson::NUMBER_OUT_OF_RANGE) {
+      return InvalidArgument(fmt::format(
+          "a number in the body is malformed or does not fit in 64 bits ({}); model_version must be a version "
+          "number from 1 to {} (or \"latest\" or an alias name), and cells must be ordinary numbers",
+          simdjson::error_message(err), kMaxVersionNumber));
+    }
     return InvalidArgument(fmt::format(
         "the body is not valid JSON ({}); send {{\"data\": [[...]], \"model_version\": \"1\"}}",
         simdjson::error_message(err)));

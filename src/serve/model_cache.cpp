@@ -1,7 +1,6 @@
 #include "serve/model_cache.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -19,19 +18,6 @@ std::string Available(const ModelView& view) {
     for (const auto& [name, v] : view.aliases) s += fmt::format(" {} -> {}", name, v);
   }
   return s;
-}
-
-// A decimal version number; nullopt when `spec` is not all digits.
-std::optional<long> ParseVersionNumber(std::string_view spec) {
-  if (spec.empty() || spec.size() > 9) return std::nullopt;
-  long v = 0;
-  auto [p, ec] = std::from_chars(spec.data(), spec.data() + spec.size(), v);
-  if (ec != std::errc() || p != spec.data() + spec.size()) return std::nullopt;
-  return v;
-}
-
-bool AllDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 Status NoModelYet() {
@@ -82,7 +68,11 @@ void ModelCache::Run() {
   std::unique_lock lock(stop_mu_);
   while (!stop_cv_.wait_for(lock, refresh_, [this] { return stopping_; })) {
     lock.unlock();
-    if (Status s = Refresh(); !s.ok()) spdlog::warn("model refresh: {}", s.message());
+    Status s = Refresh();
+    {
+      std::lock_guard refresh_lock(refresh_mu_);
+      ReportOnce("refresh", s.ok() ? "" : "model refresh: " + s.message());
+    }
     lock.lock();
   }
 }
@@ -91,10 +81,23 @@ void ModelCache::Publish(std::shared_ptr<ModelView> next) {
   view_.store(std::shared_ptr<const ModelView>(std::move(next)));
 }
 
+void ModelCache::ReportOnce(const std::string& subject, const std::string& problem) {
+  auto it = reported_.find(subject);
+  const std::string& before = it == reported_.end() ? std::string() : it->second;
+  if (problem == before) return;
+  if (problem.empty()) {
+    spdlog::info("{}: fine again", subject);
+    reported_.erase(it);
+    return;
+  }
+  spdlog::error("{}", problem);
+  reported_[subject] = problem;
+}
+
 Status ModelCache::Refresh() {
   std::lock_guard refresh_lock(refresh_mu_);
   Result<std::vector<int>> versions = NotFound("");
-  Result<std::map<std::string, int>> aliases = NotFound("");
+  Result<Registry::AliasTable> aliases = NotFound("");
   {
     std::lock_guard lock(registry_mu_);
     versions = registry_->ListVersions();
@@ -127,22 +130,37 @@ Status ModelCache::Refresh() {
 
   // Load what the aliases point to before publishing them; on a failed load
   // the alias keeps its old target.
+  // Each problem is logged once when it appears, not on every refresh.
   auto ready = [&](int v) -> bool {
     if (v <= 0 || !known(v)) return false;
     auto m = Load(v);
-    if (!m.ok()) spdlog::error("version {}: {}; keeping the previous model", v, m.status().message());
+    ReportOnce(fmt::format("version {}", v),
+               m.ok() ? "" : fmt::format("version {}: {}; keeping the previous model", v, m.status().message()));
     return m.ok();
   };
-  for (const auto& [name, v] : aliases.value()) {
-    if (name == "latest") continue;
-    if (ready(v)) {
-      next->aliases[name] = v;
-    } else if (auto it = old->aliases.find(name); it != old->aliases.end()) {
-      next->aliases[name] = it->second;
+  for (const auto& [name, v] : aliases->aliases) {
+    if (name == kLatestAlias) continue;
+    std::string problem;
+    if (!known(v)) {
+      problem = fmt::format("model alias \"{}\" points to version {}, which is not a complete version (still being "
+                            "written, removed, or its training stopped half-way)", name, v);
+    } else if (!ready(v)) {
+      problem = fmt::format("model alias \"{}\" points to version {}, which cannot be loaded", name, v);
     }
+    if (problem.empty()) {
+      next->aliases[name] = v;
+    } else {
+      if (auto it = old->aliases.find(name); it != old->aliases.end()) next->aliases[name] = it->second;
+      next->alias_problems[name] = problem;
+    }
+    ReportOnce("alias " + name, problem);
+  }
+  for (const auto& [name, error] : aliases->damaged) {
+    next->alias_problems[name] = fmt::format("model alias \"{}\" is damaged: {}", name, error);
+    ReportOnce("alias " + name, next->alias_problems[name]);
   }
   int wanted = 0;
-  if (auto it = next->aliases.find("production"); it != next->aliases.end()) wanted = it->second;
+  if (auto it = next->aliases.find(std::string(kProductionAlias)); it != next->aliases.end()) wanted = it->second;
   if (wanted == 0) wanted = next->latest();
   next->default_version = ready(wanted) ? wanted : old->default_version;
   if (next->latest() != 0 && next->latest() != wanted) (void)ready(next->latest());
@@ -208,27 +226,31 @@ Result<ModelPtr> ModelCache::Load(int version) {
 }
 
 Result<int> ModelCache::Resolve(const ModelView& view, std::string_view spec) const {
-  if (AllDigits(spec)) {
-    const auto n = ParseVersionNumber(spec);
-    if (n && view.models.count(static_cast<int>(*n))) return static_cast<int>(*n);
+  MB_ASSIGN_OR_RETURN(VersionSpec parsed, ParseVersionSpec(spec));
+  if (parsed.kind == VersionSpec::Kind::kNumber) {
+    const int n = parsed.number;
+    if (view.models.count(n)) return n;
     if (!view.refreshed) {
       return Unavailable("the model store is unreachable (" + view.store_error +
                          ") and version " + std::string(spec) + " is not cached");
     }
-    if (!n || !std::binary_search(view.versions.begin(), view.versions.end(), static_cast<int>(*n))) {
+    if (!std::binary_search(view.versions.begin(), view.versions.end(), n)) {
       return NotFound(fmt::format("model version {} not found; {}", spec, Available(view)));
     }
-    return static_cast<int>(*n);
+    return n;
   }
   if (!view.refreshed) {
     return Unavailable("the model store is unreachable (" + view.store_error +
                        "); cannot resolve \"" + std::string(spec) + "\"");
   }
-  if (spec == "latest") {
+  if (parsed.kind == VersionSpec::Kind::kLatest) {
     if (view.latest() == 0) return NoModelYet();
     return view.latest();
   }
-  if (auto it = view.aliases.find(std::string(spec)); it != view.aliases.end()) return it->second;
+  if (auto it = view.aliases.find(parsed.alias); it != view.aliases.end()) return it->second;
+  if (auto it = view.alias_problems.find(parsed.alias); it != view.alias_problems.end()) {
+    return FailedPrecondition(fmt::format("{}; {}", it->second, Available(view)));
+  }
   return NotFound(fmt::format("model alias \"{}\" not found; {}", spec, Available(view)));
 }
 

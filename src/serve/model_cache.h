@@ -37,6 +37,9 @@ using ModelPtr = std::shared_ptr<const LoadedModel>;
 struct ModelView {
   std::vector<int> versions;            // committed, ascending
   std::map<std::string, int> aliases;   // named aliases (not "latest")
+  // Aliases that cannot be served (damaged file, or pointing at a version
+  // that is not committed) -> why; answered 503 with that message.
+  std::map<std::string, std::string> alias_problems;
   int default_version = 0;              // production, else latest; 0 = none
   bool refreshed = false;               // the store was read at least once
   bool store_ok = false;                // the last refresh succeeded
@@ -59,9 +62,11 @@ class ModelCache {
   void Stop();
 
   // The model for a request's model_version (nullopt = the default).
-  // NotFound (404) for an unknown version or alias; FailedPrecondition (503)
-  // when there is no model yet; Unavailable (503) when the store cannot be
-  // read and the model is not cached.
+  // InvalidArgument (400) for a malformed spec (ParseVersionSpec: "01",
+  // "1.0", "../1"); NotFound (404) for an unknown version or alias;
+  // FailedPrecondition (503) when there is no model yet or the alias is
+  // damaged or dangling; Unavailable (503) when the store cannot be read
+  // and the model is not cached.
   Result<ModelPtr> Get(const std::optional<std::string>& spec);
   // Metadata of a version/alias, from memory when loaded, else the store.
   Result<nlohmann::json> Metadata(std::string_view spec);
@@ -78,6 +83,9 @@ class ModelCache {
   Result<ModelPtr> LoadUncached(int version);
   void Publish(std::shared_ptr<ModelView> next);
   void Run();
+  // Logs `problem` for `subject` only when it differs from the last one
+  // logged ("" = fixed). Called with refresh_mu_ held.
+  void ReportOnce(const std::string& subject, const std::string& problem);
 
   std::shared_ptr<Registry> registry_;
   Metrics& metrics_;
@@ -87,7 +95,8 @@ class ModelCache {
   std::mutex registry_mu_;  // the registry and its store are used by one thread at a time
   std::mutex mu_;           // guards loading_ and publishing views
   std::map<int, std::shared_future<Result<ModelPtr>>> loading_;
-  std::mutex refresh_mu_;   // one refresh at a time
+  std::mutex refresh_mu_;   // one refresh at a time; guards reported_
+  std::map<std::string, std::string> reported_;  // subject -> problem last logged
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

@@ -1,11 +1,7 @@
 #include "store/http_client.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
-#include <mutex>
 #include <random>
 #include <thread>
 
@@ -18,98 +14,10 @@
 namespace modelbay {
 namespace {
 
-void GlobalInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-// One easy handle per thread, reset between requests so its connection cache
-// (keep-alive) is reused.
-class ThreadCurl {
- public:
-  ThreadCurl() {
-    GlobalInit();
-    handle_ = curl_easy_init();
-  }
-  ~ThreadCurl() {
-    if (handle_ != nullptr) curl_easy_cleanup(handle_);
-  }
-  CURL* get() {
-    curl_easy_reset(handle_);
-    return handle_;
-  }
-
- private:
-  CURL* handle_ = nullptr;
-};
-
-CURL* Handle() {
-  thread_local ThreadCurl curl;
-  return curl.get();
-}
-
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-std::string Trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
-
-struct Transfer {
-  CURL* curl = nullptr;
-  AwsResponse* response = nullptr;
-  std::FILE* file = nullptr;  // 2xx bodies go here when set
-  bool file_error = false;
-};
-
-size_t OnHeader(char* data, size_t size, size_t n, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  std::string_view line(data, size * n);
-  if (line.rfind("HTTP/", 0) == 0) {
-    t->response->headers.clear();  // a new response (after 100-continue)
-  } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
-    t->response->headers[Lower(Trim(line.substr(0, colon)))] = Trim(line.substr(colon + 1));
-  }
-  return size * n;
-}
-
-size_t OnBody(char* data, size_t size, size_t n, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  long code = 0;
-  curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
-  if (t->file != nullptr && code >= 200 && code < 300) {
-    if (std::fwrite(data, size, n, t->file) != n) {
-      t->file_error = true;
-      return 0;
-    }
-    return size * n;
-  }
-  t->response->body.append(data, size * n);
-  return size * n;
-}
-
-bool RetryableCurl(CURLcode rc) {
-  switch (rc) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      return true;
-    default:
-      return false;
-  }
 }
 
 bool RetryableResponse(const AwsResponse& r) {
@@ -122,6 +30,9 @@ bool RetryableResponse(const AwsResponse& r) {
   return false;
 }
 
+// "Equal jitter": a random wait in [cap/2, cap], cap = base * 2^attempt
+// bounded by max_backoff. Half the wait is fixed, so retries never bunch
+// at zero; the other half spreads concurrent clients apart.
 std::chrono::milliseconds Backoff(const HttpOptions& o, int attempt) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   auto cap = std::min<int64_t>(o.max_backoff.count(), o.base_backoff.count() << std::min(attempt, 20));
@@ -129,18 +40,7 @@ std::chrono::milliseconds Backoff(const HttpOptions& o, int attempt) {
   return std::chrono::milliseconds(dist(rng));
 }
 
-struct CurlHeaders {
-  curl_slist* list = nullptr;
-  ~CurlHeaders() { curl_slist_free_all(list); }
-  void Add(const std::string& line) { list = curl_slist_append(list, line.c_str()); }
-};
-
 }  // namespace
-
-std::string AwsResponse::Header(const std::string& lower_name) const {
-  auto it = headers.find(lower_name);
-  return it == headers.end() ? std::string() : it->second;
-}
 
 AwsError ParseAwsError(const AwsResponse& r) {
   AwsError e;
@@ -238,104 +138,87 @@ Result<std::string> HostOfEndpoint(std::string_view endpoint) {
 AwsHttpClient::AwsHttpClient(std::shared_ptr<CredentialsProvider> credentials, HttpOptions options, Clock clock)
     : credentials_(std::move(credentials)), options_(options), clock_(std::move(clock)) {}
 
+// The URL of a request: endpoint + SigV4-encoded path + canonical query.
+std::string AwsHttpClient::UrlFor(const AwsRequest& req) {
+  std::string url = req.endpoint;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  url += UriEncode(req.path.empty() ? "/" : req.path, true);
+  if (std::string q = CanonicalQueryString(req.query); !q.empty()) url += "?" + q;
+  return url;
+}
+
+// Signs one attempt (a fresh date and, possibly, fresh credentials each
+// time) and returns the exchange to perform.
+Result<HttpExchange> AwsHttpClient::Prepare(const AwsRequest& req, const std::string& host, const std::string& url,
+                                           const std::string& payload_sha) {
+  MB_ASSIGN_OR_RETURN(AwsCredentials creds, credentials_->Get());
+  SigV4Request sreq;
+  sreq.method = req.method;
+  sreq.host = host;
+  sreq.path = req.path;
+  sreq.query = req.query;
+  sreq.headers = req.headers;
+  sreq.payload_sha256 = payload_sha;
+  sreq.region = req.region;
+  sreq.service = req.service;
+  SignedHeaders signed_headers = SignV4(sreq, creds, clock_());
+
+  HttpExchange x;
+  x.method = req.method;
+  x.url = url;
+  x.body = req.body;
+  x.response_file = req.response_file;
+  x.connect_timeout = options_.connect_timeout;
+  x.total_timeout = options_.total_timeout;
+  x.low_speed_time = options_.low_speed_time;
+  x.header_lines.push_back("Host: " + host);
+  bool has_type = false;
+  for (const auto& [k, v] : req.headers) {
+    x.header_lines.push_back(k + ": " + v);
+    has_type = has_type || Lower(k) == "content-type";
+  }
+  for (const auto& [k, v] : signed_headers.headers) x.header_lines.push_back(k + ": " + v);
+  x.header_lines.push_back("Expect:");                       // no 100-continue round trip
+  if (!has_type) x.header_lines.push_back("Content-Type:");  // curl's form default is not signed
+  return x;
+}
+
 Result<AwsResponse> AwsHttpClient::Send(const AwsRequest& req) {
   MB_ASSIGN_OR_RETURN(std::string host, HostOfEndpoint(req.endpoint));
-  std::string base = req.endpoint;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  std::string url = base + UriEncode(req.path.empty() ? "/" : req.path, true);
-  if (std::string q = CanonicalQueryString(req.query); !q.empty()) url += "?" + q;
+  const std::string url = UrlFor(req);
   const std::string payload_sha = Sha256Hex(req.body);
   const int attempts = req.max_attempts > 0 ? req.max_attempts : options_.max_attempts;
 
   std::string last_error;
   for (int attempt = 1;; ++attempt) {
-    MB_ASSIGN_OR_RETURN(AwsCredentials creds, credentials_->Get());
-    SigV4Request sreq;
-    sreq.method = req.method;
-    sreq.host = host;
-    sreq.path = req.path;
-    sreq.query = req.query;
-    sreq.headers = req.headers;
-    sreq.payload_sha256 = payload_sha;
-    sreq.region = req.region;
-    sreq.service = req.service;
-    SignedHeaders signed_headers = SignV4(sreq, creds, clock_());
-
-    CURL* curl = Handle();
-    CurlHeaders hdrs;
-    hdrs.Add("Host: " + host);
-    bool has_type = false;
-    for (const auto& [k, v] : req.headers) {
-      hdrs.Add(k + ": " + v);
-      has_type = has_type || Lower(k) == "content-type";
+    MB_ASSIGN_OR_RETURN(HttpExchange exchange, Prepare(req, host, url, payload_sha));
+    HttpOutcome outcome = Perform(exchange);
+    // Classify: an answer we keep, an error we return, or one worth retrying.
+    switch (outcome.kind) {
+      case HttpOutcome::Kind::kLocalError:
+        return Unavailable(fmt::format("{}: {}", req.operation, outcome.error));
+      case HttpOutcome::Kind::kFatalError:
+      case HttpOutcome::Kind::kNetworkError:
+        last_error = outcome.error;
+        spdlog::debug("{} {} attempt {}/{}: {} ({} ms)", req.operation, req.method, attempt, attempts, last_error,
+                      outcome.elapsed.count());
+        if (outcome.kind == HttpOutcome::Kind::kFatalError) {
+          return Unavailable(fmt::format("{}: {} failed: {}", req.operation, req.endpoint, last_error));
+        }
+        break;
+      case HttpOutcome::Kind::kResponse:
+        spdlog::debug("{} {} {} attempt {}/{}: HTTP {} ({} ms)", req.operation, req.method, req.path, attempt,
+                      attempts, outcome.response.status, outcome.elapsed.count());
+        outcome.response.attempts = attempt;
+        if (!RetryableResponse(outcome.response) || attempt >= attempts) return std::move(outcome.response);
+        last_error = fmt::format("HTTP {} {}", outcome.response.status, ParseAwsError(outcome.response).code);
+        break;
     }
-    for (const auto& [k, v] : signed_headers.headers) hdrs.Add(k + ": " + v);
-    hdrs.Add("Expect:");
-    if (!has_type) hdrs.Add("Content-Type:");
-
-    AwsResponse response;
-    Transfer t{curl, &response, nullptr, false};
-    if (!req.response_file.empty()) {
-      t.file = std::fopen(req.response_file.c_str(), "wb");
-      if (t.file == nullptr) {
-        return Unavailable(fmt::format("{}: cannot write {}", req.operation, req.response_file.string()));
-      }
-    }
-    char errbuf[CURL_ERROR_SIZE] = {0};
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs.list);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count()));
-    if (options_.total_timeout.count() > 0) {
-      curl_easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(options_.total_timeout.count()));
-    }
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
-    if (req.method == "HEAD") {
-      curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    } else if (req.method == "GET") {
-      curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-    } else {
-      curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-      if (req.method != "DELETE" || !req.body.empty()) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req.body.data());
-      }
-    }
-
-    auto started = std::chrono::steady_clock::now();
-    CURLcode rc = curl_easy_perform(curl);
-    if (t.file != nullptr && std::fclose(t.file) != 0) t.file_error = true;
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-    if (t.file_error) {
-      return Unavailable(fmt::format("{}: cannot write {} (disk full?)", req.operation, req.response_file.string()));
-    }
-    bool retry = false;
-    if (rc != CURLE_OK) {
-      last_error = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
-      spdlog::debug("{} {} attempt {}/{}: {} ({} ms)", req.operation, req.method, attempt, attempts, last_error,
-                    ms.count());
-      if (!RetryableCurl(rc)) {
-        return Unavailable(fmt::format("{}: {} failed: {}", req.operation, base, last_error));
-      }
-      retry = true;
-    } else {
-      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
-      spdlog::debug("{} {} {} attempt {}/{}: HTTP {} ({} ms)", req.operation, req.method, req.path, attempt,
-                    attempts, response.status, ms.count());
-      if (!RetryableResponse(response) || attempt >= attempts) return response;
-      last_error = fmt::format("HTTP {} {}", response.status, ParseAwsError(response).code);
-      retry = true;
-    }
-    if (retry && attempt >= attempts) {
+    // Retry, or give up when the attempts are spent.
+    if (attempt >= attempts) {
       return Unavailable(fmt::format("{}: cannot reach {} after {} attempts: {} — check AWS_ENDPOINT_URL, the "
                                      "network, and that the server is running",
-                                     req.operation, base, attempts, last_error));
+                                     req.operation, req.endpoint, attempts, last_error));
     }
     std::this_thread::sleep_for(Backoff(options_, attempt));
   }
@@ -348,34 +231,17 @@ Result<AwsResponse> AwsHttpClient::Call(const AwsRequest& req) {
 }
 
 Result<AwsResponse> PlainHttp(const PlainRequest& req) {
-  CURL* curl = Handle();
-  CurlHeaders hdrs;
-  for (const auto& [k, v] : req.headers) hdrs.Add(k + ": " + v);
-  AwsResponse response;
-  Transfer t{curl, &response, nullptr, false};
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(curl, CURLOPT_URL, req.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs.list);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
-  if (req.method != "GET") {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+  HttpExchange x;
+  x.method = req.method;
+  x.url = req.url;
+  for (const auto& [k, v] : req.headers) x.header_lines.push_back(k + ": " + v);
+  x.connect_timeout = req.timeout;
+  x.total_timeout = req.timeout;
+  HttpOutcome outcome = Perform(x);
+  if (outcome.kind != HttpOutcome::Kind::kResponse) {
+    return Unavailable(fmt::format("{} {}: {}", req.method, req.url, outcome.error));
   }
-  CURLcode rc = curl_easy_perform(curl);
-  if (rc != CURLE_OK) {
-    return Unavailable(fmt::format("{} {}: {}", req.method, req.url,
-                                   errbuf[0] != '\0' ? std::string(errbuf) : curl_easy_strerror(rc)));
-  }
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
-  return response;
+  return std::move(outcome.response);
 }
 
 }  // namespace modelbay

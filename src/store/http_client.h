@@ -1,9 +1,14 @@
 // The one choke point for every AWS HTTP call (S3 now, SQS and others on the
 // same layer): builds the URL, signs each attempt with SigV4, times out,
-// retries with exponential backoff and full jitter on throttling, 5xx and
-// connection errors, logs at debug level (never headers or bodies), and
-// turns error responses into a Status that names the operation and never
-// contains credentials.
+// retries with exponential backoff and "equal jitter" (a random wait in
+// [cap/2, cap]) on throttling, 5xx and connection errors, logs at debug level
+// (never headers or bodies), and turns error responses into a Status that
+// names the operation and never contains credentials. The bytes travel
+// through curl_transport.h; this layer is the AWS policy (signing, retries,
+// error wording).
+//
+// Thread-safety: an AwsHttpClient may be shared by threads (each thread
+// uses its own curl handle); the credentials provider must be thread-safe.
 #pragma once
 
 #include <chrono>
@@ -18,6 +23,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "store/credentials.h"
+#include "store/curl_transport.h"
 #include "store/sigv4.h"
 
 namespace modelbay {
@@ -40,13 +46,9 @@ struct AwsRequest {
   int max_attempts = 0;
 };
 
-struct AwsResponse {
-  long status = 0;
-  std::map<std::string, std::string> headers;  // names lower-case
-  std::string body;
-  std::string Header(const std::string& lower_name) const;
-  bool ok() const { return status >= 200 && status < 300; }
-};
+// The final response; `attempts` > 1 means earlier attempts were sent and
+// may have been applied although their answers were lost.
+using AwsResponse = HttpResponse;
 
 // The <Code>/<Message> of an S3/SQS XML error, or JSON "__type"/"message".
 struct AwsError {
@@ -90,6 +92,10 @@ class AwsHttpClient {
   const HttpOptions& options() const { return options_; }
 
  private:
+  static std::string UrlFor(const AwsRequest& request);
+  Result<HttpExchange> Prepare(const AwsRequest& request, const std::string& host, const std::string& url,
+                               const std::string& payload_sha);
+
   std::shared_ptr<CredentialsProvider> credentials_;
   HttpOptions options_;
   Clock clock_;

@@ -3,12 +3,13 @@
 #include <unistd.h>
 
 #include <charconv>
-#include <random>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
+
+#include "core/hash.h"
 
 namespace modelbay {
 namespace {
@@ -34,8 +35,7 @@ std::optional<int> ParseAttempt(std::string_view rest) {
 std::string DefaultLeaseOwner() {
   char host[256] = {};
   if (::gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "unknown");
-  std::random_device rd;
-  return fmt::format("{}:{}:{:08x}", host, ::getpid(), rd());
+  return fmt::format("{}:{}:{}", host, ::getpid(), RandomHex(4));
 }
 
 LeaseManager::LeaseManager(std::shared_ptr<Store> store, std::string owner, Clock clock,

@@ -174,7 +174,11 @@ Status LocalStore::PutIfAbsent(const std::string& key, std::string_view data) {
   std::error_code ec;
   fs::remove(tmp, ec);
   if (rc != 0) {
-    if (err == EEXIST) return AlreadyExists(fmt::format("{} already exists in {}", key, Describe()));
+    if (err == EEXIST) {
+      // The same rule as S3 (store.h): the exact bytes already there are this write.
+      if (auto existing = Get(key); existing.ok() && *existing == data) return Status::Ok();
+      return AlreadyExists(fmt::format("{} already exists in {}", key, Describe()));
+    }
     return Unavailable(fmt::format("cannot create {}: {}", p.string(), ErrnoText(err)));
   }
   FsyncDir(p.parent_path());

@@ -1,6 +1,5 @@
 #include "store/s3_store.h"
 
-#include <curl/curl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 
 #include <fmt/format.h>
 #include <pugixml.hpp>
+#include <spdlog/spdlog.h>
 
 #include "store/s3_store_impl.h"
 
@@ -89,6 +89,35 @@ Status S3Store::ErrorFor(const AwsRequest& req, const AwsResponse& r) const {
   return modelbay::ErrorFor(req, r);
 }
 
+// A 404 for an object: NotFound for the key, unless the bucket itself is
+// missing (then ErrorFor's clear message). A HEAD answer has no body to
+// tell the two apart, so the bucket is asked about once.
+Status S3Store::NotFoundFor(const AwsRequest& req, const AwsResponse& r, const std::string& key) const {
+  std::string code = ParseAwsError(r).code;
+  if (code.empty() && req.method == "HEAD") {
+    auto bucket = http_->Send(Request("HEAD", "", "HeadBucket"));
+    if (bucket.ok() && bucket->status == 404) code = "NoSuchBucket";
+  }
+  if (code == "NoSuchBucket") {
+    AwsResponse missing = r;
+    missing.headers["x-amz-error-code"] = code;
+    return ErrorFor(req, missing);
+  }
+  return NotFound(fmt::format("{} not found in {}", key, Describe()));
+}
+
+// Create-if-absent answered "already exists": an earlier attempt of this
+// call may have been applied with its answer lost. The key holding exactly
+// our bytes means it was (callers make their content unique per writer).
+Result<bool> S3Store::HoldsOwnWrite(const std::string& key, std::string_view data) {
+  auto existing = Get(key);
+  if (!existing.ok()) {
+    if (existing.status().code() == Code::kNotFound) return false;  // deleted meanwhile
+    return existing.status().WithContext(fmt::format("checking whether an earlier attempt created {}", key));
+  }
+  return *existing == data;
+}
+
 Result<AwsResponse> S3Store::Call(const AwsRequest& req) const {
   MB_ASSIGN_OR_RETURN(AwsResponse r, http_->Send(req));
   if (!r.ok()) return ErrorFor(req, r);
@@ -99,9 +128,7 @@ Result<std::string> S3Store::Get(const std::string& key) {
   MB_RETURN_IF_ERROR(ValidateKey(key));
   AwsRequest req = Request("GET", location_.prefix + key, "GetObject");
   MB_ASSIGN_OR_RETURN(AwsResponse r, http_->Send(req));
-  if (r.status == 404 && ParseAwsError(r).code != "NoSuchBucket") {
-    return NotFound(fmt::format("{} not found in {}", key, Describe()));
-  }
+  if (r.status == 404) return NotFoundFor(req, r, key);
   if (!r.ok()) return ErrorFor(req, r);
   return std::move(r.body);
 }
@@ -131,6 +158,15 @@ Status S3Store::PutObject(const std::string& key, std::string_view data, bool if
   if (if_absent) req.headers.emplace_back("If-None-Match", "*");
   MB_ASSIGN_OR_RETURN(AwsResponse r, http_->Send(req));
   if (if_absent && r.status == 412) {
+    // Read back on every 412, not only after our own retries: libcurl
+    // itself silently resends a request whose reused connection died before
+    // any answer, so attempts == 1 does not prove the key was someone else's.
+    MB_ASSIGN_OR_RETURN(bool own, HoldsOwnWrite(key, data));
+    if (own) {
+      spdlog::info("{}: already holds exactly these bytes (an earlier attempt was applied and its answer lost); "
+                   "taking it as this write", Where(key));
+      return Status::Ok();
+    }
     return AlreadyExists(fmt::format("{} already exists in {}", key, Describe()));
   }
   if (!r.ok()) return ErrorFor(req, r);
@@ -170,8 +206,8 @@ Status S3Store::GetToFile(const std::string& key, const std::filesystem::path& f
   Status st;
   if (!r.ok()) {
     st = r.status();
-  } else if (r->status == 404 && ParseAwsError(*r).code != "NoSuchBucket") {
-    st = NotFound(fmt::format("{} not found in {}", key, Describe()));
+  } else if (r->status == 404) {
+    st = NotFoundFor(req, *r, key);
   } else if (!r->ok()) {
     st = ErrorFor(req, *r);
   } else {
@@ -186,14 +222,17 @@ Result<std::optional<ObjectInfo>> S3Store::Head(const std::string& key) {
   MB_RETURN_IF_ERROR(ValidateKey(key));
   AwsRequest req = Request("HEAD", location_.prefix + key, "HeadObject");
   MB_ASSIGN_OR_RETURN(AwsResponse r, http_->Send(req));
-  if (r.status == 404) return std::optional<ObjectInfo>();
+  if (r.status == 404) {
+    Status missing = NotFoundFor(req, r, key);
+    if (missing.code() == Code::kNotFound) return std::optional<ObjectInfo>();
+    return missing;
+  }
   if (!r.ok()) return ErrorFor(req, r);
   ObjectInfo info;
   info.key = key;
   info.size = std::strtoull(r.Header("content-length").c_str(), nullptr, 10);
   info.etag = Unquote(r.Header("etag"));
-  time_t t = curl_getdate(r.Header("last-modified").c_str(), nullptr);
-  info.last_modified_ms = t > 0 ? static_cast<int64_t>(t) * 1000 : 0;
+  info.last_modified_ms = ParseHttpDate(r.Header("last-modified")) * 1000;
   return std::optional<ObjectInfo>(std::move(info));
 }
 
@@ -230,7 +269,10 @@ Status S3Store::Delete(const std::string& key) {
   MB_RETURN_IF_ERROR(ValidateKey(key));
   AwsRequest req = Request("DELETE", location_.prefix + key, "DeleteObject");
   MB_ASSIGN_OR_RETURN(AwsResponse r, http_->Send(req));
-  if (r.status == 404 && ParseAwsError(r).code != "NoSuchBucket") return Status::Ok();
+  if (r.status == 404) {
+    Status missing = NotFoundFor(req, r, key);
+    return missing.code() == Code::kNotFound ? Status::Ok() : missing;
+  }
   if (!r.ok()) return ErrorFor(req, r);
   return Status::Ok();
 }

@@ -39,6 +39,12 @@ class S3Store final : public Store {
   // bucket in another region.
   Result<AwsResponse> Call(const AwsRequest& request) const;
   Status ErrorFor(const AwsRequest& request, const AwsResponse& response) const;
+  // The one missing-bucket check for object calls: a 404 is NotFound for
+  // `key`, or FailedPrecondition when the bucket does not exist.
+  Status NotFoundFor(const AwsRequest& request, const AwsResponse& response, const std::string& key) const;
+  // True when `key` holds exactly `data` (a create-if-absent whose earlier,
+  // unanswered attempt was applied).
+  Result<bool> HoldsOwnWrite(const std::string& key, std::string_view data);
   std::string Where(const std::string& key) const;  // "s3://bucket/prefix/key"
 
   Status PutObject(const std::string& key, std::string_view data, bool if_absent);

@@ -50,8 +50,14 @@ class Store {
   // Writes the whole object atomically (readers see the old or the new
   // content, never a part). Replaces an existing object.
   virtual Status Put(const std::string& key, std::string_view data) = 0;
-  // Like Put, but AlreadyExists when the key exists (S3 If-None-Match: *,
-  // local exclusive create). Exactly one of several racing writers wins.
+  // Like Put, but AlreadyExists when the key exists with other content (S3
+  // If-None-Match: *, local exclusive create). Exactly one of several racing
+  // writers with different content wins. Idempotent, so it survives a lossy
+  // network: a key that already holds exactly `data` counts as this call's
+  // own write (OK) — on S3 a request can be applied and its answer lost, and
+  // the retry (ours or libcurl's own) then finds the key taken. Racing
+  // writers must therefore send content unique to each (a random token);
+  // two writers with identical bytes would both see OK.
   virtual Status PutIfAbsent(const std::string& key, std::string_view data) = 0;
   // Uploads a local file (multipart on S3 when large). Atomic like Put.
   virtual Status PutFile(const std::string& key, const std::filesystem::path& file) = 0;

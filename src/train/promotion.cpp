@@ -72,7 +72,7 @@ GateDecision DecidePromotion(Registry& registry, const GateInput& in) {
   if (std::string_view(metric.name) == "roc_auc" && !in.new_metrics["roc_auc"].is_number()) {
     metric = {"log_loss", false};
   }
-  d.record = {{"mode", PromoteModeName(in.mode)}, {"alias", "production"}, {"metric", metric.name},
+  d.record = {{"mode", PromoteModeName(in.mode)}, {"alias", kProductionAlias}, {"metric", metric.name},
               {"higher_is_better", metric.higher_is_better}, {"tolerance", in.tolerance},
               {"new_score", in.new_metrics[metric.name]}};
   auto finish = [&](bool promote, std::string reason) {
@@ -85,7 +85,7 @@ GateDecision DecidePromotion(Registry& registry, const GateInput& in) {
   if (in.mode == PromoteMode::kAlways) return finish(true, "promoted: --promote always");
   if (in.mode == PromoteMode::kNever) return finish(false, "not promoted: --promote never");
 
-  auto current = registry.GetAlias("production");
+  auto current = registry.GetAlias(kProductionAlias);
   if (!current.ok()) {
     return finish(false, fmt::format("not promoted: cannot read the production alias ({})", current.status().message()));
   }

@@ -353,7 +353,7 @@ class TrainRun {
     outcome.version = version;
     outcome.promotion = gate.reason;
     if (gate.promote) {
-      Status s = registry_.SetAlias("production", version, gate.reason);
+      Status s = registry_.SetAlias(kProductionAlias, version, gate.reason);
       if (!s.ok()) {
         outcome.promotion = fmt::format("not promoted: setting the production alias failed ({})", s.message());
       } else {

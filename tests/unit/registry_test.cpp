@@ -5,6 +5,7 @@
 #include <numeric>
 #include <thread>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "model_fixtures.h"
@@ -127,7 +128,6 @@ TEST_F(RegistryTest, FoldersThatAreNotStrictVersionNumbersAreIgnored) {
   EXPECT_TRUE(registry_->ListVersions()->empty());
   EXPECT_EQ(PublishOne(), 1);
   EXPECT_EQ(*registry_->ListVersions(), std::vector<int>{1});
-  using registry_internal::ParseVersionNumber;
   EXPECT_EQ(ParseVersionNumber("12"), 12);
   for (auto bad : {"", "0", "01", "1a", "-1", " 1", "1 ", "9999999999"}) EXPECT_FALSE(ParseVersionNumber(bad)) << bad;
   EXPECT_EQ(registry_->Resolve("01").status().code(), Code::kInvalidArgument);
@@ -169,7 +169,7 @@ TEST_F(RegistryTest, AliasesSetGetResolve) {
   EXPECT_EQ(*registry_->Resolve("staging"), 1);
   EXPECT_EQ(*registry_->Resolve("latest"), 2);
   EXPECT_EQ(*registry_->Resolve("1"), 1);
-  EXPECT_EQ(*registry_->Aliases(), (std::map<std::string, int>{{"production", 2}, {"staging", 1}}));
+  EXPECT_EQ(registry_->Aliases()->aliases, (std::map<std::string, int>{{"production", 2}, {"staging", 1}}));
   auto doc = json::parse(*store_->Get("aliases/production.json"));
   EXPECT_EQ(doc["version"], 2);
   EXPECT_EQ(doc["previous"], 1);
@@ -269,6 +269,114 @@ TEST_F(RegistryTest, ImportRefusesAnInvalidModelWhoseChecksumsWereRecomputed) {
   auto direct = registry_->Publish(model, prep, json::object());
   EXPECT_EQ(direct.status().code(), Code::kInvalidArgument);
   EXPECT_TRUE(Keys().empty());
+}
+
+// Patches the uncompressed size recorded for every entry (local headers and
+// central directory) to `size`, as a forged zip would under-declare it.
+std::string UnderDeclare(std::string zip, uint32_t size) {
+  auto put32 = [&](size_t at) {
+    for (int i = 0; i < 4; ++i) zip[at + i] = static_cast<char>((size >> (8 * i)) & 0xff);
+  };
+  for (size_t i = 0; i + 46 <= zip.size(); ++i) {
+    if (zip.compare(i, 4, "PK\x03\x04") == 0) put32(i + 22);
+    if (zip.compare(i, 4, "PK\x01\x02") == 0) put32(i + 24);
+  }
+  return zip;
+}
+
+TEST(Bundle, AnEntryThatInflatesPastItsDeclaredSizeStopsThere) {
+  // 8 MiB of zeros deflate to a few KiB; the header claims 1000 bytes.
+  BundleFiles files{std::string(8u << 20, '\0'), "p", "{}"};
+  auto zip = WriteBundle(files);
+  ASSERT_TRUE(zip.ok());
+  auto forged = UnderDeclare(*zip, 1000);
+  auto r = ReadBundle(forged, "forged.zip");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), ::testing::HasSubstr("expands past the 1000 bytes its header declares"));
+  EXPECT_THAT(r.status().message(), ::testing::HasSubstr("forged.zip: entry 'model.json'"));
+}
+
+TEST(VersionSpecs, OneParserForNumbersLatestAndAliases) {
+  EXPECT_EQ(ParseVersionNumber("12"), 12);
+  EXPECT_EQ(ParseVersionNumber("999999999"), 999999999);
+  for (auto bad : {"", "0", "01", "1a", "-1", "+1", " 1", "1 ", "1.0", "1e3", "9999999999", "1000000000"}) {
+    EXPECT_FALSE(ParseVersionNumber(bad)) << bad;
+  }
+  auto three = ParseVersionSpec("3");
+  ASSERT_TRUE(three.ok());
+  EXPECT_EQ(three->kind, VersionSpec::Kind::kNumber);
+  EXPECT_EQ(three->number, 3);
+  EXPECT_EQ(ParseVersionSpec("latest")->kind, VersionSpec::Kind::kLatest);
+  EXPECT_EQ(ParseVersionSpec("staging")->alias, "staging");
+  for (auto bad : {"01", "1.0", "-1", "../1", " 1", "latest ", "", "Prod", "12345678901234567890"}) {
+    auto r = ParseVersionSpec(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << bad;
+    EXPECT_THAT(r.status().message(), ::testing::HasSubstr("is not a valid version")) << bad;
+  }
+  EXPECT_THAT(ParseVersionSpec("01").status().message(), ::testing::HasSubstr("leading zeros"));
+  EXPECT_THAT(ParseVersionSpec("12345678901").status().message(), ::testing::HasSubstr("too large"));
+}
+
+TEST_F(RegistryTest, MalformedSpecsAreInvalidNotMissing) {
+  ASSERT_EQ(PublishOne(), 1);
+  for (auto bad : {"01", "1.0", "-1", "../1", " 1", "latest ", "99999999999"}) {
+    EXPECT_EQ(registry_->Resolve(bad).status().code(), Code::kInvalidArgument) << bad;
+  }
+}
+
+TEST_F(RegistryTest, ADamagedAliasIsListedAsDamagedAndTheRestStillWorks) {
+  ASSERT_EQ(PublishOne(), 1);
+  ASSERT_EQ(PublishOne(), 2);
+  ASSERT_TRUE(registry_->SetAlias("production", 2, "").ok());
+  ASSERT_TRUE(store_->Put("aliases/broken.json", "{not json").ok());
+  ASSERT_TRUE(store_->Put("aliases/dots.json", R"({"version": "../1"})").ok());
+  auto table = registry_->Aliases();
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  EXPECT_EQ(table->aliases, (std::map<std::string, int>{{"production", 2}}));
+  ASSERT_EQ(table->damaged.size(), 2u);
+  EXPECT_THAT(table->damaged.at("broken"), ::testing::HasSubstr("aliases/broken.json is not valid JSON"));
+  EXPECT_THAT(table->damaged.at("dots"), ::testing::HasSubstr("no valid \"version\""));
+  EXPECT_EQ(*registry_->Resolve("1"), 1);
+  EXPECT_EQ(*registry_->Resolve("production"), 2);
+  EXPECT_EQ(registry_->Resolve("broken").status().code(), Code::kDataLoss);
+  // An unknown alias still lists the healthy ones.
+  EXPECT_THAT(registry_->Resolve("canary").status().message(), ::testing::HasSubstr("production -> 2"));
+}
+
+TEST_F(RegistryTest, ACopiedOrLinkedVersionFolderIsNotThatVersion) {
+  ASSERT_EQ(PublishOne(), 1);
+  fs::copy(root_ / "1", root_ / "2", fs::copy_options::recursive);
+  auto copied = registry_->Resolve("2");
+  EXPECT_EQ(copied.status().code(), Code::kDataLoss);
+  EXPECT_THAT(copied.status().message(), ::testing::HasSubstr("2/.committed says it is version 1, not 2"));
+  EXPECT_EQ(registry_->Fetch(2).status().code(), Code::kDataLoss);
+  // A symlinked folder: hidden from the listing, and refused by promote.
+  fs::create_directory_symlink(root_ / "1", root_ / "3");
+  EXPECT_EQ(registry_->SetAlias("production", 3, "").code(), Code::kDataLoss);
+  EXPECT_EQ(registry_->Resolve("3").status().code(), Code::kDataLoss);
+  EXPECT_TRUE(registry_->SetAlias("production", 1, "").ok());
+}
+
+TEST_F(RegistryTest, AnAliasOnAnUncommittedVersionSaysSo) {
+  ASSERT_EQ(PublishOne(), 1);
+  ASSERT_TRUE(store_->PutIfAbsent("2/.reserved", "{}").ok());
+  ASSERT_TRUE(store_->Put("aliases/staging.json", R"({"version": 2})").ok());
+  auto r = registry_->Resolve("staging");
+  EXPECT_EQ(r.status().code(), Code::kNotFound);
+  EXPECT_THAT(r.status().message(), ::testing::HasSubstr("alias 'staging' points to version 2"));
+  EXPECT_THAT(r.status().message(), ::testing::HasSubstr("version 2 is not complete"));
+}
+
+TEST_F(RegistryTest, EachReservationIsUniqueSoARetryCanRecogniseItsOwn) {
+  ASSERT_EQ(PublishOne(), 1);
+  ASSERT_EQ(PublishOne(), 2);
+  auto a = json::parse(*store_->Get("1/.reserved"));
+  auto b = json::parse(*store_->Get("2/.reserved"));
+  ASSERT_TRUE(a["token"].is_string());
+  EXPECT_EQ(a["token"].get<std::string>().size(), 32u);
+  EXPECT_NE(a["token"], b["token"]);
 }
 
 TEST(RegistryLayout, FormatVersionsCollapsesRanges) {
