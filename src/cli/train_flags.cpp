@@ -1,5 +1,7 @@
 #include "cli/train_flags.h"
 
+#include "cli/option_checks.h"
+
 #include <fstream>
 #include <sstream>
 
@@ -37,7 +39,7 @@ void TrainFlags::Add(CLI::App* cmd, bool with_data) {
                   "JSON file of XGBoost parameters over the defaults (num_boost_round sets the rounds)");
   cmd->add_option("--tolerance", tolerance,
                   "--promote auto: how much worse than production a new version may score and still be promoted")
-      ->check(CLI::NonNegativeNumber)
+      ->check(NumberIn(0, 1e9))
       ->capture_default_str();
 }
 

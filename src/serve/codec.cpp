@@ -285,6 +285,8 @@ std::string_view ErrorCodeName(Code code) {
     case Code::kDataLoss: return "data_loss";
     case Code::kResourceExhausted: return "too_large";
     case Code::kUnsupportedMedia: return "unsupported_media_type";
+    case Code::kMethodNotAllowed: return "method_not_allowed";
+    case Code::kHeadersTooLarge: return "headers_too_large";
     case Code::kCancelled: return "shutting_down";
     case Code::kInternal: return "internal";
   }
