@@ -30,20 +30,82 @@ Result<size_t> FindColumn(const CsvTable& table, std::string_view name, std::str
   return static_cast<size_t>(it - header.begin());
 }
 
-Result<FeatureType> InferFeatureType(const CsvTable& table, size_t col) {
-  bool any_value = false;
-  for (std::string_view cell : table.column(col)) {
-    if (IsMissingText(cell)) continue;
-    any_value = true;
-    if (!ParseNumber(cell)) return FeatureType::kCategorical;
+// The distinct non-numbers of a column, as read by InferFeatureType.
+struct NonNumbers {
+  size_t cells = 0;
+  size_t first_row = 0;
+  std::vector<std::string_view> distinct;  // trimmed, in order of appearance
+  bool too_many = false;                   // more than `limit` distinct
+};
+
+// Reads a feature column once: its type (forced or inferred) and, for a
+// numeric one, the stray tokens that become missing values.
+Result<FeatureType> InferFeatureType(const CsvTable& table, size_t col, std::optional<FeatureType> forced,
+                                     InferredSchema& out) {
+  const auto& name = table.header()[col];
+  const size_t limit = forced == FeatureType::kNumeric ? kMaxListedTokens : kMaxStrayTokens;
+  size_t values = 0;
+  NonNumbers text;
+  const auto& cells = table.column(col);
+  for (size_t r = 0; r < cells.size(); ++r) {
+    if (IsMissingText(cells[r])) continue;
+    ++values;
+    if (forced == FeatureType::kCategorical || ParseNumber(cells[r])) continue;
+    if (text.cells++ == 0) text.first_row = r;
+    const std::string_view token = TrimSpaces(cells[r]);
+    if (text.too_many || std::find(text.distinct.begin(), text.distinct.end(), token) != text.distinct.end()) {
+      continue;
+    }
+    if (text.distinct.size() < limit) {
+      text.distinct.push_back(token);
+    } else {
+      text.too_many = true;
+      if (!forced) return FeatureType::kCategorical;  // too many kinds of text for stray tokens
+    }
   }
-  if (!any_value) {
-    const auto& name = table.header()[col];
+  if (values == 0) {
     return InvalidArgument(fmt::format(
         "column '{}' in {} is empty in every row ({} rows); drop it with --drop {} or fill it in", name,
         table.source(), table.rows(), name));
   }
+  if (forced == FeatureType::kCategorical) return FeatureType::kCategorical;
+  if (text.cells == 0) return FeatureType::kNumeric;
+  if (forced == FeatureType::kNumeric && text.cells == values) {
+    return InvalidArgument(fmt::format(
+        "--column-type {}=numeric: column '{}' in {} holds no number (e.g. \"{}\" on line {}); "
+        "make it categorical or fix the data",
+        name, name, table.source(), text.distinct[0], table.line_of(text.first_row)));
+  }
+  const bool few = static_cast<double>(values - text.cells) >= kMinNumericShare * static_cast<double>(values);
+  if (!forced && !few) return FeatureType::kCategorical;
+  StrayTokens stray;
+  stray.column = name;
+  stray.cells = text.cells;
+  stray.first_line = table.line_of(text.first_row);
+  stray.first_source = table.source_of(text.first_row);
+  stray.forced = forced.has_value();
+  stray.tokens.assign(text.distinct.begin(), text.distinct.end());
+  out.stray.push_back(std::move(stray));
   return FeatureType::kNumeric;
+}
+
+// Checks that every forced type names a feature column.
+Status CheckColumnTypes(const CsvTable& table, const SchemaOptions& options, size_t target,
+                        const std::vector<bool>& dropped) {
+  for (const auto& [name, type] : options.column_types) {
+    MB_ASSIGN_OR_RETURN(size_t col, FindColumn(table, name, fmt::format("--column-type {}:", name)));
+    if (col == target) {
+      return InvalidArgument(fmt::format("--column-type {}: that is the target column of {}; the type of "
+                                         "the target is inferred (it sets the task), only features take "
+                                         "--column-type",
+                                         name, table.source()));
+    }
+    if (dropped[col]) {
+      return InvalidArgument(fmt::format("--column-type {}: the column is also in --drop; keep one of the two",
+                                         name));
+    }
+  }
+  return Status::Ok();
 }
 
 Status SingleClassError(const CsvTable& table, const std::string& target, std::string_view value,
@@ -181,9 +243,12 @@ Result<InferredSchema> InferSchema(const CsvTable& table, const SchemaOptions& o
     }
     dropped[col] = true;
   }
+  MB_RETURN_IF_ERROR(CheckColumnTypes(table, options, out.target_column, dropped));
   for (size_t c = 0; c < header.size(); ++c) {
     if (c == out.target_column || dropped[c]) continue;
-    MB_ASSIGN_OR_RETURN(FeatureType type, InferFeatureType(table, c));
+    std::optional<FeatureType> forced;
+    if (auto it = options.column_types.find(header[c]); it != options.column_types.end()) forced = it->second;
+    MB_ASSIGN_OR_RETURN(FeatureType type, InferFeatureType(table, c, forced, out));
     out.schema.features.push_back({header[c], type});
     out.feature_columns.push_back(c);
   }

@@ -57,6 +57,39 @@ std::string MetricsLine(const nlohmann::json& metrics) {
   return out;
 }
 
+// "'?', '-'" (tokens quoted, for a warning line).
+std::string QuotedTokens(const std::vector<std::string>& tokens) {
+  std::string out;
+  for (const auto& t : tokens) out += fmt::format("{}\"{}\"", out.empty() ? "" : ", ", t);
+  return out;
+}
+
+void WarnStrayTokens(const std::vector<StrayTokens>& stray) {
+  for (const auto& s : stray) {
+    spdlog::warn("column '{}' is {}numeric: {} cell(s) that are not numbers are read as missing ({}{}), the "
+                 "first on line {} of {}; {}",
+                 s.column, s.forced ? "forced " : "", s.cells, QuotedTokens(s.tokens),
+                 s.tokens.size() >= kMaxListedTokens ? ", ..." : "", s.first_line, s.first_source,
+                 s.forced ? "as --column-type asked"
+                          : fmt::format("pass --column-type {}=categorical if they are categories", s.column));
+  }
+}
+
+nlohmann::json StrayTokensJson(const std::vector<StrayTokens>& stray) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : stray) {
+    out.push_back({{"column", s.column}, {"cells", s.cells}, {"first_line", s.first_line},
+                   {"first_source", s.first_source}, {"tokens", s.tokens}, {"forced", s.forced}});
+  }
+  return out;
+}
+
+nlohmann::json ColumnTypesJson(const std::map<std::string, FeatureType>& types) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, type] : types) out[name] = FeatureTypeName(type);
+  return out;
+}
+
 }  // namespace
 
 Result<TrainOutcome> Train(const TrainOptions& options, Store& data, Registry& registry) {
@@ -69,8 +102,10 @@ Result<TrainOutcome> Train(const TrainOptions& options, Store& data, Registry& r
   MB_ASSIGN_OR_RETURN(CsvTable table, LoadData(data, files));
   progress("read {} rows x {} columns", table.rows(), table.cols());
 
-  MB_ASSIGN_OR_RETURN(InferredSchema inferred, InferSchema(table, {options.target, options.drop}));
+  MB_ASSIGN_OR_RETURN(InferredSchema inferred,
+                      InferSchema(table, {options.target, options.drop, options.column_types}));
   const Schema& schema = inferred.schema;
+  WarnStrayTokens(inferred.stray);
   if (inferred.rows_without_target > 0) {
     spdlog::warn("{} rows have no value in target '{}' (the first on line {} of {}); they are left out of training",
                  inferred.rows_without_target, schema.target, inferred.first_line_without_target, table.source());
@@ -130,6 +165,8 @@ Result<TrainOutcome> Train(const TrainOptions& options, Store& data, Registry& r
       {"target", schema.target},
       {"task", TaskName(schema.task)},
       {"schema", SchemaToJson(schema)},
+      {"column_types", ColumnTypesJson(options.column_types)},
+      {"stray_tokens", StrayTokensJson(inferred.stray)},
       {"data", data_json},
       {"rows", {{"total", table.rows()}, {"with_target", inferred.rows.size()}, {"train", split.train.size()},
                 {"holdout", split.holdout.size()}, {"without_target", inferred.rows_without_target}}},
