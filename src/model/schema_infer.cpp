@@ -85,6 +85,7 @@ Result<FeatureType> InferFeatureType(const CsvTable& table, size_t col, std::opt
   stray.first_source = table.source_of(text.first_row);
   stray.forced = forced.has_value();
   stray.tokens.assign(text.distinct.begin(), text.distinct.end());
+  stray.more_tokens = text.too_many;
   out.stray.push_back(std::move(stray));
   return FeatureType::kNumeric;
 }

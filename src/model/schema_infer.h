@@ -47,6 +47,7 @@ struct StrayTokens {
   size_t first_line = 0;            // 1-based line of the first in its file
   std::string first_source;         // that file
   std::vector<std::string> tokens;  // distinct, trimmed, in order of appearance
+  bool more_tokens = false;         // more distinct tokens than `tokens` lists
   bool forced = false;              // the column was forced numeric
 };
 

@@ -69,7 +69,7 @@ void WarnStrayTokens(const std::vector<StrayTokens>& stray) {
     spdlog::warn("column '{}' is {}numeric: {} cell(s) that are not numbers are read as missing ({}{}), the "
                  "first on line {} of {}; {}",
                  s.column, s.forced ? "forced " : "", s.cells, QuotedTokens(s.tokens),
-                 s.tokens.size() >= kMaxListedTokens ? ", ..." : "", s.first_line, s.first_source,
+                 s.more_tokens ? ", ..." : "", s.first_line, s.first_source,
                  s.forced ? "as --column-type asked"
                           : fmt::format("pass --column-type {}=categorical if they are categories", s.column));
   }
