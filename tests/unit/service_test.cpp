@@ -141,7 +141,9 @@ TEST_F(ServiceTest, HeadAnswersLikeGetWithoutTheBody) {
     EXPECT_EQ(head.status, get.status) << path;
     EXPECT_TRUE(head.head_only) << path;  // the transport sends the headers only
     EXPECT_EQ(head.content_type, get.content_type) << path;
-    if (path != "/metrics") EXPECT_EQ(head.body.size(), get.body.size()) << path;  // its Content-Length
+    if (path != "/metrics") {
+      EXPECT_EQ(head.body.size(), get.body.size()) << path;  // its Content-Length
+    }
   }
   Reply head_inference = Call("HEAD", "/inference");
   EXPECT_EQ(head_inference.status, 405);
@@ -178,7 +180,9 @@ TEST_F(ServiceTest, EveryErrorIsOneJsonShape) {
     EXPECT_EQ(j.size(), 2u) << r.body;
     EXPECT_EQ(j["error"], c.error) << r.body;
     EXPECT_THAT(j["message"].get<std::string>(), HasSubstr(c.words));
-    if (c.status == 405) EXPECT_FALSE(r.allow.empty());
+    if (c.status == 405) {
+      EXPECT_FALSE(r.allow.empty());
+    }
   }
 }
 
