@@ -164,8 +164,9 @@ def test_stray_token_keeps_count_numeric_warned_and_recorded(tmp_path):
     meta = json.loads(stores.run("models", "show", "1", "--json").stdout)
     counts = {f["name"]: f["type"] for f in meta["schema"]["features"]}
     assert counts["Count"] == "numeric"
-    assert meta["stray_tokens"] == [{"column": "Count", "cells": 1, "first_line": 8, "first_source": "stray.csv",
-                                     "tokens": ["?"], "forced": False}]
+    [stray] = meta["stray_tokens"]
+    assert stray.pop("first_source").endswith("stray.csv")  # where the data store keeps it
+    assert stray == {"column": "Count", "cells": 1, "first_line": 8, "tokens": ["?"], "forced": False}
 
 
 def test_column_type_categorical_matches_numbers_by_value(tmp_path):
