@@ -119,25 +119,25 @@ def test_nul_in_a_string_is_refused_and_the_export_reads_back(trained, tmp_path)
     assert not any("\0" in v for r in rows for v in r.values())
 
 
-def test_ready_is_degraded_while_the_results_store_refuses(s3_stores, tmp_path):
-    stores = s3_stores
-    stores.run("sample-data", "--rows", "500", "--out", "churn.csv")
-    stores.run("upload", "churn.csv")
-    stores.run("train", "--quiet", "--params", _params(stores.cwd))
-    client = stores.s3.client()
-    bucket = stores.buckets["results"]
-    with Server(stores, spool=tmp_path / "spool", args=["--ship-interval-ms", "100"]) as srv:
+def test_ready_is_degraded_while_the_results_store_refuses(trained, tmp_path):
+    # A results store whose folder cannot be created (its parent is a file):
+    # every shipment fails while requests still succeed from the spool.
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file, not a folder")
+    env = {"RESULTS_STORE": str(blocked / "results")}
+    with Server(trained, spool=tmp_path / "spool", extra_env=env, args=["--ship-interval-ms", "100"]) as srv:
         srv.wait_ready()
-        client.delete_bucket(Bucket=bucket)  # empty so far: nothing shipped yet
         assert srv.infer([["aa", 2, 2]], "1").status_code == 200  # spooled locally
-        r = wait_for(lambda: (lambda x: x if x.status_code == 503 else None)(srv.get("/ready")),
-                     60, "/ready turns 503")
+        # (a list: a 503 Response is falsy)
+        [r] = wait_for(lambda: (lambda x: [x] if x.status_code == 503 else None)(srv.get("/ready")),
+                       60, "/ready turns 503")
         body = r.json()
         assert body["status"] == "degraded"
         assert "results store" in body["reason"], body
         assert str(tmp_path) not in r.text
         assert int(r.headers["Retry-After"]) > 0
-        client.create_bucket(Bucket=bucket)
+        assert srv.infer([["aa", 2, 2]], "1").status_code == 200  # still answering
+        blocked.unlink()  # the store comes back
         wait_for(lambda: srv.get("/ready").status_code == 200, 90, "/ready back to 200")
 
 
