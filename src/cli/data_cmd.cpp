@@ -40,8 +40,7 @@ void RegisterDataCommands(CLI::App& app, CliContext& ctx) {
   s->add_option("--out", sample->out, "CSV file to write")->required();
   s->add_option("--classes", sample->options.classes,
                 "2: churn 0/1 (the seed's columns); 3-10: a string target `tier` instead")
-      ->capture_default_str()
-      ->check(IntegerIn(2, 10));
+      ->capture_default_str();  // range-checked by WriteSampleData (its message names the range)
   s->add_flag("--regression", sample->options.regression, "A numeric target `spend` instead of churn");
   SetAction(s, ctx, [sample]() -> Status {
     MB_RETURN_IF_ERROR(WriteSampleData(sample->out, sample->options));
