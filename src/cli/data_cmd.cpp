@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "data/data_store.h"
 #include "data/sample_data.h"
 #include "store/store.h"
@@ -31,13 +32,15 @@ void RegisterDataCommands(CLI::App& app, CliContext& ctx) {
   CLI::App* s = app.add_subcommand(
       "sample-data",
       "Write a synthetic churn CSV like the seed's (Country,Count,id,churn) with a learnable signal");
-  s->add_option("--rows", sample->options.rows, "Number of data rows")->capture_default_str();
+  s->add_option("--rows", sample->options.rows, "Number of data rows")
+      ->capture_default_str()
+      ->check(IntegerIn(1, 1'000'000'000));
   s->add_option("--seed", sample->options.seed, "Random seed (the same seed gives the same file)")
       ->capture_default_str();
   s->add_option("--out", sample->out, "CSV file to write")->required();
   s->add_option("--classes", sample->options.classes,
                 "2: churn 0/1 (the seed's columns); 3-10: a string target `tier` instead")
-      ->capture_default_str();
+      ->capture_default_str();  // range-checked by WriteSampleData (its message names the range)
   s->add_flag("--regression", sample->options.regression, "A numeric target `spend` instead of churn");
   SetAction(s, ctx, [sample]() -> Status {
     MB_RETURN_IF_ERROR(WriteSampleData(sample->out, sample->options));

@@ -9,6 +9,7 @@
 
 #include "batch/batch.h"
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "core/csv.h"
 #include "registry/loader.h"
 #include "registry/registry.h"
@@ -116,7 +117,9 @@ void RegisterResultsCommands(CLI::App& app, CliContext& ctx) {
       "Write the seed's results_<N>.csv: every logged row of a version once, header once, in time\n"
       "order. Reads what servers and `modelbay predict` shipped to the results store (a server\n"
       "ships within about a second and on shutdown; rows still in a server's spool are not included).");
-  exp->add_option("--version", ef->version, "Model version whose rows to export")->required();
+  exp->add_option("--version", ef->version, "Model version whose rows to export")
+      ->required()
+      ->check(IntegerIn(1, 2147483647));
   exp->add_option("--out", ef->out,
                   "Local file to write (default: results_<N>.csv at the root of the results store)");
   SetAction(exp, ctx, [&ctx, ef] { return Export(ctx, *ef); });
@@ -147,9 +150,11 @@ void RegisterResultsCommands(CLI::App& app, CliContext& ctx) {
   predict->add_option("--out", pf->out,
                       "Output: a file, - (stdout), s3://bucket/key, or for several parts a folder or\n"
                       "s3://bucket/prefix/ (default for one local file: FILE with a _predictions suffix)");
-  predict->add_option("--threads", pf->threads, "Scoring threads (default: every core)");
+  predict->add_option("--threads", pf->threads, "Scoring threads (default: every core)")
+      ->check(IntegerIn(0, 1024));
   predict->add_option("--batch-size", pf->batch_size, "Rows per block (memory is bounded by ~2 blocks per thread)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(IntegerIn(1, 1000000));
   predict->add_option("--shard", pf->shard,
                       "I/N: score only shard I of N (0-based); default from AWS_BATCH_JOB_ARRAY_INDEX/SIZE");
   predict->add_option("--split-bytes", pf->split_bytes,

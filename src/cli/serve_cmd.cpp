@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "registry/registry.h"
 #include "results/prediction_log.h"
 #include "results/results_file.h"
@@ -18,6 +19,12 @@
 
 namespace modelbay {
 namespace {
+
+// Accepted ranges of the numeric flags (docs/serving.md lists them).
+constexpr int kMaxThreads = 1024;
+constexpr int64_t kMaxBodyBytes = int64_t{1} << 30;  // the body is held in memory
+constexpr int64_t kMaxRows = 10'000'000;
+constexpr int64_t kMaxSeconds = 3600;
 
 struct ServeFlags {
   std::string host = "0.0.0.0";
@@ -52,19 +59,7 @@ std::string WriterId() {
 }
 
 Status Serve(const CliContext& ctx, const ServeFlags& f) {
-  if (f.port < 0 || f.port > 65535) return InvalidArgument("--port must be 0..65535");
-  if (f.fsync != "always" && f.fsync != "never") {
-    return InvalidArgument("--fsync must be `always` or `never`");
-  }
-  if (f.max_rows == 0 || f.max_body_bytes == 0) {
-    return InvalidArgument("--max-rows and --max-body-bytes must be positive");
-  }
-  if (f.results_refresh_s < 0 || f.results_lease_ttl_s <= 0) {
-    return InvalidArgument("--results-refresh must be 0 (off) or positive, --results-lease-ttl positive");
-  }
-  if (f.alias_refresh_s <= 0 || f.read_timeout_s <= 0 || f.write_timeout_s <= 0) {
-    return InvalidArgument("--alias-refresh, --read-timeout and --write-timeout must be positive");
-  }
+  // Every numeric flag was range-checked by its validator (cli/option_checks.h).
   MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
   MB_ASSIGN_OR_RETURN(auto models, OpenStore(cfg.models, cfg));
   MB_ASSIGN_OR_RETURN(auto results, OpenStore(cfg.results, cfg));
@@ -143,12 +138,17 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--host", flags->host, "Address to listen on")->capture_default_str()->envname("MODELBAY_HOST");
   cmd->add_option("--port", flags->port, "Port to listen on (0: any free port)")
       ->capture_default_str()
-      ->envname("MODELBAY_PORT");
-  cmd->add_option("--threads", flags->threads, "I/O threads (0: one per CPU core)")->capture_default_str();
+      ->envname("MODELBAY_PORT")
+      ->check(IntegerIn(0, 65535));
+  cmd->add_option("--threads", flags->threads, "I/O threads (0: one per CPU core)")
+      ->capture_default_str()
+      ->check(IntegerIn(0, kMaxThreads));
   cmd->add_option("--max-body-bytes", flags->max_body_bytes, "Largest request body accepted (413 above)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(IntegerIn(1, kMaxBodyBytes));
   cmd->add_option("--max-rows", flags->max_rows, "Most rows per /inference request (413 above)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(IntegerIn(1, kMaxRows));
   cmd->add_option("--spool", flags->spool, "Folder of the local prediction-log spool (default: <home>/spool)");
   cmd->add_option("--fsync", flags->fsync,
                   "always: a 200 survives power loss; never: it survives a process crash")
@@ -156,23 +156,29 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
       ->check(CLI::IsMember({"always", "never"}));
   cmd->add_option("--alias-refresh", flags->alias_refresh_s,
                   "Seconds between re-reads of versions and aliases (a promotion is served after it)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(NumberIn(0.1, kMaxSeconds));
   cmd->add_option("--read-timeout", flags->read_timeout_s,
                   "Seconds a client has to send a whole request (also the keep-alive idle limit)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(NumberIn(0.1, kMaxSeconds));
   cmd->add_option("--write-timeout", flags->write_timeout_s, "Seconds a client has to read a response")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(NumberIn(0.1, kMaxSeconds));
   cmd->add_option("--ship-interval-ms", flags->ship_interval_ms,
                   "Milliseconds between background shipments of the prediction log")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(IntegerIn(10, kMaxSeconds * 1000));
   cmd->add_option("--results-refresh", flags->results_refresh_s,
                   "Seconds between updates of results_<N>.csv in the results store from the shipped log "
                   "(0: off; `modelbay results export` writes it)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(NumberIn(0, kMaxSeconds));
   cmd->add_option("--results-lease-ttl", flags->results_lease_ttl_s,
                   "Seconds after which another server takes over the results_<N>.csv updates of a server "
                   "that died mid-update")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(NumberIn(1, kMaxSeconds));
   SetAction(cmd, ctx, [&ctx, flags] { return Serve(ctx, *flags); });
 }
 

@@ -14,10 +14,12 @@ struct TrainFlags {
   std::string data = "latest";
   std::string target;
   std::vector<std::string> drop;
+  std::vector<std::string> column_types;  // COL=numeric|categorical
   std::string params_file;
   double tolerance = 0.0;
 
-  // Adds --target, --drop, --params, --tolerance, and --data when with_data.
+  // Adds --target, --drop, --column-type, --params, --tolerance, and --data
+  // when with_data.
   void Add(CLI::App* cmd, bool with_data);
   // TrainOptions from the flags (reads and checks the --params file).
   Result<TrainOptions> Build() const;

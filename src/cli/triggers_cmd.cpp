@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "cli/train_flags.h"
 #include "store/sqs_client.h"
 #include "store/store.h"
@@ -25,7 +26,8 @@ struct TriggerTrainFlags : TrainFlags {
     cmd->add_option("--grace", grace_s,
                     "On SIGTERM/SIGINT, seconds a running training may take to finish before it is "
                     "abandoned (a second signal abandons it at once)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(NumberIn(0, 86400));
   }
   Result<TrainOptions> Build() const {
     MB_ASSIGN_OR_RETURN(TrainOptions t, TrainFlags::Build());
@@ -66,12 +68,12 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
       TriggerTrainFlags train;
     };
     auto f = std::make_shared<Flags>();
-    cmd->add_option("--interval", f->interval, "Seconds between polls")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--interval", f->interval, "Seconds between polls")->capture_default_str()->check(NumberIn(0.1, 86400));
     cmd->add_option("--debounce", f->debounce, "Seconds a change must stay unchanged before training")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
+        ->capture_default_str()->check(NumberIn(0, 86400));
     cmd->add_option("--lease-ttl", f->lease_ttl,
                     "Seconds a lease lasts without renewal (a dead watcher's change is taken over after it)")
-        ->capture_default_str()->check(CLI::PositiveNumber);
+        ->capture_default_str()->check(NumberIn(1, 86400));
     cmd->add_flag("--once", f->once, "Handle the current state once (train if needed) and exit");
     f->train.Add(cmd, /*with_data=*/true);
     SetAction(cmd, ctx, [&ctx, f]() -> Status {
@@ -108,12 +110,12 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
     };
     auto f = std::make_shared<Flags>();
     cmd->add_option("--queue-url", f->queue_url, "The SQS queue URL (or MODELBAY_QUEUE_URL)");
-    cmd->add_option("--wait", f->wait, "Long-poll seconds per receive (0-20)")->capture_default_str()->check(CLI::Range(0, 20));
+    cmd->add_option("--wait", f->wait, "Long-poll seconds per receive (0-20)")->capture_default_str()->check(IntegerIn(0, 20));
     cmd->add_option("--visibility", f->visibility,
                     "Seconds a received message stays hidden; extended while its training runs")
-        ->capture_default_str()->check(CLI::Range(1, 43200));
+        ->capture_default_str()->check(IntegerIn(1, 43200));
     cmd->add_option("--lease-ttl", f->lease_ttl, "Seconds a training lease lasts without renewal")
-        ->capture_default_str()->check(CLI::PositiveNumber);
+        ->capture_default_str()->check(NumberIn(1, 86400));
     f->train.Add(cmd, /*with_data=*/false);
     SetAction(cmd, ctx, [&ctx, f]() -> Status {
       MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());

@@ -33,6 +33,28 @@ std::string Lookup(const EnvMap& primary, const EnvMap& secondary, std::string_v
 
 }  // namespace
 
+std::string RedactUrlCredentials(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t done = 0;
+  for (size_t scheme_end = text.find("://"); scheme_end != std::string_view::npos;
+       scheme_end = text.find("://", scheme_end + 3)) {
+    const size_t host_start = scheme_end + 3;
+    size_t authority_end = host_start;
+    while (authority_end < text.size() && std::string_view("/?# \t\n\"'").find(text[authority_end]) ==
+                                               std::string_view::npos) {
+      ++authority_end;
+    }
+    const size_t at = text.substr(host_start, authority_end - host_start).rfind('@');
+    if (at == std::string_view::npos) continue;
+    out.append(text.substr(done, host_start - done));
+    out += "***";
+    done = host_start + at;  // from the '@' on
+  }
+  out.append(text.substr(done));
+  return out;
+}
+
 std::string StoreLocation::ToString() const {
   if (kind == Kind::kLocal) return path.string();
   std::string s = "s3://" + bucket;

@@ -30,6 +30,11 @@ struct StoreLocation {
   std::string ToString() const;  // "s3://bucket/prefix" or the path
 };
 
+// `text` with the user-info part of every URL in it ("http://user:pass@host"
+// -> "http://***@host") replaced, so that a password embedded in an
+// endpoint URL is never printed.
+std::string RedactUrlCredentials(std::string_view text);
+
 // `default_path` is used when `value` is empty.
 Result<StoreLocation> ParseStoreLocation(std::string_view value,
                                          const std::filesystem::path& default_path);

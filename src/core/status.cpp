@@ -14,6 +14,8 @@ std::string_view CodeName(Code code) {
     case Code::kDataLoss: return "DATA_LOSS";
     case Code::kResourceExhausted: return "RESOURCE_EXHAUSTED";
     case Code::kUnsupportedMedia: return "UNSUPPORTED_MEDIA_TYPE";
+    case Code::kMethodNotAllowed: return "METHOD_NOT_ALLOWED";
+    case Code::kHeadersTooLarge: return "HEADERS_TOO_LARGE";
     case Code::kCancelled: return "CANCELLED";
     case Code::kInternal: return "INTERNAL";
   }
@@ -47,6 +49,8 @@ int HttpStatusFor(Code code) {
     case Code::kUnavailable: return 503;
     case Code::kResourceExhausted: return 413;
     case Code::kUnsupportedMedia: return 415;
+    case Code::kMethodNotAllowed: return 405;
+    case Code::kHeadersTooLarge: return 431;
     case Code::kCancelled: return 503;
     case Code::kDataLoss: return 500;
     case Code::kInternal: return 500;
@@ -67,6 +71,8 @@ int ExitCodeFor(Code code) {
     case Code::kDataLoss: return 8;
     case Code::kResourceExhausted: return 9;
     case Code::kUnsupportedMedia: return 2;
+    case Code::kMethodNotAllowed: return 2;
+    case Code::kHeadersTooLarge: return 2;
     case Code::kCancelled: return 130;
   }
   return 1;

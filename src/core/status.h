@@ -27,6 +27,8 @@ enum class Code {
   kDataLoss,            // checksum mismatch, truncated artifact
   kResourceExhausted,   // over a configured limit (body size, rows)
   kUnsupportedMedia,    // request is not JSON
+  kMethodNotAllowed,    // an HTTP route called with a method it does not serve
+  kHeadersTooLarge,     // HTTP request headers over the configured limit
   kCancelled,           // interrupted by a signal
   kInternal,            // a bug: never the user's fault
 };
@@ -62,10 +64,16 @@ inline Status Unavailable(std::string m) { return {Code::kUnavailable, std::move
 inline Status DataLoss(std::string m) { return {Code::kDataLoss, std::move(m)}; }
 inline Status ResourceExhausted(std::string m) { return {Code::kResourceExhausted, std::move(m)}; }
 inline Status UnsupportedMedia(std::string m) { return {Code::kUnsupportedMedia, std::move(m)}; }
+inline Status MethodNotAllowed(std::string m) { return {Code::kMethodNotAllowed, std::move(m)}; }
+inline Status HeadersTooLarge(std::string m) { return {Code::kHeadersTooLarge, std::move(m)}; }
 inline Status Cancelled(std::string m) { return {Code::kCancelled, std::move(m)}; }
 inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
 
-// HTTP status for a code: 400, 404, 409, 412, 401/403, 503, 500, 413, 415.
+// HTTP status for a code (the only such mapping; serve's error writer uses
+// it): invalid argument 400, permission denied 401, not found 404, method
+// not allowed 405, already exists 409, resource exhausted 413, unsupported
+// media 415, headers too large 431, data loss and internal 500, failed
+// precondition, unavailable and cancelled 503.
 int HttpStatusFor(Code code);
 // Process exit code for a code: 0 ok, 1 internal, 2 invalid argument, ...
 int ExitCodeFor(Code code);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <iterator>
+#include <map>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -138,6 +139,7 @@ Preprocessor Preprocessor::FromStats(Schema schema, const std::vector<FeatureSta
       }
     } else {
       p.columns_[f].categories = s.categories;
+      IndexNumericCategories(p.columns_[f]);
     }
   }
   return p;
@@ -184,12 +186,33 @@ float Preprocessor::Scale(size_t feature, double x) const {
   return static_cast<float>((x - c.min) * c.scale);
 }
 
+void Preprocessor::IndexNumericCategories(Column& c) {
+  std::map<double, uint32_t> by_value;
+  for (size_t k = 0; k < c.categories.size(); ++k) {
+    auto v = ParseNumber(c.categories[k]);
+    if (!v) continue;
+    auto [it, inserted] = by_value.emplace(*v, static_cast<uint32_t>(k));
+    if (!inserted && c.categories[k] == FormatNumber(*v)) it->second = static_cast<uint32_t>(k);
+  }
+  c.numeric_codes.assign(by_value.begin(), by_value.end());
+}
+
+float Preprocessor::NumericCode(size_t feature, double value) const {
+  const auto& codes = columns_[feature].numeric_codes;
+  auto it = std::lower_bound(codes.begin(), codes.end(), value,
+                             [](const std::pair<double, uint32_t>& a, double b) { return a.first < b; });
+  if (it == codes.end() || it->first != value) return kMissing;
+  return static_cast<float>(it->second);
+}
+
 float Preprocessor::Code(size_t feature, std::string_view text) const {
   const auto& cats = columns_[feature].categories;
   auto it = std::lower_bound(cats.begin(), cats.end(), text,
                              [](const std::string& a, std::string_view b) { return a < b; });
-  if (it == cats.end() || *it != text) return kMissing;
-  return static_cast<float>(it - cats.begin());
+  if (it != cats.end() && *it == text) return static_cast<float>(it - cats.begin());
+  // Not as written: a number matches a category of the same value.
+  if (auto v = ParseNumber(text)) return NumericCode(feature, *v);
+  return kMissing;
 }
 
 bool Preprocessor::EncodeText(size_t feature, std::string_view text, float* out) const {
@@ -215,7 +238,7 @@ bool Preprocessor::Encode(size_t feature, const Cell& cell, float* out) const {
     } else if (schema_.features[feature].type == FeatureType::kNumeric) {
       *out = Scale(feature, *num);
     } else {
-      *out = Code(feature, FormatNumber(*num));
+      *out = NumericCode(feature, *num);
     }
     return true;
   }
@@ -312,6 +335,7 @@ Result<Preprocessor> Preprocessor::FromJson(std::string_view text, std::string_v
                              [](const auto& a, const auto& b) { return !(a < b); }) != c.categories.end()) {
         return r.Error(where + ".categories", "must be sorted and distinct");
       }
+      IndexNumericCategories(c);
     } else {
       return r.Error(where + ".type", "must be numeric or categorical");
     }

@@ -4,7 +4,14 @@
 //   numeric      min-max scaling (x - min) / (max - min); 0 for a constant
 //                column; missing -> NaN
 //   categorical  the code of the value in the sorted vocabulary (0, 1, ...);
-//                missing or unseen -> NaN (XGBoost's missing value)
+//                missing or unseen -> NaN (XGBoost's missing value). A value
+//                not in the vocabulary as written but that is a number is
+//                matched by numeric value: 5, "5.0" and "5e0" all find the
+//                category "5". When several categories have the same value
+//                ("5" and "05"), the one written as the shortest decimal
+//                ("5") wins, else the first in sorted order. The index is
+//                built when the preprocessor is fitted or read, so files
+//                written before this rule need no change.
 // Text is trimmed of surrounding spaces and read by model/values.h.
 #pragma once
 
@@ -13,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -75,7 +83,12 @@ class Preprocessor {
     double max = 0;
     double scale = 0;                     // 1 / (max - min), or 0 when constant
     std::vector<std::string> categories;  // sorted, distinct
+    // (value, code) of the categories that are numbers, sorted by value,
+    // one per value (see the rule above).
+    std::vector<std::pair<double, uint32_t>> numeric_codes;
   };
+  static void IndexNumericCategories(Column& c);
+  float NumericCode(size_t feature, double value) const;
   float Scale(size_t feature, double x) const;
   float Code(size_t feature, std::string_view text) const;
   bool EncodeText(size_t feature, std::string_view text, float* out) const;

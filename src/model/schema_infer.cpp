@@ -99,6 +99,73 @@ Status DecideTarget(const SchemaFacts& f, Schema& schema) {
   return Status::Ok();
 }
 
+// Adds a distinct non-number of column c, in order of appearance, capped.
+void AddToken(SchemaFacts& f, size_t c, std::string_view token) {
+  if (f.text_overflow[c]) return;
+  auto& tokens = f.text_tokens[c];
+  if (std::find(tokens.begin(), tokens.end(), token) != tokens.end()) return;
+  if (tokens.size() > kMaxListedTokens) {
+    f.text_overflow[c] = 1;
+    return;
+  }
+  tokens.emplace_back(token);
+}
+
+// Checks that every forced type names a feature column.
+Status CheckColumnTypes(const CsvTable& table, const SchemaOptions& options, size_t target,
+                        const std::vector<bool>& dropped) {
+  for (const auto& [name, type] : options.column_types) {
+    MB_ASSIGN_OR_RETURN(size_t col, FindColumn(table, name, fmt::format("--column-type {}:", name)));
+    if (col == target) {
+      return InvalidArgument(fmt::format("--column-type {}: that is the target column of {}; the type of "
+                                         "the target is inferred (it sets the task), only features take "
+                                         "--column-type",
+                                         name, table.source()));
+    }
+    if (dropped[col]) {
+      return InvalidArgument(fmt::format("--column-type {}: the column is also in --drop; keep one of the two",
+                                         name));
+    }
+  }
+  return Status::Ok();
+}
+
+// The type of feature column c (forced or inferred from the facts) and, for
+// a numeric one with non-numbers, the stray tokens that become missing.
+Result<FeatureType> DecideFeatureType(const SchemaFacts& f, size_t c, std::optional<FeatureType> forced,
+                                      InferredSchema& out) {
+  const auto& name = f.header[c];
+  if (f.values[c] == 0) {
+    return InvalidArgument(fmt::format(
+        "column '{}' in {} is empty in every row ({} rows); drop it with --drop {} or fill it in", name,
+        f.source, f.rows, name));
+  }
+  if (forced == FeatureType::kCategorical) return FeatureType::kCategorical;
+  if (f.text_cells[c] == 0) return FeatureType::kNumeric;
+  const auto& tokens = f.text_tokens[c];
+  const size_t distinct = f.text_overflow[c] ? kMaxListedTokens + 2 : tokens.size();
+  if (!forced && distinct > kMaxStrayTokens) return FeatureType::kCategorical;
+  if (forced == FeatureType::kNumeric && f.text_cells[c] == f.values[c]) {
+    return InvalidArgument(fmt::format(
+        "--column-type {}=numeric: column '{}' in {} holds no number (e.g. \"{}\" on line {}); "
+        "make it categorical or fix the data",
+        name, name, f.first_text_source[c], tokens.empty() ? std::string() : tokens[0], f.first_text_line[c]));
+  }
+  const double numbers = static_cast<double>(f.values[c] - f.text_cells[c]);
+  if (!forced && numbers < kMinNumericShare * static_cast<double>(f.values[c])) return FeatureType::kCategorical;
+  const size_t limit = forced ? kMaxListedTokens : kMaxStrayTokens;
+  StrayTokens stray;
+  stray.column = name;
+  stray.cells = f.text_cells[c];
+  stray.first_line = f.first_text_line[c];
+  stray.first_source = f.first_text_source[c];
+  stray.forced = forced.has_value();
+  stray.tokens.assign(tokens.begin(), tokens.begin() + std::min(tokens.size(), limit));
+  stray.more_tokens = distinct > limit;
+  out.stray.push_back(std::move(stray));
+  return FeatureType::kNumeric;
+}
+
 }  // namespace
 
 std::string_view TaskName(TaskType task) {
@@ -126,6 +193,7 @@ Result<SchemaFacts> CollectSchemaFacts(const CsvTable& table, const SchemaOption
     auto it = std::find(header.begin(), header.end(), "churn");
     f.target_column = it != header.end() ? static_cast<size_t>(it - header.begin()) : header.size() - 1;
   }
+  std::vector<bool> dropped(header.size(), false);
   for (const auto& name : options.drop) {
     MB_ASSIGN_OR_RETURN(size_t col, FindColumn(table, name, "--drop"));
     if (col == f.target_column) {
@@ -133,18 +201,30 @@ Result<SchemaFacts> CollectSchemaFacts(const CsvTable& table, const SchemaOption
                                          "--target or do not drop it",
                                          name, table.source()));
     }
+    dropped[col] = true;
   }
-  f.has_value.assign(header.size(), 0);
-  f.numeric.assign(header.size(), 1);
-  for (size_t c = 0; c < header.size(); ++c) {
+  MB_RETURN_IF_ERROR(CheckColumnTypes(table, options, f.target_column, dropped));
+  const size_t n = header.size();
+  f.has_value.assign(n, 0);
+  f.values.assign(n, 0);
+  f.text_cells.assign(n, 0);
+  f.first_text_line.assign(n, 0);
+  f.first_text_source.assign(n, "");
+  f.text_tokens.assign(n, {});
+  f.text_overflow.assign(n, 0);
+  for (size_t c = 0; c < n; ++c) {
     if (c == f.target_column) continue;
-    for (std::string_view cell : table.column(c)) {
-      if (IsMissingText(cell)) continue;
+    const auto& cells = table.column(c);
+    for (size_t r = 0; r < cells.size(); ++r) {
+      if (IsMissingText(cells[r])) continue;
       f.has_value[c] = 1;
-      if (!ParseNumber(cell)) {
-        f.numeric[c] = 0;
-        break;
+      ++f.values[c];
+      if (ParseNumber(cells[r])) continue;
+      if (f.text_cells[c]++ == 0) {
+        f.first_text_line[c] = table.line_of(r);
+        f.first_text_source[c] = table.source_of(r);
       }
+      AddToken(f, c, TrimSpaces(cells[r]));
     }
   }
   const auto& target = table.column(f.target_column);
@@ -175,9 +255,15 @@ Status MergeSchemaFacts(SchemaFacts& into, const SchemaFacts& other) {
   }
   into.rows += other.rows;
   for (size_t c = 0; c < into.header.size(); ++c) {
-    // A column with no value in `other` says nothing about its type.
-    into.numeric[c] = (into.numeric[c] || !into.has_value[c]) && (other.numeric[c] || !other.has_value[c]);
     into.has_value[c] = into.has_value[c] || other.has_value[c];
+    into.values[c] += other.values[c];
+    if (into.text_cells[c] == 0 && other.text_cells[c] > 0) {
+      into.first_text_line[c] = other.first_text_line[c];
+      into.first_text_source[c] = other.first_text_source[c];
+    }
+    into.text_cells[c] += other.text_cells[c];
+    for (const auto& t : other.text_tokens[c]) AddToken(into, c, t);
+    if (other.text_overflow[c]) into.text_overflow[c] = 1;
   }
   if (into.first_without_target.empty()) into.first_without_target = other.first_without_target;
   into.rows_with_target += other.rows_with_target;
@@ -204,12 +290,10 @@ Result<InferredSchema> DecideSchema(const SchemaFacts& f, const SchemaOptions& o
     const auto& name = f.header[c];
     bool dropped = std::find(options.drop.begin(), options.drop.end(), name) != options.drop.end();
     if (c == f.target_column || dropped) continue;
-    if (!f.has_value[c]) {
-      return InvalidArgument(fmt::format(
-          "column '{}' in {} is empty in every row ({} rows); drop it with --drop {} or fill it in", name,
-          f.source, f.rows, name));
-    }
-    out.schema.features.push_back({name, f.numeric[c] ? FeatureType::kNumeric : FeatureType::kCategorical});
+    std::optional<FeatureType> forced;
+    if (auto it = options.column_types.find(name); it != options.column_types.end()) forced = it->second;
+    MB_ASSIGN_OR_RETURN(FeatureType type, DecideFeatureType(f, c, forced, out));
+    out.schema.features.push_back({name, type});
     out.feature_columns.push_back(c);
   }
   if (out.schema.features.empty()) {
@@ -273,7 +357,12 @@ nlohmann::json SchemaFactsToJson(const SchemaFacts& f) {
           {"header", f.header},
           {"rows", f.rows},
           {"has_value", f.has_value},
-          {"numeric", f.numeric},
+          {"values", f.values},
+          {"text_cells", f.text_cells},
+          {"first_text_line", f.first_text_line},
+          {"first_text_source", f.first_text_source},
+          {"text_tokens", f.text_tokens},
+          {"text_overflow", f.text_overflow},
           {"target_column", f.target_column},
           {"rows_with_target", f.rows_with_target},
           {"rows_without_target", f.rows_without_target},
@@ -292,7 +381,12 @@ Result<SchemaFacts> SchemaFactsFromJson(const nlohmann::json& j) {
     j.at("header").get_to(f.header);
     j.at("rows").get_to(f.rows);
     j.at("has_value").get_to(f.has_value);
-    j.at("numeric").get_to(f.numeric);
+    j.at("values").get_to(f.values);
+    j.at("text_cells").get_to(f.text_cells);
+    j.at("first_text_line").get_to(f.first_text_line);
+    j.at("first_text_source").get_to(f.first_text_source);
+    j.at("text_tokens").get_to(f.text_tokens);
+    j.at("text_overflow").get_to(f.text_overflow);
     j.at("target_column").get_to(f.target_column);
     j.at("rows_with_target").get_to(f.rows_with_target);
     j.at("rows_without_target").get_to(f.rows_without_target);
@@ -302,7 +396,10 @@ Result<SchemaFacts> SchemaFactsFromJson(const nlohmann::json& j) {
     j.at("numbers_overflow").get_to(f.numbers_overflow);
     j.at("target_texts").get_to(f.target_texts);
     j.at("texts_overflow").get_to(f.texts_overflow);
-    if (f.has_value.size() != f.header.size() || f.numeric.size() != f.header.size() ||
+    const size_t n = f.header.size();
+    if (f.has_value.size() != n || f.values.size() != n || f.text_cells.size() != n ||
+        f.first_text_line.size() != n || f.first_text_source.size() != n || f.text_tokens.size() != n ||
+        f.text_overflow.size() != n ||
         f.target_column >= f.header.size()) {
       return DataLoss("schema facts from a worker are inconsistent");
     }

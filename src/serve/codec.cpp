@@ -41,7 +41,19 @@ Status CellFrom(simdjson::dom::element v, size_t row, std::string_view column, C
     case T::INT64: cell = static_cast<double>(int64_t(v)); return Status::Ok();
     case T::UINT64: cell = static_cast<double>(uint64_t(v)); return Status::Ok();
     case T::DOUBLE: cell = double(v); return Status::Ok();
-    case T::STRING: cell = std::string_view(v); return Status::Ok();
+    case T::STRING: {
+      const std::string_view text(v);
+      // Refused rather than stored: a NUL byte in the prediction log would
+      // make the exported CSV unreadable to many readers (docs/serving.md).
+      if (text.find('\0') != std::string_view::npos) {
+        return InvalidArgument(fmt::format(
+            "row {}, column \"{}\": the string contains \\u0000 (a NUL character), which the "
+            "prediction log does not store; remove it from the value",
+            row, column));
+      }
+      cell = text;
+      return Status::Ok();
+    }
     default:
       return InvalidArgument(fmt::format(
           "row {}, column \"{}\": {} is not accepted here; send a number, a string or null",
@@ -293,6 +305,8 @@ std::string_view ErrorCodeName(Code code) {
     case Code::kDataLoss: return "data_loss";
     case Code::kResourceExhausted: return "too_large";
     case Code::kUnsupportedMedia: return "unsupported_media_type";
+    case Code::kMethodNotAllowed: return "method_not_allowed";
+    case Code::kHeadersTooLarge: return "headers_too_large";
     case Code::kCancelled: return "shutting_down";
     case Code::kInternal: return "internal";
   }

@@ -36,7 +36,8 @@ Result<InferenceRequest> ParseInferenceRequest(simdjson::dom::parser& parser,
 // column name (a missing column is a missing value; an unknown one, a
 // duplicate, a wrong row width or a nested value is InvalidArgument naming
 // the row and column). Numbers stay numbers, strings stay text, null is
-// missing; the model checks numeric columns when it predicts.
+// missing; the model checks numeric columns when it predicts. A string
+// holding \u0000 is InvalidArgument (the prediction log does not store NUL).
 Status BuildCells(const InferenceRequest& request, const Schema& schema, CellMatrix& out);
 
 // {"model_version": "3", "predictions": [...], "probabilities": [[...]],

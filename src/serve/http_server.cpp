@@ -17,7 +17,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "serve/codec.h"
 
 namespace modelbay::serve {
 
@@ -88,29 +87,21 @@ class Session : public std::enable_shared_from_this<Session> {
         ec == http::error::end_of_stream || ec == http::error::partial_message) {
       return Close();
     }
-    // A malformed or oversized request: answer once, then close.
-    int status = 400;
-    std::string message = fmt::format("malformed HTTP request: {}", ec.message());
+    // A malformed or oversized request: answer once (through the same
+    // error writer as the routes), then close.
+    Status error = InvalidArgument(fmt::format("malformed HTTP request: {}", ec.message()));
     if (ec == http::error::body_limit) {
-      status = 413;
-      message = fmt::format("the body is larger than the limit of {} bytes (--max-body-bytes)",
-                            state_.options.max_body_bytes);
+      error = ResourceExhausted(fmt::format("the body is larger than the limit of {} bytes (--max-body-bytes)",
+                                            state_.options.max_body_bytes));
     } else if (ec == http::error::header_limit) {
-      status = 431;
-      message = fmt::format("the request headers are larger than the limit of {} bytes",
-                            state_.options.max_header_bytes);
+      error = HeadersTooLarge(fmt::format("the request headers are larger than the limit of {} bytes",
+                                          state_.options.max_header_bytes));
     }
-    state_.metrics.ObserveRequest(Route::kOther, status, 0);
-    auto res = std::make_shared<http::response<http::string_body>>(http::status(status), 11);
-    res->set(http::field::content_type, "application/json");
-    res->body() = ErrorBody(status == 413 ? "too_large" : status == 431 ? "headers_too_large"
-                                                                         : "bad_request",
-                            message);
-    res->keep_alive(false);
-    res->prepare_payload();
-    stream_.expires_after(state_.options.write_timeout);
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code, size_t) { self->Close(); });
+    state_.in_flight.fetch_add(1);
+    started_ = SteadyClock::now();
+    reply_ = Reply{};
+    WriteErrorReply(error, reply_);
+    Respond(/*transport_error=*/true);
   }
 
   void OnRead(beast::error_code ec, size_t) {
@@ -129,19 +120,27 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void Respond() {
+  // The one response writer: a route's reply, or (transport_error) the
+  // error reply to a request that could not be read, after which the
+  // connection closes.
+  void Respond(bool transport_error = false) {
     auto& req = parser_->get();
-    res_.emplace(http::status(reply_.status), req.version());
+    res_.emplace(http::status(reply_.status), req.version() != 0 ? req.version() : 11);
     res_->set(http::field::content_type, reply_.content_type);
     if (reply_.retry_after > 0) res_->set(http::field::retry_after, std::to_string(reply_.retry_after));
     if (!reply_.allow.empty()) res_->set(http::field::allow, reply_.allow);
     if (reply_.www_authenticate) res_->set(http::field::www_authenticate, "Bearer");
     if (!reply_.request_id.empty()) res_->set("X-Request-Id", reply_.request_id);
-    res_->keep_alive(req.keep_alive() && !state_.stopping.load());
-    res_->body() = std::move(reply_.body);
-    res_->prepare_payload();
+    res_->keep_alive(!transport_error && req.keep_alive() && !state_.stopping.load());
+    if (reply_.head_only) {
+      res_->content_length(reply_.body.size());  // what GET would send; no body follows
+    } else {
+      res_->body() = std::move(reply_.body);
+      res_->prepare_payload();
+    }
     const double seconds = std::chrono::duration<double>(SteadyClock::now() - started_).count();
-    state_.metrics.ObserveRequest(Service::RouteOf(req.target()), reply_.status, seconds);
+    state_.metrics.ObserveRequest(transport_error ? Route::kOther : Service::RouteOf(req.target()),
+                                  reply_.status, seconds);
 
     stream_.expires_after(state_.options.write_timeout);
     http::async_write(stream_, *res_, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));

@@ -52,7 +52,7 @@ constexpr const char* kDocument = R"json({
     "/ready": {
       "get": {
         "operationId": "ready",
-        "summary": "Readiness: 200 when the default model can be served (degraded when the store is unreachable but a cached model serves).",
+        "summary": "Readiness: 200 when the default model can be served (degraded when the model store is unreachable but a cached model serves); 503 without a model, or degraded when the prediction log cannot take or ship rows. Every GET route also answers HEAD.",
         "responses": {
           "200": {"description": "Ready", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}},
           "401": {"$ref": "#/components/responses/Error"},

@@ -9,12 +9,13 @@
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
+#include "core/config.h"
 #include "serve/codec.h"
 
 namespace modelbay::serve {
 namespace {
 
-constexpr std::string_view kGetOnly = "GET";
+constexpr std::string_view kGetMethods = "GET, HEAD";
 constexpr std::string_view kPostOnly = "POST";
 
 std::string_view PathOf(std::string_view target) {
@@ -38,7 +39,57 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// A byte that may end a path inside a message.
+bool EndsPath(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '"' || c == '\'' || c == ')' || c == ',' ||
+         c == ';';
+}
+
 }  // namespace
+
+std::string WithoutLocalPaths(std::string_view message) {
+  constexpr std::string_view kFileUrl = "file://";
+  constexpr std::string_view kHidden = "<local path>";
+  std::string out;
+  out.reserve(message.size());
+  size_t i = 0;
+  while (i < message.size()) {
+    const bool at_word_start = i == 0 || message[i - 1] == ' ' || message[i - 1] == '(' ||
+                               message[i - 1] == '\'' || message[i - 1] == '"' || message[i - 1] == '=';
+    size_t start = std::string_view::npos;
+    if (at_word_start && message.substr(i).starts_with(kFileUrl)) {
+      start = i;
+    } else if (at_word_start && message[i] == '/' && i + 1 < message.size() && message[i + 1] != '/' &&
+               !EndsPath(message[i + 1])) {
+      start = i;
+    }
+    if (start == std::string_view::npos) {
+      out += message[i++];
+      continue;
+    }
+    size_t end = start;
+    while (end < message.size() && !EndsPath(message[end])) ++end;
+    // A path followed by ": reason" or ending a sentence keeps its punctuation.
+    while (end > start + 1 && (message[end - 1] == ':' || message[end - 1] == '.')) --end;
+    out += kHidden;
+    i = end;
+  }
+  return out;
+}
+
+void WriteErrorReply(const Status& status, Reply& reply) {
+  reply.status = HttpStatusFor(status.code());
+  reply.retry_after = 0;
+  if (reply.status >= 500 && status.code() != Code::kInternal && status.code() != Code::kDataLoss) {
+    reply.retry_after = 1;
+  }
+  if (status.code() == Code::kFailedPrecondition) reply.retry_after = 5;
+  reply.www_authenticate = reply.status == 401;
+  reply.content_type = "application/json";
+  std::string message = RedactUrlCredentials(status.message());
+  if (reply.status >= 500) message = WithoutLocalPaths(message);
+  reply.body = ErrorBody(ErrorCodeName(status.code()), message);
+}
 
 bool IsJsonContentType(std::string_view content_type) {
   std::string_view media = Trim(content_type.substr(0, content_type.find(';')));
@@ -100,32 +151,27 @@ bool Service::Authorized(std::string_view authorization) const {
 }
 
 void Service::Error(const Status& status, Reply& reply) {
-  reply.status = HttpStatusFor(status.code());
-  if (reply.status >= 500 && status.code() != Code::kInternal && status.code() != Code::kDataLoss) {
-    reply.retry_after = 1;
+  if (HttpStatusFor(status.code()) >= 500) {
+    // The client gets the message without local paths; the log keeps them.
+    spdlog::warn("{} {}", HttpStatusFor(status.code()), status.message());
   }
-  if (status.code() == Code::kFailedPrecondition) reply.retry_after = 5;
-  reply.content_type = "application/json";
-  reply.body = ErrorBody(ErrorCodeName(status.code()), status.message());
+  WriteErrorReply(status, reply);
 }
 
 void Service::Handle(const Request& request, Reply& reply, bool defer_log) {
   const Route route = RouteOf(request.target);
   const std::string_view path = PathOf(request.target);
+  reply.head_only = request.method == "HEAD";
   if (route != Route::kHealth && !Authorized(request.authorization)) {
-    reply.www_authenticate = true;
-    reply.status = 401;
-    reply.body = ErrorBody("unauthorized",
-                           "this service requires `Authorization: Bearer <token>` "
-                           "(the value of MODELBAY_API_TOKEN)");
-    return;
+    return Error(PermissionDenied("this service requires `Authorization: Bearer <token>` "
+                                  "(the value of MODELBAY_API_TOKEN)"),
+                 reply);
   }
-  const std::string_view allowed = route == Route::kInference ? kPostOnly : kGetOnly;
-  if (route != Route::kOther && request.method != allowed) {
-    reply.status = 405;
-    reply.allow = allowed;
-    reply.body = ErrorBody("method_not_allowed", fmt::format("{} accepts only {}", path, allowed));
-    return;
+  const bool allowed = route == Route::kInference ? request.method == "POST"
+                                                  : request.method == "GET" || request.method == "HEAD";
+  if (route != Route::kOther && !allowed) {
+    reply.allow = route == Route::kInference ? kPostOnly : kGetMethods;
+    return Error(MethodNotAllowed(fmt::format("{} accepts only {}", path, reply.allow)), reply);
   }
   switch (route) {
     case Route::kInference: return Inference(request, reply, defer_log);
@@ -138,9 +184,7 @@ void Service::Handle(const Request& request, Reply& reply, bool defer_log) {
     case Route::kOther:
     case Route::kCount: break;
   }
-  reply.status = 404;
-  reply.body = ErrorBody("not_found",
-                         fmt::format("no route {}; see GET /openapi.json for the routes", path));
+  Error(NotFound(fmt::format("no route {}; see GET /openapi.json for the routes", path)), reply);
 }
 
 void Service::Inference(const Request& request, Reply& reply, bool defer_log) {
@@ -195,15 +239,46 @@ void Service::FinishInference(Reply& reply) {
       !s.ok()) {
     metrics_.LogAppendFailed();
     spdlog::error("prediction log: {}", s.message());
-    return Error(Unavailable("the prediction could not be logged (" + s.message() +
-                             "); nothing was recorded, retry"),
-                 reply);
+    {
+      std::lock_guard lock(append_mu_);
+      last_append_failure_ = std::chrono::steady_clock::now();
+      last_append_error_ = WithoutLocalPaths(s.message());
+    }
+    return WriteErrorReply(Unavailable("the prediction could not be logged (" + s.message() +
+                                       "); nothing was recorded, retry"),
+                           reply);
+  }
+  {
+    std::lock_guard lock(append_mu_);
+    last_append_failure_ = {};
   }
   metrics_.AddRows(m.version(), p->predictions.rows);
   reply.body.reserve(128 + p->predictions.rows * 48);
   AppendInferenceResponse(m, p->predictions, reply.request_id, reply.body);
 }
 
+std::string Service::LogProblem() const {
+  if (log_ == nullptr) return "the prediction log is not open";
+  {
+    std::lock_guard lock(append_mu_);
+    if (last_append_failure_ != std::chrono::steady_clock::time_point{} &&
+        std::chrono::steady_clock::now() - last_append_failure_ < kAppendFailureMemory) {
+      return "the prediction log refuses rows (" + last_append_error_ +
+             "), so /inference answers 503: is the spool's disk full?";
+    }
+  }
+  const PredictionLog::Stats stats = log_->stats();
+  if (stats.ship_failing) {
+    return fmt::format("shipping the prediction log to the results store fails ({} rows wait in the "
+                       "local spool); check the results store and its credentials",
+                       stats.backlog_rows);
+  }
+  return {};
+}
+
+// 200 "ready" (or "degraded" while the model store is unreachable but cached
+// models serve); 503 "not_ready" without a model, 503 "degraded" when the
+// prediction log cannot take or ship rows. The reason never holds local paths.
 void Service::Ready(Reply& reply) {
   const auto view = cache_.view();
   const int v = view->default_version;
@@ -215,13 +290,21 @@ void Service::Ready(Reply& reply) {
     reply.status = 503;
     reply.retry_after = 5;
   } else {
-    j["status"] = view->store_ok ? "ready" : "degraded";
     j["model_version"] = std::to_string(v);
-    if (!view->store_ok) {
-      j["reason"] = "the model store is unreachable (" + view->store_error +
-                    "); serving cached models";
+    std::string reason;
+    if (std::string log_problem = LogProblem(); !log_problem.empty()) {
+      reason = std::move(log_problem);
+      reply.status = 503;
+      reply.retry_after = 5;
     }
+    if (!view->store_ok) {
+      reason += reason.empty() ? "" : "; ";
+      reason += "the model store is unreachable (" + view->store_error + "); serving cached models";
+    }
+    j["status"] = reason.empty() ? "ready" : "degraded";
+    if (!reason.empty()) j["reason"] = reason;
   }
+  if (j.contains("reason")) j["reason"] = RedactUrlCredentials(WithoutLocalPaths(j["reason"].get<std::string>()));
   reply.body = j.dump();
 }
 

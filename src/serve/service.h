@@ -4,8 +4,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -52,16 +54,35 @@ struct Reply {
   int retry_after = 0;         // seconds; 0 = no Retry-After header
   std::string_view allow;      // for 405
   bool www_authenticate = false;
+  // A HEAD request: the transport sends this reply's headers (Content-Length
+  // of `body` included) and not `body` itself.
+  bool head_only = false;
   std::string request_id;      // echoed as X-Request-Id when set
   std::unique_ptr<PendingLog> pending;  // set by Handle(..., defer_log=true)
 };
 
+// The one writer of error replies, for the routes and the transport alike:
+// the status from HttpStatusFor, a JSON body {"error": ErrorCodeName, "message"},
+// Retry-After on retryable 5xx, WWW-Authenticate on 401. The message of a 5xx
+// reply has local file paths replaced by "<local path>" (the full message
+// belongs in the server's log, not in a client's hands), and no message
+// carries a password embedded in a URL.
+void WriteErrorReply(const Status& status, Reply& reply);
+// `message` with every absolute local path ("/var/lib/x/spool/seg-1",
+// "file:///srv/models") replaced by "<local path>".
+std::string WithoutLocalPaths(std::string_view message);
+
+// Thread-safe: Handle and FinishInference run concurrently on any threads.
+// The service holds references: `cache`, `log` and `metrics` are owned by the
+// caller and must outlive it.
 class Service {
  public:
   // `log` may be null only in tests that never reach a successful inference.
   Service(ServiceOptions options, ModelCache& cache, PredictionLog* log, Metrics& metrics);
 
-  // Answers one request. Never throws; bad input is a 4xx. With `defer_log`,
+  // Answers one request. Never throws; bad input is a 4xx; every error reply
+  // goes through WriteErrorReply. HEAD on a GET route answers as GET with
+  // `reply.head_only` set. With `defer_log`,
   // a successful inference returns with `reply.pending` set and no body yet:
   // FinishInference (which blocks until the rows are durable) completes it.
   void Handle(const Request& request, Reply& reply, bool defer_log = false);
@@ -84,6 +105,12 @@ class Service {
   void MetricsText(Reply& reply);
   void Error(const Status& status, Reply& reply);
   bool Authorized(std::string_view authorization) const;
+  // Why /ready must say the prediction log cannot take rows now, or "".
+  std::string LogProblem() const;
+
+  // How long after a refused append /ready keeps reporting it (then traffic
+  // is let back in, and the next refusal reports it again).
+  static constexpr std::chrono::seconds kAppendFailureMemory{10};
 
   ServiceOptions options_;
   ModelCache& cache_;
@@ -91,6 +118,10 @@ class Service {
   Metrics& metrics_;
   std::string id_prefix_;
   std::atomic<uint64_t> next_id_{0};
+
+  mutable std::mutex append_mu_;  // guards the two fields below
+  std::chrono::steady_clock::time_point last_append_failure_{};  // epoch: none since the last success
+  std::string last_append_error_;  // without local paths
 };
 
 // True for application/json and application/*+json (parameters ignored).

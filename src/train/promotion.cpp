@@ -27,10 +27,7 @@ Result<double> ScoreProduction(const LoadedModel& production, const GateInput& i
   }
   std::vector<size_t> columns;
   for (const auto& f : ps.features) {
-    long c = -1;
-    const auto& header = in.table->header();
-    auto it = std::find(header.begin(), header.end(), f.name);
-    if (it != header.end()) c = it - header.begin();
+    const long c = in.table->find_column(f.name);
     if (c < 0) return FailedPrecondition(fmt::format("it needs column '{}', which this data lacks", f.name));
     columns.push_back(static_cast<size_t>(c));
   }

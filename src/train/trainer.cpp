@@ -60,6 +60,39 @@ std::string MetricsLine(const nlohmann::json& metrics) {
   return out;
 }
 
+// "'?', '-'" (tokens quoted, for a warning line).
+std::string QuotedTokens(const std::vector<std::string>& tokens) {
+  std::string out;
+  for (const auto& t : tokens) out += fmt::format("{}\"{}\"", out.empty() ? "" : ", ", t);
+  return out;
+}
+
+void WarnStrayTokens(const std::vector<StrayTokens>& stray) {
+  for (const auto& s : stray) {
+    spdlog::warn("column '{}' is {}numeric: {} cell(s) that are not numbers are read as missing ({}{}), the "
+                 "first on line {} of {}; {}",
+                 s.column, s.forced ? "forced " : "", s.cells, QuotedTokens(s.tokens),
+                 s.more_tokens ? ", ..." : "", s.first_line, s.first_source,
+                 s.forced ? "as --column-type asked"
+                          : fmt::format("pass --column-type {}=categorical if they are categories", s.column));
+  }
+}
+
+nlohmann::json StrayTokensJson(const std::vector<StrayTokens>& stray) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : stray) {
+    out.push_back({{"column", s.column}, {"cells", s.cells}, {"first_line", s.first_line},
+                   {"first_source", s.first_source}, {"tokens", s.tokens}, {"forced", s.forced}});
+  }
+  return out;
+}
+
+nlohmann::json ColumnTypesJson(const std::map<std::string, FeatureType>& types) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, type] : types) out[name] = FeatureTypeName(type);
+  return out;
+}
+
 nlohmann::json FileJson(const DataFile& f) {
   return {{"key", f.key}, {"etag", f.etag}, {"size", f.size}, {"last_modified_ms", f.last_modified_ms}};
 }
@@ -156,7 +189,7 @@ class TrainRun {
   // Every worker's schema facts, merged in rank order: the schema one
   // process would infer from all the data, on every worker.
   Status AgreeSchema() {
-    SchemaOptions schema_options{options_.target, options_.drop};
+    SchemaOptions schema_options{options_.target, options_.drop, options_.column_types};
     auto facts = CollectSchemaFacts(table_, schema_options);
     Result<nlohmann::json> mine = facts.ok() ? Result<nlohmann::json>(SchemaFactsToJson(*facts)) : facts.status();
     MB_ASSIGN_OR_RETURN(std::vector<nlohmann::json> all, team_.Agree(mine));
@@ -168,6 +201,7 @@ class TrainRun {
     MB_ASSIGN_OR_RETURN(inferred_, DecideSchema(facts_, schema_options));
     LabelRows(table_, inferred_);
     const Schema& schema = inferred_.schema;
+    if (team_.rank() == 0) WarnStrayTokens(inferred_.stray);
     progress_("read {} rows x {} columns", facts_.rows, facts_.header.size());
     if (facts_.rows_without_target > 0) {
       if (team_.rank() == 0) {
@@ -334,6 +368,8 @@ class TrainRun {
         {"target", schema.target},
         {"task", TaskName(schema.task)},
         {"schema", SchemaToJson(schema)},
+        {"column_types", ColumnTypesJson(options_.column_types)},
+        {"stray_tokens", StrayTokensJson(inferred_.stray)},
         {"data", DataJson()},
         {"rows", {{"total", facts_.rows}, {"with_target", facts_.rows_with_target}, {"train", train_rows_},
                   {"holdout", holdout_rows_}, {"without_target", facts_.rows_without_target}}},

@@ -2,6 +2,7 @@
 // holdout metrics -> a registered version -> the promotion gate.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.h"
+#include "model/schema.h"
 #include "registry/registry.h"
 #include "store/store.h"
 
@@ -20,6 +22,7 @@ struct TrainOptions {
   std::string data = "latest";          // latest | all | a data-store key
   std::optional<std::string> target;    // else "churn" if present, else the last column
   std::vector<std::string> drop;        // columns not used as features
+  std::map<std::string, FeatureType> column_types;  // forced feature types (--column-type)
   nlohmann::json params = nlohmann::json::object();  // XGBoost params over the defaults
   PromoteMode promote = PromoteMode::kAuto;
   double promote_tolerance = 0.0;       // auto: new may be this much worse

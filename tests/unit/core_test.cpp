@@ -69,6 +69,32 @@ TEST(Config, HalfCredentialsAreAnErrorWithoutTheSecret) {
   EXPECT_EQ(c.status().message().find("topsecretvalue"), std::string::npos);
 }
 
+// Issue 12 §5: `modelbay config` printed a password embedded in a URL.
+TEST(Config, RedactUrlCredentialsHidesUserInfo) {
+  EXPECT_EQ(RedactUrlCredentials("http://user:pass@host:9000/x"), "http://***@host:9000/x");
+  EXPECT_EQ(RedactUrlCredentials("http://host:9000/a@b"), "http://host:9000/a@b");  // '@' in the path
+  EXPECT_EQ(RedactUrlCredentials("see https://a:b@c and s3://bucket/k"), "see https://***@c and s3://bucket/k");
+  EXPECT_EQ(RedactUrlCredentials("no url"), "no url");
+  EXPECT_EQ(RedactUrlCredentials(""), "");
+  EXPECT_EQ(RedactUrlCredentials("http://u:p@w@host/"), "http://***@host/");
+}
+
+TEST(Status, EveryCodeMapsToTheDocumentedHttpStatus) {
+  EXPECT_EQ(HttpStatusFor(Code::kInvalidArgument), 400);
+  EXPECT_EQ(HttpStatusFor(Code::kPermissionDenied), 401);
+  EXPECT_EQ(HttpStatusFor(Code::kNotFound), 404);
+  EXPECT_EQ(HttpStatusFor(Code::kMethodNotAllowed), 405);
+  EXPECT_EQ(HttpStatusFor(Code::kAlreadyExists), 409);
+  EXPECT_EQ(HttpStatusFor(Code::kResourceExhausted), 413);
+  EXPECT_EQ(HttpStatusFor(Code::kUnsupportedMedia), 415);
+  EXPECT_EQ(HttpStatusFor(Code::kHeadersTooLarge), 431);
+  EXPECT_EQ(HttpStatusFor(Code::kDataLoss), 500);
+  EXPECT_EQ(HttpStatusFor(Code::kInternal), 500);
+  EXPECT_EQ(HttpStatusFor(Code::kFailedPrecondition), 503);
+  EXPECT_EQ(HttpStatusFor(Code::kUnavailable), 503);
+  EXPECT_EQ(HttpStatusFor(Code::kCancelled), 503);
+}
+
 TEST(Config, BadStoreUrlNamesTheVariable) {
   Env env{{"DATA_STORE", "gs://bucket"}};
   auto c = BuildConfig({}, env, {}, "/w");

@@ -121,6 +121,124 @@ TEST(InferSchema, ErrorsNameTheFileAndColumn) {
   EXPECT_TRUE(InferSchema(empty, {.drop = {"b"}}).ok());
 }
 
+// Issue 12 §3: categorical values that look numeric match by value. Before,
+// "5.0" and 5.0 scored as missing while "5" did not.
+TEST(PreprocessorNumericCategories, MatchByValueNotText) {
+  auto t = Parse("Code,x,churn\n5,1,0\n10,2,1\nabc,3,0\n05,4,1\n7.5,5,0\n");
+  auto s = InferSchema(t, {.column_types = {{"Code", FeatureType::kCategorical}}});
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_EQ(s->schema.features[0].type, FeatureType::kCategorical);
+  TextColumns cols;
+  for (size_t c : s->feature_columns) cols.push_back(&t.column(c));
+  Preprocessor pre = Preprocessor::Fit(s->schema, cols, AllRows(t.rows()));
+  ASSERT_EQ(pre.categories(0), (std::vector<std::string>{"05", "10", "5", "7.5", "abc"}));
+  auto code = [&](Cell c) {
+    float out = -1;
+    EXPECT_TRUE(pre.Encode(0, c, &out));
+    return out;
+  };
+  // As written first ("05" is its own category) ...
+  EXPECT_EQ(code(std::string_view("05")), 0.0f);
+  EXPECT_EQ(code(std::string_view("5")), 2.0f);
+  // ... else by value, the shortest spelling winning among equal values.
+  EXPECT_EQ(code(std::string_view("5.0")), 2.0f);
+  EXPECT_EQ(code(std::string_view(" 5e0 ")), 2.0f);
+  EXPECT_EQ(code(5.0), 2.0f);
+  EXPECT_EQ(code(10.0), 1.0f);
+  EXPECT_EQ(code(std::string_view("1e1")), 1.0f);
+  EXPECT_EQ(code(7.5), 3.0f);
+  EXPECT_TRUE(std::isnan(code(6.0)));
+  EXPECT_TRUE(std::isnan(code(std::string_view("ABC"))));
+  EXPECT_EQ(code(std::string_view("abc")), 4.0f);
+
+  // A preprocessor.json written before this rule (no new field) reads back
+  // with the same matching: the index is rebuilt on load.
+  auto back = Preprocessor::FromJson(pre.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  float out = -1;
+  ASSERT_TRUE(back->Encode(0, std::string_view("5.0"), &out));
+  EXPECT_EQ(out, 2.0f);
+  ASSERT_TRUE(back->Encode(0, 10.0, &out));
+  EXPECT_EQ(out, 1.0f);
+}
+
+// Issue 12 §3: one stray token among numbers made the column categorical.
+std::string NumbersWith(const std::vector<std::string>& stray, size_t numbers) {
+  std::string csv = "Count,churn\n";
+  for (size_t i = 0; i < numbers; ++i) csv += std::to_string(i % 100) + "," + std::to_string(i % 2) + "\n";
+  for (const auto& t : stray) csv += "\"" + t + "\",1\n";
+  return csv;
+}
+
+TEST(InferSchema, StrayTokensInANumericColumnAreMissingAndReported) {
+  for (std::string token : {"?", "-", "inf", "1e400", "1,5", "0x10"}) {
+    auto t = Parse(NumbersWith({token}, 2000));
+    auto s = InferSchema(t, {});
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    EXPECT_EQ(s->schema.features[0].type, FeatureType::kNumeric) << token;
+    ASSERT_EQ(s->stray.size(), 1u) << token;
+    EXPECT_EQ(s->stray[0].column, "Count");
+    EXPECT_EQ(s->stray[0].cells, 1u);
+    EXPECT_EQ(s->stray[0].first_line, 2002u);
+    EXPECT_EQ(s->stray[0].tokens, (std::vector<std::string>{token}));
+    EXPECT_FALSE(s->stray[0].forced);
+  }
+  // Several tokens, several times each: counted, listed once each in order.
+  auto t = Parse(NumbersWith({"?", "-", "?"}, 500));
+  auto s = InferSchema(t, {});
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(s->stray.size(), 1u);
+  EXPECT_EQ(s->stray[0].cells, 3u);
+  EXPECT_EQ(s->stray[0].tokens, (std::vector<std::string>{"?", "-"}));
+  // The stray cells are missing values to the preprocessor.
+  TextColumns cols = {&t.column(0)};
+  Preprocessor pre = Preprocessor::Fit(s->schema, cols, AllRows(t.rows()));
+  EXPECT_EQ(pre.max(0), 99.0);
+  std::vector<float> x(t.rows());
+  pre.Transform(cols, AllRows(t.rows()), x.data());
+  EXPECT_TRUE(std::isnan(x.back()));
+}
+
+TEST(InferSchema, MostlyTextOrManyTokensStaysCategorical) {
+  // 10% text: categorical.
+  auto ten = Parse(NumbersWith(std::vector<std::string>(20, "x"), 180));
+  EXPECT_EQ(InferSchema(ten, {})->schema.features[0].type, FeatureType::kCategorical);
+  // Under 5% of the cells but more than kMaxStrayTokens distinct texts.
+  auto many = Parse(NumbersWith({"a", "b", "c", "d", "e", "f"}, 2000));
+  auto s = InferSchema(many, {});
+  EXPECT_EQ(s->schema.features[0].type, FeatureType::kCategorical);
+  EXPECT_TRUE(s->stray.empty());
+  // Text columns are untouched.
+  auto text = Parse("Country,churn\naa,1\nbb,0\n");
+  EXPECT_EQ(InferSchema(text, {})->schema.features[0].type, FeatureType::kCategorical);
+}
+
+TEST(InferSchema, ColumnTypesForceAType) {
+  auto many = Parse(NumbersWith({"a", "b", "c", "d", "e", "f"}, 2000));
+  auto s = InferSchema(many, {.column_types = {{"Count", FeatureType::kNumeric}}});
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->schema.features[0].type, FeatureType::kNumeric);
+  ASSERT_EQ(s->stray.size(), 1u);
+  EXPECT_EQ(s->stray[0].cells, 6u);
+  EXPECT_TRUE(s->stray[0].forced);
+
+  auto numbers = Parse("Count,churn\n1,0\n2,1\n");
+  auto c = InferSchema(numbers, {.column_types = {{"Count", FeatureType::kCategorical}}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->schema.features[0].type, FeatureType::kCategorical);
+
+  auto unknown = InferSchema(numbers, {.column_types = {{"Nope", FeatureType::kNumeric}}});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("--column-type Nope"), std::string::npos) << unknown.status().message();
+  auto target = InferSchema(numbers, {.column_types = {{"churn", FeatureType::kNumeric}}});
+  ASSERT_FALSE(target.ok());
+  EXPECT_NE(target.status().message().find("target"), std::string::npos) << target.status().message();
+  auto text = Parse("Country,churn\naa,1\nbb,0\n");
+  auto no_number = InferSchema(text, {.column_types = {{"Country", FeatureType::kNumeric}}});
+  ASSERT_FALSE(no_number.ok());
+  EXPECT_NE(no_number.status().message().find("no number"), std::string::npos) << no_number.status().message();
+}
+
 class PreprocessorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -146,7 +264,7 @@ TEST_F(PreprocessorTest, VocabularyIsSortedAndUnseenIsMissing) {
   EXPECT_EQ(Enc(0, std::string_view("cc")), 2.0f);
   EXPECT_TRUE(std::isnan(Enc(0, std::string_view("zz"))));
   EXPECT_TRUE(std::isnan(Enc(0, std::monostate{})));
-  EXPECT_TRUE(std::isnan(Enc(0, 3.0)));  // a number is matched by its text: "3" is unseen
+  EXPECT_TRUE(std::isnan(Enc(0, 3.0)));  // no category has the value 3
 }
 
 TEST_F(PreprocessorTest, MinMaxScalerAndConstantColumn) {

@@ -82,6 +82,9 @@ TEST(Codec, ErrorsNameWhatIsWrong) {
   EXPECT_NE(message(R"({"data": [["a", [1], 1]]})").find("row 0, column \"calls\": a list"), std::string::npos);
   EXPECT_NE(message(R"({"data": [["a", true, 1]]})").find("row 0, column \"calls\": a boolean"), std::string::npos);
   EXPECT_NE(message(R"({"data": [7]})").find("row 0 is a number"), std::string::npos);
+  // Issue 12 §5: a NUL would reach the prediction log and the exported CSV.
+  EXPECT_NE(message(R"({"data": [["a\u0000b", 1, 1]]})").find("row 0, column \"plan\": the string contains \\u0000"),
+            std::string::npos);
   const std::string too_many = message(R"({"data": [["a",1,1],["a",1,1],["a",1,1]]})");
   EXPECT_NE(too_many.find("RESOURCE_EXHAUSTED"), std::string::npos);
   EXPECT_NE(too_many.find("limit is 2"), std::string::npos);
