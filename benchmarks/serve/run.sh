@@ -10,6 +10,8 @@
 # Writes RESULTS.md beside this script. Needs: wrk, a built modelbay
 # (MODELBAY_BIN, default build/src/modelbay), g++ and Boost; the Python peers
 # need benchmarks/.venv-mlflow (created here when missing; SKIP_PYTHON=1 skips).
+# ONLY_MODELBAY=1 runs just the two modelbay cases and prints them (no
+# RESULTS.md): for before/after comparisons of two builds, interleaved.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -54,12 +56,14 @@ bench() {  # name url body_file
   done
 }
 
-echo "==> ceiling: Beast hello-world, 2 threads"
-g++ -std=c++20 -O2 -DNDEBUG -o hello "$HERE/hello.cpp" -lpthread
-PORT=$(free_port); ./hello "$PORT" 2 & PIDS+=($!)
-sleep 0.5; wait_http "http://127.0.0.1:$PORT/"
-bench ceiling "http://127.0.0.1:$PORT/inference" plain
-kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
+if [ "${ONLY_MODELBAY:-0}" != 1 ]; then
+  echo "==> ceiling: Beast hello-world, 2 threads"
+  g++ -std=c++20 -O2 -DNDEBUG -o hello "$HERE/hello.cpp" -lpthread
+  PORT=$(free_port); ./hello "$PORT" 2 & PIDS+=($!)
+  sleep 0.5; wait_http "http://127.0.0.1:$PORT/"
+  bench ceiling "http://127.0.0.1:$PORT/inference" plain
+  kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
+fi
 
 echo "==> modelbay serve --threads 2 (prediction log on, --fsync always)"
 PORT=$(free_port)
@@ -74,6 +78,8 @@ PORT=$(free_port)
 wait_http "http://127.0.0.1:$PORT/ready"
 bench modelbay_nofsync "http://127.0.0.1:$PORT/inference" plain
 kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" || { echo "serve did not exit cleanly" >&2; tail serve2.log >&2; }
+
+[ "${ONLY_MODELBAY:-0}" = 1 ] && exit 0
 
 if [ "${SKIP_PYTHON:-0}" != 1 ]; then
   VENV=$ROOT/benchmarks/.venv-mlflow

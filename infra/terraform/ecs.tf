@@ -22,6 +22,9 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
 }
 
 locals {
+  # Where serve tasks mount the shared spool (efs.tf).
+  spool_path = "/var/lib/modelbay-spool"
+
   # The image's root file system is read-only; these are its writable paths.
   state_mounts = [
     { sourceVolume = "state", containerPath = "/var/lib/modelbay", readOnly = false },
@@ -69,16 +72,32 @@ resource "aws_ecs_task_definition" "serve" {
     name = "tmp"
   }
 
+  # The prediction-log spool (efs.tf): durable beyond the task, shared by
+  # every serve task.
+  volume {
+    name = "spool"
+
+    efs_volume_configuration {
+      file_system_id     = aws_efs_file_system.spool.id
+      transit_encryption = "ENABLED"
+
+      authorization_config {
+        access_point_id = aws_efs_access_point.spool.id
+        iam             = "ENABLED"
+      }
+    }
+  }
+
   container_definitions = jsonencode([
     {
       name                   = "serve"
       image                  = local.image
       essential              = true
-      command                = ["serve", "--host", "0.0.0.0", "--port", tostring(local.serve_port), "--threads", tostring(var.serve_threads)]
+      command                = ["serve", "--host", "0.0.0.0", "--port", tostring(local.serve_port), "--threads", tostring(var.serve_threads), "--spool", local.spool_path]
       environment            = local.store_environment
       secrets                = local.api_token_secrets
       readonlyRootFilesystem = true
-      mountPoints            = local.state_mounts
+      mountPoints            = concat(local.state_mounts, [{ sourceVolume = "spool", containerPath = local.spool_path, readOnly = false }])
       portMappings           = [{ containerPort = local.serve_port, protocol = "tcp" }]
       linuxParameters        = { initProcessEnabled = true }
       # SIGTERM ships the prediction log spool before exit (DESIGN §6).
@@ -191,9 +210,12 @@ resource "aws_ecs_service" "serve" {
 
   network_configuration {
     subnets          = aws_subnet.private[*].id
-    security_groups  = [aws_security_group.tasks.id]
+    security_groups  = [aws_security_group.tasks.id, aws_security_group.spool_client.id]
     assign_public_ip = false
   }
+
+  # The mount targets must exist before a task mounts the spool.
+  depends_on = [aws_lb_listener.https, aws_efs_mount_target.spool]
 
   load_balancer {
     target_group_arn = aws_lb_target_group.serve.arn
@@ -211,8 +233,6 @@ resource "aws_ecs_service" "serve" {
   lifecycle {
     ignore_changes = [task_definition, desired_count]
   }
-
-  depends_on = [aws_lb_listener.https]
 }
 
 resource "aws_ecs_service" "worker" {

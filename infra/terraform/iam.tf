@@ -106,6 +106,18 @@ data "aws_iam_policy_document" "serve" {
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [local.kms_key_arn]
   }
+
+  statement {
+    sid       = "MountSpool"
+    actions   = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
+    resources = [aws_efs_file_system.spool.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "elasticfilesystem:AccessPointArn"
+      values   = [aws_efs_access_point.spool.arn]
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "serve" {

@@ -1,5 +1,6 @@
 #include "results/prediction_log.h"
 
+#include <future>
 #include <vector>
 
 #include "results/row_format.h"
@@ -12,16 +13,16 @@ class PredictionLogImpl final : public PredictionLog {
  public:
   explicit PredictionLogImpl(std::unique_ptr<results::RowLog> log) : log_(std::move(log)) {}
 
-  Status Append(const LoadedModel& model, std::string_view request_id, const CellMatrix& inputs,
-                const Predictions& predictions, std::chrono::system_clock::time_point timestamp,
-                std::optional<uint64_t> first_row) override {
+  void AppendAsync(const LoadedModel& model, std::string_view request_id, const CellMatrix& inputs,
+                   const Predictions& predictions, std::chrono::system_clock::time_point timestamp,
+                   Done done, std::optional<uint64_t> first_row) override {
     const Schema& schema = model.schema();
     std::vector<std::string> labels;
     labels.reserve(predictions.rows);
     for (size_t r = 0; r < predictions.rows; ++r) labels.push_back(model.LabelText(predictions, r));
     std::string rows = results::FormatRows(schema, model.version(), request_id, inputs, labels,
                                            predictions, timestamp, first_row);
-    return log_->Append(model.version(), results::HeaderLine(schema), rows, inputs.rows);
+    log_->AppendAsync(model.version(), results::HeaderLine(schema), rows, inputs.rows, std::move(done));
   }
   Status Flush() override { return log_->Flush(); }
   Status Close() override { return log_->Close(); }
@@ -32,6 +33,16 @@ class PredictionLogImpl final : public PredictionLog {
 };
 
 }  // namespace
+
+Status PredictionLog::Append(const LoadedModel& model, std::string_view request_id, const CellMatrix& inputs,
+                             const Predictions& predictions, std::chrono::system_clock::time_point timestamp,
+                             std::optional<uint64_t> first_row) {
+  std::promise<Status> result;
+  auto done = result.get_future();
+  AppendAsync(model, request_id, inputs, predictions, timestamp,
+              [&result](const Status& s) { result.set_value(s); }, first_row);
+  return done.get();
+}
 
 Result<std::unique_ptr<PredictionLog>> PredictionLog::Open(PredictionLogOptions options,
                                                            std::shared_ptr<Store> results) {

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,10 +32,12 @@ enum class FsyncPolicy {
 };
 
 struct PredictionLogOptions {
-  std::filesystem::path spool_dir;                       // e.g. <home>/spool
+  std::filesystem::path spool_dir;                       // e.g. <home>/spool; may be shared
+                                                         // by several processes
   FsyncPolicy fsync = FsyncPolicy::kAlways;
   std::chrono::milliseconds ship_interval{1000};         // background shipping period
   std::string writer_id;                                 // unique per process; in object keys
+                                                         // (empty: host name + random)
 };
 
 class PredictionLog {
@@ -47,10 +50,17 @@ class PredictionLog {
   // spool. Thread-safe. With `first_row`, every row gets its own request id
   // `<request_id>/<first_row + r>` (batch scoring: a row id names one row,
   // and ExportResults keeps one copy of each however often it was logged).
-  virtual Status Append(const LoadedModel& model, std::string_view request_id,
-                        const CellMatrix& inputs, const Predictions& predictions,
-                        std::chrono::system_clock::time_point timestamp,
-                        std::optional<uint64_t> first_row = std::nullopt) = 0;
+  Status Append(const LoadedModel& model, std::string_view request_id, const CellMatrix& inputs,
+                const Predictions& predictions, std::chrono::system_clock::time_point timestamp,
+                std::optional<uint64_t> first_row = std::nullopt);
+  // The same without waiting: the rows are formatted (the arguments are not
+  // used after the call returns) and queued; `done` runs on the log's
+  // committer thread once they are durable in the spool, or with the error.
+  // `done` must not block (post the rest of the work elsewhere). Thread-safe.
+  using Done = std::function<void(const Status&)>;
+  virtual void AppendAsync(const LoadedModel& model, std::string_view request_id, const CellMatrix& inputs,
+                           const Predictions& predictions, std::chrono::system_clock::time_point timestamp,
+                           Done done, std::optional<uint64_t> first_row = std::nullopt) = 0;
   // Ships everything spooled so far; returns when the store confirmed.
   virtual Status Flush() = 0;
   // Flush, then stop the background shipper (graceful shutdown).

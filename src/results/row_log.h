@@ -1,21 +1,21 @@
 // The model-independent core of the prediction log: a durable local spool of
 // pre-formatted CSV rows, per model version, with group commit, and a
 // background shipper that moves sealed spool segments to the results store.
+// It composes three parts:
+//   spool_dir.h     ownership: the writer dir and its lock, writer ids,
+//                   recovery, orphans, quarantine
+//   group_commit.h  the writer: one committer thread, one write + fsync per batch
+//   shipper.h       sealed segments to the store, adoption of orphans
 //
-// Spool layout (one process at a time; flock on <spool>/LOCK):
-//   <spool>/writer_id                  the writer id used when none is given
-//   <spool>/v<N>/<run>-<first>.seg     segments (see segment.h)
+// Several processes may share one spool dir: each writes under its own
+// <spool>/writers/<writer_id>/ and adopts the dirs of processes that died.
 // Each Open starts a new run id (UTC time + random), so sequence numbers
-// restart per run without ever colliding. A segment is sealed (closed for
-// appends, fsynced) before it is shipped, so its content never changes and
-// its object key,
-//   logs/v<N>/<writer_id>/<run>-<first_seq>-<last_seq>.csv
-// is the same on every retry, including after a crash: PutIfAbsent answering
-// AlreadyExists with the same bytes means "already shipped".
+// restart per run without ever colliding.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,38 +27,40 @@
 namespace modelbay::results {
 
 struct RowLogOptions {
-  std::filesystem::path spool_dir;
+  std::filesystem::path spool_dir;  // the spool root, possibly shared
   FsyncPolicy fsync = FsyncPolicy::kAlways;
   std::chrono::milliseconds ship_interval{1000};
   std::chrono::milliseconds max_backoff{30000};  // between failed ship attempts
   // A segment is sealed once it holds this many bytes, even before the ship
   // interval: shipping reads one whole segment, so this bounds its memory.
   uint64_t max_segment_bytes = uint64_t{8} << 20;
-  std::string writer_id;  // empty: read from (or created in) <spool>/writer_id
+  std::string writer_id;  // empty: a fresh one (host name + random)
 };
 
 class RowLog {
  public:
-  // Locks the spool dir, recovers segments an earlier process left (cutting
-  // off torn tails) and starts the shipper, which ships them first.
+  // Claims a writer dir under the spool dir, recovers what an earlier
+  // process with the same writer id left (cutting off torn tails), and
+  // starts the shipper, which ships that and adopts orphans first.
   static Result<std::unique_ptr<RowLog>> Open(RowLogOptions options, std::shared_ptr<Store> store);
-  // Stops the shipper without flushing: spooled rows stay for the next Open.
+  // Stops the shipper and the committer without shipping: spooled rows stay
+  // for the next Open or an adopter.
   virtual ~RowLog() = default;
 
-  // Appends `rows` CSV lines (`csv`, each ending in '\n') for `version`,
-  // whose CSV header is `header_line` (ends in '\n'; fixed per version).
-  // Returns once durable per the fsync policy. Thread-safe; concurrent
-  // callers share one write and one fsync.
-  virtual Status Append(int version, std::string_view header_line, std::string_view csv,
-                        size_t rows) = 0;
+  using Done = std::function<void(const Status&)>;
+  // Queues `rows` CSV lines (`csv`, each ending in '\n'; copied) for
+  // `version`, whose CSV header is `header_line` (ends in '\n'; fixed per
+  // version), and returns at once. `done` runs on the committer thread once
+  // the rows are durable per the fsync policy (or failed); it must not block.
+  // Thread-safe; appends queued together share one write and one fsync.
+  virtual void AppendAsync(int version, std::string_view header_line, std::string_view csv, size_t rows,
+                           Done done) = 0;
+  // The same, returning once durable (or failed).
+  Status Append(int version, std::string_view header_line, std::string_view csv, size_t rows);
   virtual Status Flush() = 0;
   virtual Status Close() = 0;
   virtual PredictionLog::Stats stats() const = 0;
   virtual const std::string& writer_id() const = 0;
 };
-
-// The object key for a sealed segment.
-std::string ShippedKey(int version, std::string_view writer_id, std::string_view run_id,
-                       uint64_t first_seq, uint64_t last_seq);
 
 }  // namespace modelbay::results

@@ -1,15 +1,21 @@
 #include "results/segment.h"
 
-#include <cstring>
-#include <fstream>
-#include <iterator>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <random>
 
 #include <fmt/format.h>
+
+#include "core/posix_file.h"
 
 namespace modelbay::results {
 namespace {
 
 constexpr size_t kFrame = 16;
+constexpr std::string_view kMagic = "mbseg2 ";
 
 uint64_t Fnv1a(uint64_t h, std::string_view bytes) {
   for (unsigned char c : bytes) {
@@ -29,24 +35,120 @@ uint64_t GetLe(std::string_view in, size_t off, int bytes) {
   return v;
 }
 
-uint64_t Checksum(std::string_view frame_head, std::string_view payload) {
-  return Fnv1a(Fnv1a(14695981039346656037ULL, frame_head), payload);
+// Seed 0 is the format's original checksum (FNV-1a over length, rows,
+// payload); any other seed is mixed in first.
+uint64_t Checksum(uint64_t seed, std::string_view frame_head, std::string_view payload) {
+  uint64_t h = 14695981039346656037ULL;
+  if (seed != 0) {
+    std::string s;
+    PutLe(s, seed, 8);
+    h = Fnv1a(h, s);
+  }
+  return Fnv1a(Fnv1a(h, frame_head), payload);
+}
+
+// The record at `off`, if it is whole and its checksum matches.
+struct Frame {
+  std::string_view payload;
+  uint32_t rows = 0;
+  size_t end = 0;
+};
+std::optional<Frame> FrameAt(std::string_view data, size_t off, uint64_t seed) {
+  if (off + kFrame > data.size()) return std::nullopt;
+  const uint64_t len = GetLe(data, off, 4);
+  if (len > data.size() - off - kFrame) return std::nullopt;
+  Frame f;
+  f.rows = static_cast<uint32_t>(GetLe(data, off + 4, 4));
+  f.payload = data.substr(off + kFrame, len);
+  f.end = off + kFrame + len;
+  if (Checksum(seed, data.substr(off, 8), f.payload) != GetLe(data, off + 8, 8)) return std::nullopt;
+  return f;
+}
+
+// A row record as the writer makes them: at least one row, whole CSV lines.
+bool PlausibleRows(const Frame& f) {
+  return f.rows > 0 && f.rows <= f.payload.size() && f.payload.ends_with('\n');
+}
+
+struct Header {
+  uint64_t salt = 0;  // 0: a segment from before the salt
+  std::string writer_id;
+  std::string header_line;
+};
+std::optional<Header> ParseHeader(const Frame& f) {
+  if (f.rows != 0 || !f.payload.ends_with('\n')) return std::nullopt;
+  std::string_view p = f.payload;
+  Header h;
+  if (p.starts_with(kMagic)) {
+    const size_t nl = p.find('\n');
+    const std::string_view hex = p.substr(kMagic.size(), nl - kMagic.size());
+    if (nl == std::string_view::npos || hex.size() != 16) return std::nullopt;
+    for (char c : hex) {
+      const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (d < 0) return std::nullopt;
+      h.salt = h.salt * 16 + static_cast<uint64_t>(d);
+    }
+    if (h.salt == 0) return std::nullopt;
+    p.remove_prefix(nl + 1);
+  }
+  const size_t nl = p.find('\n');
+  if (nl == std::string_view::npos || nl == 0) return std::nullopt;
+  h.writer_id = std::string(p.substr(0, nl));
+  h.header_line = std::string(p.substr(nl + 1));
+  if (h.header_line.empty()) return std::nullopt;
+  return h;
+}
+
+// The whole file; InvalidArgument for something that is not a regular file
+// (a directory under a segment's name), Unavailable for a read error.
+Result<std::string> ReadFileBytes(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Unavailable(fmt::format("cannot open spool segment {}: {}", path.string(), ErrnoText(errno)));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return InvalidArgument(fmt::format("spool segment {} is not a regular file", path.string()));
+  }
+  std::string data(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  for (;;) {
+    if (got == data.size()) data.resize(got + 4096);  // it grew meanwhile
+    const ssize_t n = ::read(fd, data.data() + got, data.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return Unavailable(fmt::format("cannot read spool segment {}: {}", path.string(), ErrnoText(err)));
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  data.resize(got);
+  return data;
 }
 
 }  // namespace
 
-void AppendRecord(std::string& out, std::string_view payload, uint32_t rows) {
+void AppendRecord(std::string& out, std::string_view payload, uint32_t rows, uint64_t seed) {
   std::string head;
   PutLe(head, payload.size(), 4);
   PutLe(head, rows, 4);
-  uint64_t sum = Checksum(head, payload);
+  const uint64_t sum = Checksum(seed, head, payload);
   out += head;
   PutLe(out, sum, 8);
   out.append(payload);
 }
 
-std::string HeaderPayload(std::string_view writer_id, std::string_view header_line) {
-  return fmt::format("{}\n{}", writer_id, header_line);
+uint64_t NewSegmentSalt() {
+  std::random_device rd;
+  uint64_t salt = 0;
+  while (salt == 0) salt = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return salt;
+}
+
+std::string HeaderPayload(uint64_t salt, std::string_view writer_id, std::string_view header_line) {
+  return fmt::format("{}{:016x}\n{}\n{}", kMagic, salt, writer_id, header_line);
 }
 
 std::string FormatSegmentName(const SegmentName& name) {
@@ -70,38 +172,42 @@ Result<SegmentName> ParseSegmentName(std::string_view file_name) {
 }
 
 Result<SegmentContents> ReadSegment(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound(fmt::format("cannot open spool segment {}", path.string()));
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return Unavailable(fmt::format("cannot read spool segment {}", path.string()));
+  MB_ASSIGN_OR_RETURN(const std::string data, ReadFileBytes(path));
 
-  SegmentContents out;
-  size_t off = 0;
-  bool have_header = false;
-  while (off + kFrame <= data.size()) {
-    uint64_t len = GetLe(data, off, 4);
-    uint32_t rows = static_cast<uint32_t>(GetLe(data, off + 4, 4));
-    uint64_t sum = GetLe(data, off + 8, 8);
-    if (off + kFrame + len > data.size()) break;
-    std::string_view payload(data.data() + off + kFrame, len);
-    if (Checksum(std::string_view(data.data() + off, 8), payload) != sum) break;
-    if (!have_header) {
-      size_t nl = payload.find('\n');
-      if (rows != 0 || nl == std::string_view::npos || !payload.ends_with('\n')) break;
-      out.writer_id = std::string(payload.substr(0, nl));
-      out.header_line = std::string(payload.substr(nl + 1));
-      have_header = true;
-    } else {
-      out.body.append(payload);
-      out.rows += rows;
-    }
-    off += kFrame + len;
-  }
-  if (!have_header) {
+  auto first = FrameAt(data, 0, 0);
+  auto header = first ? ParseHeader(*first) : std::nullopt;
+  if (!header) {
     return InvalidArgument(fmt::format("spool segment {} has no valid header record", path.string()));
   }
+  SegmentContents out;
+  out.writer_id = std::move(header->writer_id);
+  out.header_line = std::move(header->header_line);
+  const uint64_t seed = header->salt;
+  size_t off = first->end;
   out.valid_bytes = off;
-  out.torn = off != data.size();
+  while (off < data.size()) {
+    auto frame = FrameAt(data, off, seed);
+    if (frame && PlausibleRows(*frame)) {
+      out.body.append(frame->payload);
+      out.rows += frame->rows;
+      off = out.valid_bytes = frame->end;
+      continue;
+    }
+    // A damaged record: find the next one that checks out. Unsalted (old)
+    // segments are not scanned byte by byte: client text could forge a frame.
+    std::optional<size_t> next;
+    for (size_t at = off + 1; seed != 0 && at + kFrame <= data.size(); ++at) {
+      if (auto f = FrameAt(data, at, seed); f && PlausibleRows(*f)) {
+        next = at;
+        break;
+      }
+    }
+    if (!next) break;  // the rest is a torn tail
+    if (out.skipped_bytes == 0) out.first_skipped_at = off;
+    out.skipped_bytes += *next - off;
+    off = *next;
+  }
+  out.torn = out.valid_bytes != data.size();
   return out;
 }
 

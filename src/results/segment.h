@@ -1,13 +1,25 @@
 // Spool segment files: the on-disk form of spooled prediction rows.
 //
 // A segment is a sequence of framed records. The first record is the header
-// (rows = 0; payload = writer id, '\n', the CSV header line); every later
-// record holds the CSV lines of one or more appended requests. A record is
+// (rows = 0); every later record holds the CSV lines of one or more appended
+// requests. A record is
 //   u32 payload length | u32 row count | u64 checksum | payload
-// (little endian; checksum = FNV-1a 64 over length, rows and payload), so a
-// torn tail left by a crash is detected and cut off on recovery.
+// (little endian). The checksum is FNV-1a 64 over the seed, length, row count
+// and payload, so neither a wrong length nor a changed byte passes.
 //
-// File name: <run_id>-<first_seq, 10 digits>.seg in <spool>/v<version>/.
+// Header payload: "mbseg2 <salt, 16 hex>\n<writer id>\n<CSV header line>".
+// The header record is checked with seed 0; every row record with the
+// segment's random salt as seed. A crash tears only the tail; a record
+// damaged in the middle (a bad disk, a stray write) is skipped by scanning
+// forward to the next offset where a whole record checks out. Because row
+// payloads hold client text, a client could embed a well-formed record in a
+// request; without the per-segment salt (never sent anywhere) such an
+// embedded frame cannot check out, so resynchronising never accepts it.
+// Segments from before the salt ("<writer id>\n<header line>", all records
+// with seed 0) are still read, but not resynchronised: for them reading stops
+// at the first damaged record, as it always did.
+//
+// File name: <run_id>-<first_seq, 10 digits>.seg in <writer dir>/v<version>/.
 #pragma once
 
 #include <cstdint>
@@ -19,11 +31,15 @@
 
 namespace modelbay::results {
 
-// Appends one framed record to `out`.
-void AppendRecord(std::string& out, std::string_view payload, uint32_t rows);
+// Appends one framed record to `out`, checked with `seed` (the header record
+// uses 0, row records the segment's salt).
+void AppendRecord(std::string& out, std::string_view payload, uint32_t rows, uint64_t seed);
+
+// A fresh random salt for a new segment (never 0).
+uint64_t NewSegmentSalt();
 
 // The header record's payload.
-std::string HeaderPayload(std::string_view writer_id, std::string_view header_line);
+std::string HeaderPayload(uint64_t salt, std::string_view writer_id, std::string_view header_line);
 
 struct SegmentName {
   std::string run_id;
@@ -33,18 +49,22 @@ std::string FormatSegmentName(const SegmentName& name);
 // Parses "<run_id>-<digits>.seg"; InvalidArgument otherwise.
 Result<SegmentName> ParseSegmentName(std::string_view file_name);
 
-// What a segment file holds after its valid records.
+// What a segment file holds in its valid records.
 struct SegmentContents {
   std::string writer_id;
   std::string header_line;  // ends in '\n'
-  std::string body;         // every row's CSV lines, in append order
+  std::string body;         // every valid row record's CSV lines, in append order
   uint64_t rows = 0;
-  uint64_t valid_bytes = 0;  // length of the valid prefix
-  bool torn = false;         // bytes after the valid prefix
+  uint64_t valid_bytes = 0;    // end of the last valid record
+  bool torn = false;           // bytes after the last valid record (a torn tail)
+  uint64_t skipped_bytes = 0;  // damaged bytes between valid records
+  uint64_t first_skipped_at = 0;  // offset of the first damaged byte
 };
 
-// Reads a segment, stopping at the first incomplete or corrupt record.
-// InvalidArgument when not even the header record is valid.
+// Reads a segment: every valid record, skipping damaged ones in the middle
+// and stopping at a torn tail. InvalidArgument when the header record is not
+// valid (the segment cannot be shipped: quarantine it); Unavailable when the
+// file cannot be read.
 Result<SegmentContents> ReadSegment(const std::filesystem::path& path);
 
 }  // namespace modelbay::results

@@ -11,7 +11,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
@@ -30,9 +29,6 @@ struct ServerState {
   ServerOptions options;
   Service& service;
   Metrics& metrics;
-  // Runs the prediction-log appends, which wait for the disk; the io threads
-  // never do, and many waiting requests share one group commit.
-  asio::thread_pool& log_pool;
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
 };
@@ -114,9 +110,13 @@ class Session : public std::enable_shared_from_this<Session> {
     reply_ = Reply{};
     state_.service.Handle(request, reply_, /*defer_log=*/true);
     if (!reply_.pending) return Respond();
-    asio::post(state_.log_pool, [self = shared_from_this()] {
-      self->state_.service.FinishInference(self->reply_);
-      asio::post(self->stream_.get_executor(), [self] { self->Respond(); });
+    // No thread waits for the disk: the log's committer calls back once the
+    // rows are durable, and the answer is written on this connection's strand.
+    state_.service.LogInference(reply_, [self = shared_from_this()](const Status& logged) {
+      asio::post(self->stream_.get_executor(), [self, logged] {
+        self->state_.service.CompleteInference(self->reply_, logged);
+        self->Respond();
+      });
     });
   }
 
@@ -175,8 +175,7 @@ class Session : public std::enable_shared_from_this<Session> {
 class HttpServer::Impl {
  public:
   Impl(ServerOptions options, Service& service, Metrics& metrics)
-      : log_pool_(static_cast<size_t>(std::max(1, options.log_threads))),
-        state_{std::move(options), service, metrics, log_pool_},
+      : state_{std::move(options), service, metrics},
         threads_(state_.options.threads > 0 ? state_.options.threads
                                             : std::max(1u, std::thread::hardware_concurrency())),
         ioc_(threads_),
@@ -217,7 +216,6 @@ class HttpServer::Impl {
     for (int i = 1; i < threads_; ++i) pool.emplace_back([this] { ioc_.run(); });
     ioc_.run();
     for (auto& t : pool) t.join();
-    log_pool_.join();  // appends still running (past the grace period) finish first
     return Status::Ok();
   }
 
@@ -268,7 +266,6 @@ class HttpServer::Impl {
     drain_timer_.async_wait([this](beast::error_code) { Drain(); });
   }
 
-  asio::thread_pool log_pool_;
   ServerState state_;
   int threads_;
   asio::io_context ioc_;

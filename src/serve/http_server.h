@@ -19,9 +19,6 @@ struct ServerOptions {
   std::string host = "0.0.0.0";
   uint16_t port = 8000;        // 0: any free port (see HttpServer::port())
   int threads = 0;             // 0: hardware concurrency
-  // Threads that wait for prediction-log appends (durable writes); requests
-  // beyond this many wait in line for one.
-  int log_threads = 64;
   size_t max_body_bytes = 8 << 20;
   size_t max_header_bytes = 16 << 10;
   // A whole request (from the first byte awaited to the last received) and

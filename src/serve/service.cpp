@@ -210,7 +210,11 @@ void Service::Inference(const Request& request, Reply& reply, bool defer_log) {
   pending->predictions = std::move(*predictions);
   pending->OwnText();
   reply.pending = std::move(pending);
-  if (!defer_log) FinishInference(reply);
+  if (defer_log) return;
+  Status logged = log_ == nullptr ? Status::Ok()
+                                  : log_->Append(*reply.pending->model, reply.request_id, reply.pending->cells,
+                                                 reply.pending->predictions, std::chrono::system_clock::now());
+  CompleteInference(reply, logged);
 }
 
 void PendingLog::OwnText() {
@@ -229,22 +233,27 @@ void PendingLog::OwnText() {
   }
 }
 
-void Service::FinishInference(Reply& reply) {
+void Service::LogInference(Reply& reply, PredictionLog::Done logged) {
+  if (log_ == nullptr) return logged(Status::Ok());  // CompleteInference answers 503
+  const PendingLog& p = *reply.pending;
+  log_->AppendAsync(*p.model, reply.request_id, p.cells, p.predictions, std::chrono::system_clock::now(),
+                    std::move(logged));
+}
+
+void Service::CompleteInference(Reply& reply, const Status& logged) {
   if (!reply.pending) return;
   const std::unique_ptr<PendingLog> p = std::move(reply.pending);
   const LoadedModel& m = *p->model;
   if (log_ == nullptr) return Error(Unavailable("the prediction log is not open"), reply);
-  if (Status s = log_->Append(m, reply.request_id, p->cells, p->predictions,
-                              std::chrono::system_clock::now());
-      !s.ok()) {
+  if (!logged.ok()) {
     metrics_.LogAppendFailed();
-    spdlog::error("prediction log: {}", s.message());
+    spdlog::error("prediction log: {}", logged.message());
     {
       std::lock_guard lock(append_mu_);
       last_append_failure_ = std::chrono::steady_clock::now();
-      last_append_error_ = WithoutLocalPaths(s.message());
+      last_append_error_ = WithoutLocalPaths(logged.message());
     }
-    return WriteErrorReply(Unavailable("the prediction could not be logged (" + s.message() +
+    return WriteErrorReply(Unavailable("the prediction could not be logged (" + logged.message() +
                                        "); nothing was recorded, retry"),
                            reply);
   }

@@ -33,10 +33,11 @@ struct Request {
 };
 
 // The prediction-log append of a successful inference, when the caller
-// defers it (the HTTP server runs it off its io threads, so that group commit
-// can cover many requests with one fsync). It owns the text of its cells:
-// the request's strings live in a per-thread JSON parser that the io thread
-// reuses for the next request while this append is still waiting.
+// defers it (the HTTP server starts it with LogInference and answers when
+// the log calls back, so that group commit can cover many requests with one
+// fsync and no thread waits). It owns the text of its cells: the request's
+// strings live in a per-thread JSON parser that the io thread reuses for the
+// next request.
 struct PendingLog {
   std::shared_ptr<const LoadedModel> model;
   CellMatrix cells;
@@ -84,11 +85,15 @@ class Service {
   // goes through WriteErrorReply. HEAD on a GET route answers as GET with
   // `reply.head_only` set. With `defer_log`,
   // a successful inference returns with `reply.pending` set and no body yet:
-  // FinishInference (which blocks until the rows are durable) completes it.
+  // LogInference then CompleteInference complete it.
   void Handle(const Request& request, Reply& reply, bool defer_log = false);
-  // Logs the pending rows, then writes the 200 body, or a 503 if the log
-  // refused them.
-  void FinishInference(Reply& reply);
+  // Queues the pending rows in the prediction log and returns at once;
+  // `logged` runs on the log's committer thread once they are durable (or
+  // failed) and must not block: post CompleteInference to the connection.
+  // `reply` must stay alive and untouched until then.
+  void LogInference(Reply& reply, PredictionLog::Done logged);
+  // Writes the 200 body, or a 503 if the log refused the rows.
+  void CompleteInference(Reply& reply, const Status& logged);
   // Which metrics route a path belongs to (for counting).
   static Route RouteOf(std::string_view path);
 

@@ -26,7 +26,7 @@ VENV_BIN = Path(sys.executable).parent
 
 # The resources each component's task role may reach (names in the module).
 TASK_SCOPES = {
-    "serve": {"models_bucket", "results_bucket", "kms_key_arn"},
+    "serve": {"models_bucket", "results_bucket", "kms_key_arn", "spool"},
     "train": {"data_bucket", "models_bucket", "kms_key_arn"},
     "worker": {"data_bucket", "models_bucket", "kms_key_arn", "data_events", "data_events_dlq"},
     # AWS Batch job definitions (batch.tf).
@@ -121,6 +121,8 @@ def test_invariants_catch_the_insecure_module():
         r"statement Everything allows s3:\* on every resource",
         r"role serve is granted every resource",
         r"role serve reaches \$\{aws_s3_bucket\.public\.arn\}/\*",
+        r"aws_efs_file_system\.spool: not encrypted at rest",
+        r"aws_ecs_task_definition\.serve: volume spool mounts EFS without encryption in transit",
     ]:
         assert re.search(expected, problems), f"not caught: {expected}\n{problems}"
 

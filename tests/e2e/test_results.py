@@ -113,7 +113,8 @@ def test_concurrent_clients_two_versions_every_row_once(trained, tmp_path):
     assert sum(len(v) for v in acked.values()) == 50_000  # no errors under load
     for version in ("1", "2"):
         rows = export(trained, int(version), tmp_path / f"results_{version}.csv")
-        ours = [r for r in rows if r["request_id"] in set(acked[version])]
+        acked_ids = set(acked[version])
+        ours = [r for r in rows if r["request_id"] in acked_ids]
         assert len(ours) == len(acked[version])
         assert_exactly_once(ours, acked[version], version)
         # Every logged row holds the inputs a client sent, not another request's.
@@ -198,3 +199,47 @@ def test_export_of_a_version_without_rows_says_so(trained, tmp_path):
     assert proc.returncode != 0
     assert "no logged predictions for version 99" in proc.stderr
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_servers_sharing_a_spool_ship_a_killed_ones_rows(trained, tmp_path):
+    """Issue 13 §1: several servers on one spool root (one EFS volume for all
+    serve tasks). Each writes its own writer dir; when one is SIGKILLed under
+    load, a survivor adopts its dir at its next ship interval and ships its
+    rows: every acknowledged row of both is exported exactly once."""
+    spool = tmp_path / "spool"
+    survivor = Server(trained, args=["--threads", "1", "--ship-interval-ms", "200"], spool=spool).start()
+    # The victim never ships on its own: whatever it acknowledged stays in its dir.
+    victim = Server(trained, args=["--threads", "1", "--ship-interval-ms", "3600000"], spool=spool).start()
+    try:
+        survivor.wait_ready()
+        victim.wait_ready()
+        assert len(list((spool / "writers").iterdir())) == 2
+        stop = threading.Event()
+        results = {}
+        loaders = [threading.Thread(target=lambda n=name, s=srv: results.update({n: load(s.url, clients=8, stop=stop)}))
+                   for name, srv in (("survivor", survivor), ("victim", victim))]
+        for t in loaders:
+            t.start()
+        wait_for(lambda: victim.metrics().get("modelbay_spool_backlog_rows", 0) >= 2000, timeout=120,
+                 what="the victim acknowledging rows")
+        victim.kill()
+        wait_for(lambda: len(list((spool / "writers").iterdir())) == 1, timeout=120,
+                 what="the survivor adopting the killed server's writer dir")
+        stop.set()
+        for t in loaders:
+            t.join()
+        victim_acked = results["victim"]
+        assert sum(len(v) for v in victim_acked.values()) >= 2000
+        # Shipped while the survivor runs, not only at its shutdown.
+        for version in ("1", "2"):
+            rows = export(trained, int(version), tmp_path / f"v{version}.csv")
+            mine = set(victim_acked[version])
+            assert_exactly_once([r for r in rows if r["request_id"] in mine], victim_acked[version], version)
+    finally:
+        survivor.stop()
+    assert not list(spool.rglob("*.seg")), "rows left in the spool after a clean stop"
+    assert not (spool / "quarantine").exists(), "a segment was quarantined"
+    for version in ("1", "2"):
+        rows = export(trained, int(version), tmp_path / f"all{version}.csv")
+        acked = results["victim"][version] + results["survivor"][version]
+        assert_exactly_once([r for r in rows if r["request_id"] in set(acked)], acked, version)

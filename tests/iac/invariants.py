@@ -12,6 +12,8 @@ insecure one in tests/iac/insecure/:
   queues of its component;
 - Batch jobs are unprivileged with a read-only root file system, and Batch
   instances accept only IMDSv2 and have encrypted disks.
+- every EFS file system (the serve spool) is encrypted at rest, and every
+  task that mounts one does so with encryption in transit.
 
 `check_tree(path)` returns human-readable violations, empty when all hold.
 The parser is `hcl2` (bc-python-hcl2, checkov's fork of python-hcl2).
@@ -280,10 +282,24 @@ def check_task_roles(mod: Module, allowed: dict[str, set[str]]) -> list[str]:
     return problems
 
 
+def check_efs(mod: Module) -> list[str]:
+    problems = []
+    for (rtype, name), body in mod.resources.items():
+        if rtype == "aws_efs_file_system" and _one(body.get("encrypted", False)) is not True:
+            problems.append(f"{_where(mod, rtype, name)}: not encrypted at rest (encrypted = true)")
+        if rtype == "aws_ecs_task_definition":
+            for volume in body.get("volume", []):
+                for efs in volume.get("efs_volume_configuration", []):
+                    if _one(efs.get("transit_encryption", "DISABLED")) != "ENABLED":
+                        problems.append(f"{_where(mod, rtype, name)}: volume {_one(volume.get('name'))} mounts "
+                                        "EFS without encryption in transit")
+    return problems
+
+
 def check_tree(root: Path, task_scopes: dict[str, set[str]] | None = None) -> list[str]:
     problems = []
     for mod in load_tree(root):
-        problems += check_buckets(mod) + check_iam(mod) + check_batch(mod)
+        problems += check_buckets(mod) + check_iam(mod) + check_batch(mod) + check_efs(mod)
         if task_scopes is not None:
             problems += check_task_roles(mod, task_scopes)
     return problems

@@ -19,6 +19,7 @@
 #include "results/prediction_log.h"
 #include "results/row_format.h"
 #include "results/row_log.h"
+#include "results/segment.h"
 #include "store/local_store.h"
 
 namespace modelbay {
@@ -53,6 +54,7 @@ class FlakyStore final : public Store {
   std::atomic<int> fail_before{0};
   std::atomic<int> fail_after{0};
   std::atomic<int> puts{0};
+  std::atomic<int> already_exists{0};  // PutIfAbsent answers AlreadyExists
 
   std::string Describe() const override { return inner_.Describe(); }
   Result<std::string> Get(const std::string& k) override { return inner_.Get(k); }
@@ -64,6 +66,7 @@ class FlakyStore final : public Store {
       return Unavailable("test: store unreachable");
     }
     Status s = inner_.PutIfAbsent(k, d);
+    if (s.code() == Code::kAlreadyExists) ++already_exists;
     if (s.ok() && fail_after > 0) {
       --fail_after;
       return Unavailable("test: connection reset after the write");
@@ -168,9 +171,6 @@ TEST(PredictionLog, ObjectsAreValidCsvWithDeterministicKeys) {
   EXPECT_TRUE((*objects)[0].key.ends_with("-0000000001-0000000002.csv")) << (*objects)[0].key;
   EXPECT_TRUE((*objects)[1].key.ends_with("-0000000003-0000000003.csv")) << (*objects)[1].key;
   EXPECT_EQ(*f.store->Get((*objects)[0].key), kHeader1 + Row("r1", 1) + Row("r2", 2));
-  // The writer id persists with the spool dir.
-  log.reset();
-  EXPECT_EQ(f.Open()->writer_id(), writer);
 }
 
 TEST(PredictionLog, DestroyWithoutCloseLosesNothingAndDuplicatesNothing) {
@@ -257,14 +257,236 @@ TEST(PredictionLog, TornTailIsCutOffOnRecovery) {
   EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv"), (std::map<std::string, int>{{"whole", 1}}));
 }
 
-TEST(PredictionLog, SecondProcessOnTheSameSpoolIsRefused) {
+TEST(PredictionLog, ProcessesShareOneSpoolDirEachWithItsOwnWriterDir) {
   Fixture f;
-  auto first = f.Open();
+  auto first = f.Open(1h);
+  auto second = f.Open(1h);
+  ASSERT_TRUE(first && second);
+  EXPECT_NE(first->writer_id(), second->writer_id());
+  ASSERT_TRUE(first->Append(1, kHeader1, Row("one", 1), 1).ok());
+  ASSERT_TRUE(second->Append(1, kHeader1, Row("two", 2), 1).ok());
+  EXPECT_TRUE(fs::is_directory(f.spool / "writers" / first->writer_id()));
+  EXPECT_TRUE(fs::is_directory(f.spool / "writers" / second->writer_id()));
+  ASSERT_TRUE(first->Close().ok());
+  ASSERT_TRUE(second->Close().ok());
+  EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv"),
+            (std::map<std::string, int>{{"one", 1}, {"two", 1}}));
+}
+
+TEST(PredictionLog, OneWriterIdIsHeldByOneProcessAtATime) {
+  Fixture f;
   RowLogOptions o;
   o.spool_dir = f.spool;
+  o.writer_id = "w1";
+  auto first = RowLog::Open(o, f.store);
+  ASSERT_TRUE(first.ok()) << first.status().message();
   auto second = RowLog::Open(o, f.store);
   EXPECT_EQ(second.status().code(), Code::kFailedPrecondition);
-  EXPECT_NE(second.status().message().find(f.spool.string()), std::string::npos);
+  EXPECT_NE(second.status().message().find((f.spool / "writers" / "w1").string()), std::string::npos)
+      << second.status().message();
+  first->reset();
+  EXPECT_TRUE(RowLog::Open(o, f.store).ok());  // free again once its process is gone
+}
+
+TEST(PredictionLog, AnOrphanIsShippedByExactlyOneAdopter) {
+  Fixture f;
+  {
+    auto dead = f.Open(1h);
+    for (int i = 0; i < 40; ++i) {
+      ASSERT_TRUE(dead->Append(1, kHeader1, Row(fmt::format("o{}", i), i), 1).ok());
+      if (i % 10 == 9) ASSERT_TRUE(dead->Flush().ok());
+    }
+    for (int i = 40; i < 60; ++i) ASSERT_TRUE(dead->Append(1, kHeader1, Row(fmt::format("o{}", i), i), 1).ok());
+  }  // killed: 20 rows spooled in its writer dir, its lock free
+  const int shipped_before = f.store->puts;
+  // Several live processes race to adopt it, each at start and on Flush.
+  std::vector<std::unique_ptr<RowLog>> live;
+  for (int i = 0; i < 4; ++i) live.push_back(f.Open(5ms));
+  std::vector<std::thread> flushers;
+  for (auto& log : live) flushers.emplace_back([&log] { (void)log->Flush(); });
+  for (auto& t : flushers) t.join();
+  for (auto& log : live) ASSERT_TRUE(log->Close().ok());
+  EXPECT_EQ(f.store->already_exists, 0) << "an orphan segment was shipped twice";
+  EXPECT_GT(f.store->puts, shipped_before);
+  auto ids = ExportedIds(*f.store, 1, f.tmp.path() / "r.csv");
+  EXPECT_EQ(ids.size(), 60u);
+  for (const auto& [id, count] : ids) EXPECT_EQ(count, 1) << id;
+  // The orphan's dir is gone; only the live ones (now closed) remain.
+  for (const auto& e : fs::directory_iterator(f.spool / "writers")) {
+    bool is_live = false;
+    for (auto& log : live) is_live |= e.path().filename() == log->writer_id();
+    EXPECT_TRUE(is_live) << e.path();
+  }
+}
+
+TEST(PredictionLog, ALiveWritersDirIsNotAdopted) {
+  Fixture f;
+  auto alive = f.Open(1h);
+  ASSERT_TRUE(alive->Append(1, kHeader1, Row("mine", 1), 1).ok());
+  ASSERT_TRUE(alive->Flush().ok());
+  ASSERT_TRUE(alive->Append(1, kHeader1, Row("still-mine", 2), 1).ok());  // in its active segment
+  auto other = f.Open(1h);
+  ASSERT_TRUE(other->Flush().ok());
+  EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv"), (std::map<std::string, int>{{"mine", 1}}));
+  ASSERT_TRUE(alive->Append(1, kHeader1, Row("after", 3), 1).ok());
+  ASSERT_TRUE(alive->Close().ok());
+  EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv"),
+            (std::map<std::string, int>{{"mine", 1}, {"still-mine", 1}, {"after", 1}}));
+}
+
+fs::path OnlySegment(const fs::path& dir) {
+  fs::path segment;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.path().extension() == ".seg") {
+      EXPECT_TRUE(segment.empty()) << "more than one segment";
+      segment = e.path();
+    }
+  }
+  return segment;
+}
+
+std::string ReadAll(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void WriteAll(const fs::path& p, std::string_view bytes) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+TEST(PredictionLog, ACorruptRecordInTheMiddleLosesOnlyItselfAndTheSegmentIsKept) {
+  Fixture f;
+  {
+    auto log = f.Open(1h);
+    for (const char* id : {"before", "damaged", "after1", "after2"}) {
+      ASSERT_TRUE(log->Append(1, kHeader1, Row(id, 1), 1).ok());  // one record each
+    }
+  }
+  const fs::path segment = OnlySegment(f.spool);
+  ASSERT_FALSE(segment.empty());
+  std::string bytes = ReadAll(segment);
+  const size_t at = bytes.find("damaged");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at] = 'D';  // a flipped byte inside the second record
+  WriteAll(segment, bytes);
+
+  auto log = f.Open();
+  ASSERT_TRUE(log->Close().ok());
+  EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv"),
+            (std::map<std::string, int>{{"before", 1}, {"after1", 1}, {"after2", 1}}));
+  // The damaged file is kept for a person, not deleted.
+  std::vector<fs::path> kept;
+  for (const auto& e : fs::directory_iterator(f.spool / "quarantine")) kept.push_back(e.path());
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(ReadAll(kept[0]), bytes);
+}
+
+TEST(Segment, ResyncSkipsADamagedLengthAndNeverAcceptsAFrameHiddenInClientText) {
+  TempDir tmp;
+  const uint64_t salt = results::NewSegmentSalt();
+  std::string file;
+  results::AppendRecord(file, results::HeaderPayload(salt, "w1", kHeader1), 0, 0);
+  results::AppendRecord(file, Row("a", 1), 1, salt);
+  // A client sends text holding a well-formed record (checksummed as the
+  // format's code would without knowing the salt).
+  std::string forged;
+  results::AppendRecord(forged, Row("forged", 9), 1, 0);
+  results::AppendRecord(forged, Row("forged2", 9), 1, salt + 1);
+  const size_t damaged_at = file.size();
+  results::AppendRecord(file, "2026-11-29T09:00:00.000Z,x,1," + forged + ",0\n", 1, salt);
+  results::AppendRecord(file, Row("b", 2), 1, salt);
+  file[damaged_at] ^= 0x40;  // the length of the record holding the text
+  WriteAll(tmp.path() / "s-0000000001.seg", file);
+
+  auto contents = results::ReadSegment(tmp.path() / "s-0000000001.seg");
+  ASSERT_TRUE(contents.ok()) << contents.status().message();
+  EXPECT_EQ(contents->body, Row("a", 1) + Row("b", 2));
+  EXPECT_EQ(contents->rows, 2u);
+  EXPECT_EQ(contents->first_skipped_at, damaged_at);
+  EXPECT_GT(contents->skipped_bytes, forged.size());
+  EXPECT_FALSE(contents->torn);
+}
+
+TEST(Segment, AChangedLengthOrRowCountFailsTheChecksum) {
+  TempDir tmp;
+  const uint64_t salt = results::NewSegmentSalt();
+  std::string head;
+  results::AppendRecord(head, results::HeaderPayload(salt, "w1", kHeader1), 0, 0);
+  for (size_t field : {0u, 4u}) {  // length, row count
+    std::string file = head;
+    const size_t rec = file.size();
+    results::AppendRecord(file, Row("a", 1) + Row("b", 2), 2, salt);
+    file[rec + field] = static_cast<char>(file[rec + field] - 1);
+    WriteAll(tmp.path() / "s-0000000001.seg", file);
+    auto contents = results::ReadSegment(tmp.path() / "s-0000000001.seg");
+    ASSERT_TRUE(contents.ok());
+    EXPECT_EQ(contents->rows, 0u) << field;
+    EXPECT_TRUE(contents->torn) << field;
+  }
+}
+
+// The layout before writer dirs: segments straight under <spool>/v<N>/,
+// checksummed without a salt. A new process adopts them. An entry it cannot
+// read (here a directory with a segment's name) goes to quarantine; it used
+// to fail the start with "cannot read the spool dir" (a failed remove
+// reported through the error code of the directory iteration).
+TEST(PredictionLog, AnOldLayoutSpoolIsAdoptedAndAnUnreadableEntryQuarantined) {
+  Fixture f;
+  std::string old;
+  results::AppendRecord(old, "w-old\n" + kHeader1, 0, 0);
+  results::AppendRecord(old, Row("legacy", 1), 1, 0);
+  WriteAll(f.spool / "v1" / "20261129T000000Z-ab12-0000000001.seg", old);
+  WriteAll(f.spool / "v1" / "junk-0000000007.seg" / "inside", "not a segment");
+  WriteAll(f.spool / "v1" / "garbage-0000000009.seg", "\x01\x02 no header here");
+
+  auto log = f.Open(1h);
+  ASSERT_TRUE(log);
+  ASSERT_TRUE(log->Close().ok());
+  EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv"), (std::map<std::string, int>{{"legacy", 1}}));
+  EXPECT_TRUE(f.store->List("logs/v1/w-old/")->size() == 1u);
+  std::set<std::string> quarantined;
+  for (const auto& e : fs::directory_iterator(f.spool / "quarantine")) {
+    quarantined.insert(e.path().filename().string());
+  }
+  EXPECT_EQ(quarantined, (std::set<std::string>{"spool-v1-junk-0000000007.seg", "spool-v1-garbage-0000000009.seg"}));
+  EXPECT_EQ(ReadAll(f.spool / "quarantine" / "spool-v1-garbage-0000000009.seg"), "\x01\x02 no header here");
+}
+
+// Recover used one error_code for every directory iteration and removal: a
+// version dir that could not be listed was forgotten as soon as a later one
+// listed fine, and its rows were silently left behind. Now the start fails,
+// naming the dir, whatever the order. Runs as an unprivileged user in a child
+// (root lists any dir).
+TEST(PredictionLog, AnUnlistableVersionDirFailsTheStartNamingIt) {
+  Fixture f;
+  RowLogOptions o;
+  o.spool_dir = f.spool;
+  o.writer_id = "w1";
+  o.ship_interval = 1h;
+  {
+    auto log = RowLog::Open(o, f.store);
+    ASSERT_TRUE(log.ok()) << log.status().message();
+    for (int v = 1; v <= 12; ++v) ASSERT_TRUE((*log)->Append(v, kHeader1, Row("x", v), 1).ok());
+  }  // dies: twelve version dirs stay
+  for (const auto& e : fs::recursive_directory_iterator(f.tmp.path())) fs::permissions(e.path(), fs::perms::all);
+  fs::permissions(f.tmp.path(), fs::perms::all);
+  const fs::path unlistable = f.spool / "writers" / "w1" / "v1";
+  fs::permissions(unlistable, fs::perms::none);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(10);
+    auto log = RowLog::Open(o, f.store);
+    if (log.ok()) ::_exit(1);
+    if (log.status().message().find(unlistable.string()) == std::string::npos) ::_exit(2);
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  fs::permissions(unlistable, fs::perms::owner_all);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the start succeeded; 2: the error did not name " << unlistable;
 }
 
 // A child process appends from several threads and reports each

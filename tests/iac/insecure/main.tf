@@ -61,7 +61,20 @@ resource "aws_ecs_task_definition" "serve" {
   cpu                      = 256
   memory                   = 512
   task_role_arn            = aws_iam_role.serve.arn
+
+  volume {
+    name = "spool"
+    efs_volume_configuration {
+      file_system_id = aws_efs_file_system.spool.id
+    }
+  }
+
   container_definitions = jsonencode([
     { name = "serve", image = "modelbay:latest", essential = true },
   ])
+}
+
+# A spool volume neither encrypted at rest nor in transit.
+resource "aws_efs_file_system" "spool" {
+  creation_token = "spool"
 }

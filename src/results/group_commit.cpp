@@ -1,0 +1,227 @@
+#include "results/group_commit.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "core/posix_file.h"
+#include "results/segment.h"
+
+namespace modelbay::results {
+namespace fs = std::filesystem;
+
+// The segment a version currently appends to.
+struct GroupCommitWriter::Active {
+  int version = 0;
+  std::string header_line;
+  uint64_t salt = 0;
+  SegmentName name;
+  fs::path path;
+  uint64_t rows = 0;          // guarded by mu_: rows appended, written or queued
+  std::string pending;        // guarded by mu_: framed records waiting for the next write
+  uint64_t pending_rows = 0;  // guarded by mu_
+  uint64_t appended_bytes = 0;  // guarded by mu_: framed bytes appended
+  int fd = -1;                // committer only: opened by the first write
+  uint64_t durable_size = 0;  // committer only: bytes known to be written
+};
+
+// What one commit writes, seals and completes.
+struct GroupCommitWriter::Batch {
+  struct Job {
+    Active* active;
+    std::string bytes;
+    uint64_t rows;
+  };
+  std::vector<Job> jobs;
+  std::vector<std::unique_ptr<Active>> sealing;
+  std::vector<Done> done;
+  uint64_t seal_to = 0;  // seal_requested_ when taken; 0: no seal
+};
+
+GroupCommitWriter::GroupCommitWriter(Options options, SealedSink sink, std::atomic<int64_t>& backlog_rows)
+    : options_(std::move(options)), sink_(std::move(sink)), backlog_rows_(backlog_rows) {
+  committer_ = std::thread([this] { Run(); });
+}
+
+GroupCommitWriter::~GroupCommitWriter() {
+  Stop();
+  for (auto& [v, a] : active_) {
+    if (a->fd >= 0) ::close(a->fd);
+  }
+}
+
+void GroupCommitWriter::Stop() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  if (committer_.joinable()) committer_.join();
+}
+
+void GroupCommitWriter::Append(int version, std::string_view header_line, std::string_view csv, size_t rows,
+                               Done done) {
+  if (rows == 0) return done(Status::Ok());
+  Status refused;
+  {
+    std::lock_guard lk(mu_);
+    auto it = active_.find(version);
+    if (!broken_.ok()) {
+      refused = broken_;
+    } else if (stopping_) {
+      refused = FailedPrecondition("the prediction log is closed");
+    } else if (it != active_.end() && it->second->header_line != header_line) {
+      refused = Internal(fmt::format("the CSV header of version {} changed while logging", version));
+    } else {
+      if (it == active_.end()) {
+        auto [seq, inserted] = next_seq_.try_emplace(version, 1);
+        auto a = std::make_unique<Active>();
+        a->version = version;
+        a->header_line = std::string(header_line);
+        a->salt = NewSegmentSalt();
+        a->name = {options_.run_id, seq->second};
+        a->path = options_.dir->SegmentPath(version, a->name);
+        it = active_.emplace(version, std::move(a)).first;
+      }
+      Active& a = *it->second;
+      const size_t before = a.pending.size();
+      AppendRecord(a.pending, csv, static_cast<uint32_t>(rows), a.salt);
+      a.appended_bytes += a.pending.size() - before;
+      // A full segment is sealed with the next commit (no one waits for it).
+      if (a.appended_bytes >= options_.max_segment_bytes && seal_requested_ == seal_done_) ++seal_requested_;
+      a.pending_rows += rows;
+      a.rows += rows;
+      next_seq_[version] = a.name.first_seq + a.rows;
+      backlog_rows_ += static_cast<int64_t>(rows);
+      waiting_.push_back(std::move(done));
+    }
+  }
+  if (!refused.ok()) return done(refused);
+  work_cv_.notify_one();
+}
+
+Status GroupCommitWriter::SealAll() {
+  std::unique_lock lk(mu_);
+  if (exited_) return FailedPrecondition("the prediction log is closed");
+  const uint64_t mine = ++seal_requested_;
+  work_cv_.notify_one();
+  seal_cv_.wait(lk, [&] { return seal_done_ >= mine || exited_; });
+  return broken_;
+}
+
+void GroupCommitWriter::Run() {
+  for (;;) {
+    Batch batch;
+    {
+      std::unique_lock lk(mu_);
+      work_cv_.wait(lk, [&] { return stopping_ || !waiting_.empty() || seal_requested_ > seal_done_; });
+      if (waiting_.empty() && seal_requested_ == seal_done_) {  // stopping, nothing queued
+        exited_ = true;
+        seal_cv_.notify_all();
+        return;
+      }
+      batch = TakeBatch();
+    }
+    Commit(batch);
+  }
+}
+
+// Takes everything queued (under mu_).
+GroupCommitWriter::Batch GroupCommitWriter::TakeBatch() {
+  Batch batch;
+  batch.done = std::exchange(waiting_, {});
+  if (seal_requested_ > seal_done_) batch.seal_to = seal_requested_;
+  for (auto it = active_.begin(); it != active_.end();) {
+    Active* a = it->second.get();
+    if (!a->pending.empty()) {
+      batch.jobs.push_back({a, std::exchange(a->pending, {}), std::exchange(a->pending_rows, 0)});
+    }
+    if (batch.seal_to != 0 && a->rows > 0) {
+      batch.sealing.push_back(std::move(it->second));
+      it = active_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return batch;
+}
+
+// Writes a batch (mu_ not held), hands sealed segments to the sink, then
+// completes the batch's appends.
+void GroupCommitWriter::Commit(Batch& batch) {
+  Status status;
+  int64_t failed_rows = 0;
+  for (auto& job : batch.jobs) {
+    Status s = WriteJob(*job.active, job.bytes);
+    if (!s.ok()) {
+      failed_rows += static_cast<int64_t>(job.rows);
+      if (status.ok()) status = s;
+    }
+  }
+  std::vector<SpooledSegment> sealed;
+  for (auto& a : batch.sealing) {
+    if (a->fd < 0) continue;  // nothing reached the disk
+    if (options_.fsync == FsyncPolicy::kNever) (void)SyncFd(a->fd, a->path);  // sealed content is final
+    ::close(a->fd);
+    a->fd = -1;
+    sealed.push_back({a->version, a->path, a->name, a->rows});
+  }
+  backlog_rows_ -= failed_rows;
+  if (!sealed.empty()) sink_(std::move(sealed));
+  for (auto& done : batch.done) done(status);
+  std::lock_guard lk(mu_);
+  if (!status.ok() && broken_.ok() && status.code() == Code::kDataLoss) broken_ = status;
+  if (batch.seal_to != 0) {
+    seal_done_ = batch.seal_to;
+    seal_cv_.notify_all();
+  }
+}
+
+Status GroupCommitWriter::CreateSegment(Active& a) {
+  const fs::path dir = a.path.parent_path();
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    fs::create_directories(dir, ec);
+    if (ec) return Unavailable(fmt::format("cannot create spool dir {}: {}", dir.string(), ec.message()));
+    FsyncDir(options_.dir->path());
+  }
+  const int fd = ::open(a.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Unavailable(fmt::format("cannot create spool file {}: {}", a.path.string(), ErrnoText(errno)));
+  }
+  std::string header;
+  AppendRecord(header, HeaderPayload(a.salt, options_.writer_id, a.header_line), 0, 0);
+  Status s = WriteAll(fd, header, a.path);
+  if (s.ok()) s = SyncFd(fd, a.path);
+  if (!s.ok()) {
+    ::close(fd);
+    ::unlink(a.path.c_str());
+    return s;
+  }
+  FsyncDir(dir);
+  a.fd = fd;
+  a.durable_size = header.size();
+  return Status::Ok();
+}
+
+Status GroupCommitWriter::WriteJob(Active& a, std::string_view bytes) {
+  if (a.fd < 0) MB_RETURN_IF_ERROR(CreateSegment(a));
+  Status s = WriteAll(a.fd, bytes, a.path);
+  if (s.ok() && options_.fsync == FsyncPolicy::kAlways) s = SyncFd(a.fd, a.path);
+  if (s.ok()) {
+    a.durable_size += bytes.size();
+    return s;
+  }
+  // Cut the partial write off, so later records stay readable.
+  if (::ftruncate(a.fd, static_cast<off_t>(a.durable_size)) != 0) {
+    return DataLoss(fmt::format("{}; the spool file {} could not be repaired ({}); restart the server",
+                                s.message(), a.path.string(), ErrnoText(errno)));
+  }
+  return s;
+}
+
+}  // namespace modelbay::results

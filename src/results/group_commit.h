@@ -1,0 +1,96 @@
+// The group-commit writer of one process's writer dir: appends framed CSV
+// rows to the active segment of each model version, and seals segments for
+// the shipper.
+//
+// One committer thread does every write and fsync. Appends queue their
+// framed rows and a completion; the committer takes everything queued, writes
+// it (one write per version, and with FsyncPolicy::kAlways one fdatasync per
+// version), then runs the completions of that batch. So N appends waiting
+// together cost one write and one fsync, and no thread waits per append.
+//
+// Thread-safety: every public member is thread-safe. mu_ guards the queue
+// (pending bytes, completions, seal requests) and the set of active
+// segments; a segment's file (fd, durable size) is touched only by the
+// committer, outside mu_.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "core/status.h"
+#include "results/prediction_log.h"
+#include "results/spool_dir.h"
+
+namespace modelbay::results {
+
+class GroupCommitWriter {
+ public:
+  // Runs on the committer thread (or, for an append refused at once, on the
+  // caller's); must not block.
+  using Done = std::function<void(const Status&)>;
+  // Receives sealed segments (on the committer thread).
+  using SealedSink = std::function<void(std::vector<SpooledSegment>)>;
+
+  struct Options {
+    const WriterDir* dir = nullptr;  // outlives the writer
+    std::string writer_id;
+    std::string run_id;
+    FsyncPolicy fsync = FsyncPolicy::kAlways;
+    // A segment holding this many bytes is sealed at the next commit (the
+    // shipper holds one whole segment in memory).
+    uint64_t max_segment_bytes = uint64_t{8} << 20;
+  };
+  // `backlog_rows` (outliving the writer) counts rows appended and not yet
+  // shipped: the writer adds, and subtracts rows whose write failed.
+  GroupCommitWriter(Options options, SealedSink sink, std::atomic<int64_t>& backlog_rows);
+  // Stop().
+  ~GroupCommitWriter();
+
+  // Queues `rows` CSV lines (`csv`, each ending in '\n', copied) for
+  // `version`, whose CSV header is `header_line` (fixed per version).
+  // `done` runs once they are durable per the fsync policy, or failed.
+  void Append(int version, std::string_view header_line, std::string_view csv, size_t rows, Done done);
+  // Seals every segment with rows at the next commit (appends after it go
+  // to new segments) and returns once they are handed to the sink.
+  Status SealAll();
+  // Refuses later appends, completes the queued ones, stops the committer.
+  void Stop();
+
+ private:
+  struct Active;
+  struct Batch;
+  void Run();
+  Batch TakeBatch();
+  void Commit(Batch& batch);
+  Status CreateSegment(Active& a);
+  Status WriteJob(Active& a, std::string_view bytes);
+
+  const Options options_;
+  const SealedSink sink_;
+  std::atomic<int64_t>& backlog_rows_;
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;  // committer: something queued or stop
+  std::condition_variable seal_cv_;  // SealAll: seal_done_ advanced
+  std::map<int, std::unique_ptr<Active>> active_;  // guarded by mu_
+  std::map<int, uint64_t> next_seq_;               // guarded by mu_
+  std::vector<Done> waiting_;                      // guarded by mu_: completions of the queued rows
+  uint64_t seal_requested_ = 0;                    // guarded by mu_
+  uint64_t seal_done_ = 0;                         // guarded by mu_
+  Status broken_;  // guarded by mu_; sticky: a failed write could not be repaired
+  bool stopping_ = false;  // guarded by mu_
+  bool exited_ = false;    // guarded by mu_: the committer returned
+  std::thread committer_;  // last: started once everything above exists
+};
+
+}  // namespace modelbay::results
