@@ -13,7 +13,7 @@ import struct
 import numpy as np
 import pytest
 
-from conftest import make_local_stores
+from conftest import make_trained_stores
 from serve_util import Server
 
 tritonclient_http = pytest.importorskip("tritonclient.http")
@@ -25,11 +25,7 @@ COLUMNS = ["Country", "Count", "id"]
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    stores = make_local_stores(tmp_path_factory.mktemp("protocols"))
-    stores.run("sample-data", "--rows", "2000", "--seed", "7", "--out", "churn.csv")
-    stores.run("upload", "churn.csv")
-    stores.run("train", "--quiet")
-    return stores
+    return make_trained_stores(tmp_path_factory.mktemp("protocols"))
 
 
 @pytest.fixture(scope="module")

@@ -7,21 +7,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "churn_schema.h"
 #include "serve/v2_codec.h"
 
 namespace modelbay::serve {
 namespace {
-
-Schema ChurnSchema() {
-  Schema s;
-  s.features = {{"plan", FeatureType::kCategorical}, {"calls", FeatureType::kNumeric},
-                {"months", FeatureType::kNumeric}};
-  s.target = "churn";
-  s.task = TaskType::kBinary;
-  s.class_labels = {"no", "yes"};
-  s.labels_numeric = false;
-  return s;
-}
 
 // BYTES elements as the extension writes them: 4-byte little-endian length + bytes.
 std::string Bytes(std::initializer_list<std::string_view> items) {
@@ -52,7 +42,7 @@ struct Parsed {
       : body(json + binary) {
     if (header_length.empty() && !binary.empty()) header_length = std::to_string(json.size());
     auto split = SplitV2Body(body, header_length);
-    req = split.ok() ? ParseV2Infer(parser, *split, ChurnSchema(), max_rows) : Result<V2InferRequest>(split.status());
+    req = split.ok() ? ParseV2Infer(parser, *split, ChurnSchema({"no", "yes"}, false), max_rows) : Result<V2InferRequest>(split.status());
   }
   std::string error() const { return req.ok() ? "" : req.status().message(); }
 };
@@ -179,7 +169,7 @@ TEST(V2Codec, UnknownOutputIsNamed) {
 }
 
 TEST(V2Codec, ResponseJsonAndBinary) {
-  const Schema schema = ChurnSchema();
+  const Schema schema = ChurnSchema({"no", "yes"}, false);
   Predictions preds;
   preds.rows = 2;
   preds.num_classes = 2;
