@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import make_local_stores, make_trained_stores
+from conftest import make_trained_stores
 from serve_util import Server, wait_for
 
 SEED_BODY = {"data": [["aa", 2, 2]], "model_version": "1"}
