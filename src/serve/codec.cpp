@@ -13,15 +13,6 @@ namespace {
 constexpr std::string_view kVersionHint =
     "model_version must be a version number (3 or \"3\"), \"latest\" or an alias name";
 
-std::string ExpectedColumns(const Schema& schema) {
-  std::string s;
-  for (size_t i = 0; i < schema.features.size(); ++i) {
-    if (i) s += ", ";
-    s += schema.features[i].name;
-  }
-  return s;
-}
-
 std::string_view TypeName(simdjson::dom::element_type t) {
   using T = simdjson::dom::element_type;
   switch (t) {
@@ -34,6 +25,30 @@ std::string_view TypeName(simdjson::dom::element_type t) {
   }
 }
 
+}  // namespace
+
+std::string ExpectedColumns(const Schema& schema) {
+  std::string s;
+  for (size_t i = 0; i < schema.features.size(); ++i) {
+    if (i) s += ", ";
+    s += schema.features[i].name;
+  }
+  return s;
+}
+
+Status TextCell(std::string_view text, size_t row, std::string_view column, Cell& cell) {
+  // Refused rather than stored: a NUL byte in the prediction log would
+  // make the exported CSV unreadable to many readers (docs/serving.md).
+  if (text.find('\0') != std::string_view::npos) {
+    return InvalidArgument(fmt::format(
+        "row {}, column \"{}\": the string contains \\u0000 (a NUL character), which the "
+        "prediction log does not store; remove it from the value",
+        row, column));
+  }
+  cell = text;
+  return Status::Ok();
+}
+
 Status CellFrom(simdjson::dom::element v, size_t row, std::string_view column, Cell& cell) {
   using T = simdjson::dom::element_type;
   switch (v.type()) {
@@ -41,27 +56,13 @@ Status CellFrom(simdjson::dom::element v, size_t row, std::string_view column, C
     case T::INT64: cell = static_cast<double>(int64_t(v)); return Status::Ok();
     case T::UINT64: cell = static_cast<double>(uint64_t(v)); return Status::Ok();
     case T::DOUBLE: cell = double(v); return Status::Ok();
-    case T::STRING: {
-      const std::string_view text(v);
-      // Refused rather than stored: a NUL byte in the prediction log would
-      // make the exported CSV unreadable to many readers (docs/serving.md).
-      if (text.find('\0') != std::string_view::npos) {
-        return InvalidArgument(fmt::format(
-            "row {}, column \"{}\": the string contains \\u0000 (a NUL character), which the "
-            "prediction log does not store; remove it from the value",
-            row, column));
-      }
-      cell = text;
-      return Status::Ok();
-    }
+    case T::STRING: return TextCell(std::string_view(v), row, column, cell);
     default:
       return InvalidArgument(fmt::format(
           "row {}, column \"{}\": {} is not accepted here; send a number, a string or null",
           row, column, TypeName(v.type())));
   }
 }
-
-}  // namespace
 
 Result<InferenceRequest> ParseInferenceRequest(simdjson::dom::parser& parser,
                                                const std::string& body, size_t max_rows) {
@@ -239,9 +240,8 @@ bool IsJsonNumber(std::string_view s) {
   return i == s.size();
 }
 
-void AppendResponseParts(int version, const Schema& schema, const Predictions& p,
-                         std::string_view request_id, std::string& out) {
-  fmt::format_to(std::back_inserter(out), "{{\"model_version\":\"{}\",\"predictions\":[", version);
+void AppendPredictionList(const Schema& schema, const Predictions& p, std::string& out) {
+  out += '[';
   for (size_t i = 0; i < p.rows; ++i) {
     if (i) out += ',';
     const double v = p.values[i];
@@ -270,6 +270,12 @@ void AppendResponseParts(int version, const Schema& schema, const Predictions& p
     }
   }
   out += ']';
+}
+
+void AppendResponseParts(int version, const Schema& schema, const Predictions& p,
+                         std::string_view request_id, std::string& out) {
+  fmt::format_to(std::back_inserter(out), "{{\"model_version\":\"{}\",\"predictions\":", version);
+  AppendPredictionList(schema, p, out);
   if (schema.is_classifier() && p.num_classes > 0) {
     out += ",\"probabilities\":[";
     for (size_t i = 0; i < p.rows; ++i) {

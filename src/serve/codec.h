@@ -40,6 +40,21 @@ Result<InferenceRequest> ParseInferenceRequest(simdjson::dom::parser& parser,
 // holding \u0000 is InvalidArgument (the prediction log does not store NUL).
 Status BuildCells(const InferenceRequest& request, const Schema& schema, CellMatrix& out);
 
+// The model's column names in order, comma-separated (for error messages).
+std::string ExpectedColumns(const Schema& schema);
+
+// One cell from a JSON value: numbers stay numbers, strings text (TextCell),
+// null missing; a list, object or boolean is InvalidArgument naming the row
+// and column.
+Status CellFrom(simdjson::dom::element v, size_t row, std::string_view column, Cell& cell);
+// A text cell; text holding a NUL is InvalidArgument (the prediction log
+// does not store NUL). `cell` views `text`.
+Status TextCell(std::string_view text, size_t row, std::string_view column, Cell& cell);
+
+// The predictions as a JSON list: labels (numbers when every label is one)
+// for classifiers, values for regression.
+void AppendPredictionList(const Schema& schema, const Predictions& predictions, std::string& out);
+
 // {"model_version": "3", "predictions": [...], "probabilities": [[...]],
 //  "request_id": "...", "message": "inference completed"}
 void AppendInferenceResponse(const LoadedModel& model, const Predictions& predictions,

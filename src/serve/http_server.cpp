@@ -106,7 +106,8 @@ class Session : public std::enable_shared_from_this<Session> {
     started_ = SteadyClock::now();
     auto& req = parser_->get();
     const Request request{req.method_string(), req.target(), req[http::field::content_type],
-                          req[http::field::authorization], req["X-Request-Id"], req.body()};
+                          req[http::field::authorization], req["X-Request-Id"], req.body(),
+                          req["Inference-Header-Content-Length"]};
     reply_ = Reply{};
     state_.service.Handle(request, reply_, /*defer_log=*/true);
     if (!reply_.pending) return Respond();
@@ -131,6 +132,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!reply_.allow.empty()) res_->set(http::field::allow, reply_.allow);
     if (reply_.www_authenticate) res_->set(http::field::www_authenticate, "Bearer");
     if (!reply_.request_id.empty()) res_->set("X-Request-Id", reply_.request_id);
+    if (reply_.inference_header_length >= 0) {
+      res_->set("Inference-Header-Content-Length", std::to_string(reply_.inference_header_length));
+    }
     res_->keep_alive(!transport_error && req.keep_alive() && !state_.stopping.load());
     if (reply_.head_only) {
       res_->content_length(reply_.body.size());  // what GET would send; no body follows

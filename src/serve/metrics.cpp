@@ -13,6 +13,9 @@ std::string_view RouteName(Route route) {
     case Route::kModel: return "/models/{version}";
     case Route::kMetrics: return "/metrics";
     case Route::kOpenApi: return "/openapi.json";
+    case Route::kV2: return "/v2";
+    case Route::kInvocations: return "/invocations";
+    case Route::kPing: return "/ping";
     case Route::kOther:
     case Route::kCount: break;
   }

@@ -12,7 +12,8 @@
 
 namespace modelbay::serve {
 
-enum class Route { kInference, kHealth, kReady, kModels, kModel, kMetrics, kOpenApi, kOther, kCount };
+enum class Route { kInference, kHealth, kReady, kModels, kModel, kMetrics, kOpenApi, kV2, kInvocations, kPing, kOther,
+                   kCount };
 std::string_view RouteName(Route route);
 
 // Where a registry call went, for modelbay_store_reads_total{kind}.

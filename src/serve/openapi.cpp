@@ -178,12 +178,145 @@ constexpr const char* kDocument = R"json({
   }
 })json";
 
+// The client protocols (v2_routes.cpp, invocations.cpp), merged into kDocument.
+constexpr const char* kProtocols = R"json({
+  "paths": {
+    "/v2": {"get": {"operationId": "v2Server", "summary": "Open Inference Protocol: server metadata.",
+      "responses": {"200": {"description": "Server metadata", "content": {"application/json": {"schema": {
+        "type": "object", "required": ["name", "version", "extensions"],
+        "properties": {"name": {"type": "string"}, "version": {"type": "string"}, "extensions": {"type": "array", "items": {"type": "string"}}}}}}},
+        "401": {"$ref": "#/components/responses/V2Error"}}}},
+    "/v2/health/live": {"get": {"operationId": "v2Live", "summary": "Open Inference Protocol: liveness.",
+      "responses": {"200": {"description": "Live", "content": {"application/json": {"schema": {
+        "type": "object", "required": ["live"], "properties": {"live": {"type": "boolean"}}}}}},
+        "401": {"$ref": "#/components/responses/V2Error"}}}},
+    "/v2/health/ready": {"get": {"operationId": "v2Ready", "summary": "Open Inference Protocol: readiness, judged as /ready.",
+      "responses": {
+        "200": {"description": "Ready", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/V2Ready"}}}},
+        "401": {"$ref": "#/components/responses/V2Error"},
+        "503": {"description": "Not ready", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/V2Ready"}}}}}}},
+    "/v2/models/{model_name}": {"get": {"operationId": "v2ModelMetadata",
+      "summary": "Model metadata: one input per feature column (BYTES categorical, FP64 numeric), the outputs predict and probabilities, the class order in parameters.class_labels. The only model is \"default\".",
+      "parameters": [{"$ref": "#/components/parameters/ModelName"}],
+      "responses": {"200": {"$ref": "#/components/responses/V2Metadata"}, "401": {"$ref": "#/components/responses/V2Error"},
+        "404": {"$ref": "#/components/responses/V2Error"}, "503": {"$ref": "#/components/responses/V2Error"}}}},
+    "/v2/models/{model_name}/versions/{model_version}": {"get": {"operationId": "v2VersionMetadata",
+      "summary": "Metadata of a version (a number, latest, or an alias).",
+      "parameters": [{"$ref": "#/components/parameters/ModelName"}, {"$ref": "#/components/parameters/ModelVersion"}],
+      "responses": {"200": {"$ref": "#/components/responses/V2Metadata"}, "401": {"$ref": "#/components/responses/V2Error"},
+        "404": {"$ref": "#/components/responses/V2Error"}, "503": {"$ref": "#/components/responses/V2Error"}}}},
+    "/v2/models/{model_name}/ready": {"get": {"operationId": "v2ModelReady", "summary": "200 when the model can be served.",
+      "parameters": [{"$ref": "#/components/parameters/ModelName"}],
+      "responses": {"200": {"$ref": "#/components/responses/V2ModelReady"}, "401": {"$ref": "#/components/responses/V2Error"},
+        "404": {"$ref": "#/components/responses/V2Error"}, "503": {"$ref": "#/components/responses/V2Error"}}}},
+    "/v2/models/{model_name}/versions/{model_version}/ready": {"get": {"operationId": "v2VersionReady",
+      "summary": "200 when the version can be served.",
+      "parameters": [{"$ref": "#/components/parameters/ModelName"}, {"$ref": "#/components/parameters/ModelVersion"}],
+      "responses": {"200": {"$ref": "#/components/responses/V2ModelReady"}, "401": {"$ref": "#/components/responses/V2Error"},
+        "404": {"$ref": "#/components/responses/V2Error"}, "503": {"$ref": "#/components/responses/V2Error"}}}},
+    "/v2/models/{model_name}/infer": {"post": {"operationId": "v2Infer", "summary": "Open Inference Protocol infer; every row is logged as by /inference.",
+      "parameters": [{"$ref": "#/components/parameters/ModelName"}, {"$ref": "#/components/parameters/InferenceHeaderLength"}],
+      "requestBody": {"$ref": "#/components/requestBodies/V2Infer"},
+      "responses": {"$ref": "#/components/x-v2-infer-responses"}}},
+    "/v2/models/{model_name}/versions/{model_version}/infer": {"post": {"operationId": "v2VersionInfer",
+      "summary": "Open Inference Protocol infer with a version (a number, latest, or an alias).",
+      "parameters": [{"$ref": "#/components/parameters/ModelName"}, {"$ref": "#/components/parameters/ModelVersion"},
+                     {"$ref": "#/components/parameters/InferenceHeaderLength"}],
+      "requestBody": {"$ref": "#/components/requestBodies/V2Infer"},
+      "responses": {"$ref": "#/components/x-v2-infer-responses"}}},
+    "/v2/models/{model_name}/stats": {"get": {"operationId": "v2Stats",
+      "summary": "Inference counts since start (modelbay does not time the phases: every ns is 0).",
+      "parameters": [{"$ref": "#/components/parameters/ModelName"}],
+      "responses": {"200": {"description": "Statistics", "content": {"application/json": {"schema": {
+        "type": "object", "required": ["model_stats"], "properties": {"model_stats": {"type": "array", "items": {"type": "object"}}}}}}},
+        "401": {"$ref": "#/components/responses/V2Error"}, "404": {"$ref": "#/components/responses/V2Error"}}}},
+    "/invocations": {"post": {"operationId": "invocations",
+      "summary": "MLflow's scoring contract: dataframe_split, dataframe_records, instances or inputs as JSON, or a text/csv body with a header row; rows are logged as by /inference.",
+      "requestBody": {"required": true, "content": {
+        "application/json": {"schema": {"type": "object", "properties": {
+          "dataframe_split": {"type": "object", "properties": {"columns": {"type": "array", "items": {"type": "string"}},
+                                                              "data": {"type": "array", "items": {"type": "array", "items": {"$ref": "#/components/schemas/Cell"}}}}},
+          "dataframe_records": {"type": "array", "items": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Cell"}}},
+          "instances": {"type": "array"},
+          "inputs": {"oneOf": [{"type": "array"}, {"type": "object", "additionalProperties": {"type": "array"}}]}}}},
+        "text/csv": {"schema": {"type": "string"}}}},
+      "responses": {
+        "200": {"description": "Predictions", "content": {"application/json": {"schema": {"type": "object", "required": ["predictions"],
+          "properties": {"predictions": {"type": "array", "items": {"nullable": true, "anyOf": [{"type": "number"}, {"type": "string"}]}}}}}}},
+        "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
+        "413": {"$ref": "#/components/responses/Error"}, "415": {"$ref": "#/components/responses/Error"},
+        "503": {"$ref": "#/components/responses/Retry"}}}},
+    "/ping": {"get": {"operationId": "ping", "summary": "MLflow/SageMaker liveness: 200 while the process runs (never needs a token).",
+      "responses": {"200": {"description": "Alive", "content": {"application/json": {"schema": {"type": "object"}}}}}}}
+  },
+  "parameters": {
+    "ModelName": {"name": "model_name", "in": "path", "required": true, "example": "default",
+                  "description": "The unnamed model is \"default\"; named models are not implemented yet (404).", "schema": {"type": "string"}},
+    "ModelVersion": {"name": "model_version", "in": "path", "required": true, "example": "latest",
+                     "description": "A version number, latest, or an alias.", "schema": {"type": "string"}},
+    "InferenceHeaderLength": {"name": "Inference-Header-Content-Length", "in": "header", "required": false,
+                              "description": "Binary tensor extension: the length of the JSON header; binary tensor data follows it.",
+                              "schema": {"type": "integer", "minimum": 0}}
+  },
+  "schemas": {
+    "V2Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "V2Ready": {"type": "object", "required": ["ready"], "properties": {"ready": {"type": "boolean"}}},
+    "V2Tensor": {"type": "object", "required": ["name", "shape", "datatype"], "properties": {
+      "name": {"type": "string"}, "shape": {"type": "array", "items": {"type": "integer"}}, "datatype": {"type": "string"},
+      "parameters": {"type": "object"}, "data": {"type": "array"}}},
+    "V2InferRequest": {"type": "object", "required": ["inputs"], "properties": {
+      "id": {"type": "string"}, "parameters": {"type": "object"},
+      "inputs": {"type": "array", "items": {"$ref": "#/components/schemas/V2Tensor"},
+                 "description": "One tensor per column (named after it, shape [rows] or [rows, 1]) or one [rows, columns] tensor in column order."},
+      "outputs": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {
+        "name": {"type": "string", "enum": ["predict", "probabilities"]}, "parameters": {"type": "object"}}}}}},
+    "V2InferResponse": {"type": "object", "required": ["model_name", "outputs"], "properties": {
+      "model_name": {"type": "string"}, "model_version": {"type": "string"}, "id": {"type": "string"},
+      "outputs": {"type": "array", "items": {"$ref": "#/components/schemas/V2Tensor"}}}}
+  },
+  "requestBodies": {
+    "V2Infer": {"required": true, "content": {
+      "application/json": {"schema": {"$ref": "#/components/schemas/V2InferRequest"}},
+      "application/octet-stream": {"schema": {"type": "string", "format": "binary"},
+                                   "description": "The JSON header (Inference-Header-Content-Length bytes), then the binary tensor data."}}}
+  },
+  "responses": {
+    "V2Error": {"description": "An error: {\"error\": message}", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/V2Error"}}}},
+    "V2Metadata": {"description": "Model metadata", "content": {"application/json": {"schema": {"type": "object",
+      "required": ["name", "versions", "platform", "inputs", "outputs"],
+      "properties": {"name": {"type": "string"}, "versions": {"type": "array", "items": {"type": "string"}}, "platform": {"type": "string"},
+                     "inputs": {"type": "array", "items": {"type": "object"}}, "outputs": {"type": "array", "items": {"type": "object"}},
+                     "parameters": {"type": "object"}}}}}},
+    "V2ModelReady": {"description": "Ready", "content": {"application/json": {"schema": {"type": "object", "required": ["ready"],
+      "properties": {"name": {"type": "string"}, "version": {"type": "string"}, "ready": {"type": "boolean"}}}}}},
+    "V2InferResponse": {"description": "Outputs; with binary outputs the body is the JSON header (Inference-Header-Content-Length bytes) then their data.",
+      "headers": {"Inference-Header-Content-Length": {"schema": {"type": "integer"}}},
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/V2InferResponse"}},
+                  "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+  }
+})json";
+
 std::string Build(bool bearer_auth) {
   auto doc = nlohmann::json::parse(kDocument);
+  auto protocols = nlohmann::json::parse(kProtocols);
+  // Both infer routes answer alike.
+  const nlohmann::json infer_responses = {
+      {"200", {{"$ref", "#/components/responses/V2InferResponse"}}},
+      {"400", {{"$ref", "#/components/responses/V2Error"}}}, {"401", {{"$ref", "#/components/responses/V2Error"}}},
+      {"404", {{"$ref", "#/components/responses/V2Error"}}}, {"413", {{"$ref", "#/components/responses/V2Error"}}},
+      {"503", {{"$ref", "#/components/responses/V2Error"}}}};
+  for (auto& [path, item] : protocols["paths"].items()) {
+    if (path.ends_with("/infer")) item["post"]["responses"] = infer_responses;
+    doc["paths"][path] = item;
+  }
+  for (const char* part : {"parameters", "schemas", "requestBodies", "responses"}) {
+    for (auto& [name, value] : protocols[part].items()) doc["components"][part][name] = value;
+  }
   if (bearer_auth) {
     doc["components"]["securitySchemes"]["bearer"] = {{"type", "http"}, {"scheme", "bearer"}};
     doc["security"] = nlohmann::json::array({{{"bearer", nlohmann::json::array()}}});
     doc["paths"]["/health"]["get"]["security"] = nlohmann::json::array();
+    doc["paths"]["/ping"]["get"]["security"] = nlohmann::json::array();
   }
   return doc.dump();
 }

@@ -88,7 +88,13 @@ void WriteErrorReply(const Status& status, Reply& reply) {
   reply.content_type = "application/json";
   std::string message = RedactUrlCredentials(status.message());
   if (reply.status >= 500) message = WithoutLocalPaths(message);
-  reply.body = ErrorBody(ErrorCodeName(status.code()), message);
+  if (reply.bare_error) {
+    reply.body = "{\"error\":";
+    AppendJsonString(message, reply.body);
+    reply.body += '}';
+  } else {
+    reply.body = ErrorBody(ErrorCodeName(status.code()), message);
+  }
 }
 
 bool IsJsonContentType(std::string_view content_type) {
@@ -132,6 +138,9 @@ Route Service::RouteOf(std::string_view target) {
   }
   if (path == "/metrics") return Route::kMetrics;
   if (path == "/openapi.json") return Route::kOpenApi;
+  if (path == "/v2" || path.starts_with("/v2/")) return Route::kV2;
+  if (path == "/invocations") return Route::kInvocations;
+  if (path == "/ping") return Route::kPing;
   return Route::kOther;
 }
 
@@ -162,15 +171,17 @@ void Service::Handle(const Request& request, Reply& reply, bool defer_log) {
   const Route route = RouteOf(request.target);
   const std::string_view path = PathOf(request.target);
   reply.head_only = request.method == "HEAD";
-  if (route != Route::kHealth && !Authorized(request.authorization)) {
+  if (route == Route::kV2) reply.bare_error = true;
+  if (route != Route::kHealth && route != Route::kPing && !Authorized(request.authorization)) {
     return Error(PermissionDenied("this service requires `Authorization: Bearer <token>` "
                                   "(the value of MODELBAY_API_TOKEN)"),
                  reply);
   }
-  const bool allowed = route == Route::kInference ? request.method == "POST"
-                                                  : request.method == "GET" || request.method == "HEAD";
-  if (route != Route::kOther && !allowed) {
-    reply.allow = route == Route::kInference ? kPostOnly : kGetMethods;
+  const bool post_route = route == Route::kInference || route == Route::kInvocations;
+  const bool allowed = post_route ? request.method == "POST" : request.method == "GET" || request.method == "HEAD";
+  // The v2 routes check their methods themselves (infer is POST, the rest GET).
+  if (route != Route::kOther && route != Route::kV2 && !allowed) {
+    reply.allow = post_route ? kPostOnly : kGetMethods;
     return Error(MethodNotAllowed(fmt::format("{} accepts only {}", path, reply.allow)), reply);
   }
   switch (route) {
@@ -181,6 +192,9 @@ void Service::Handle(const Request& request, Reply& reply, bool defer_log) {
     case Route::kModel: return ModelMetadata(path.substr(8), reply);
     case Route::kMetrics: return MetricsText(reply);
     case Route::kOpenApi: reply.body = OpenApiDocument(!options_.api_token.empty()); return;
+    case Route::kV2: return V2(request, reply, defer_log);
+    case Route::kInvocations: return Invocations(request, reply, defer_log);
+    case Route::kPing: reply.body = R"({"status":"ok"})"; return;
     case Route::kOther:
     case Route::kCount: break;
   }
@@ -201,14 +215,23 @@ void Service::Inference(const Request& request, Reply& reply, bool defer_log) {
   if (!parsed.ok()) return Error(parsed.status(), reply);
   auto model = cache_.Get(parsed->model_spec);
   if (!model.ok()) return Error(model.status(), reply);
+  CellMatrix cells;
+  if (Status s = BuildCells(*parsed, (*model)->schema(), cells); !s.ok()) return Error(s, reply);
+  ScoreAndLog(std::move(*model), std::move(cells), reply, defer_log, {});
+}
+
+void Service::ScoreAndLog(std::shared_ptr<const LoadedModel> model, CellMatrix cells, Reply& reply,
+                          bool defer_log,
+                          std::function<void(const LoadedModel&, const Predictions&, Reply&)> respond) {
   auto pending = std::make_unique<PendingLog>();
-  pending->model = std::move(*model);
-  const LoadedModel& m = *pending->model;
-  if (Status s = BuildCells(*parsed, m.schema(), pending->cells); !s.ok()) return Error(s, reply);
-  auto predictions = m.Predict(pending->cells);
+  pending->model = std::move(model);
+  pending->cells = std::move(cells);
+  pending->respond = std::move(respond);
+  auto predictions = pending->model->Predict(pending->cells);
   if (!predictions.ok()) return Error(predictions.status(), reply);
   pending->predictions = std::move(*predictions);
   pending->OwnText();
+  if (reply.request_id.empty()) reply.request_id = NextRequestId();
   reply.pending = std::move(pending);
   if (defer_log) return;
   Status logged = log_ == nullptr ? Status::Ok()
@@ -262,6 +285,7 @@ void Service::CompleteInference(Reply& reply, const Status& logged) {
     last_append_failure_ = {};
   }
   metrics_.AddRows(m.version(), p->predictions.rows);
+  if (p->respond) return p->respond(m, p->predictions, reply);
   reply.body.reserve(128 + p->predictions.rows * 48);
   AppendInferenceResponse(m, p->predictions, reply.request_id, reply.body);
 }

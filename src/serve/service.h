@@ -6,8 +6,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +32,7 @@ struct Request {
   std::string_view authorization;
   std::string_view request_id;  // X-Request-Id, may be empty
   const std::string& body;
+  std::string_view inference_header_length = {};  // the binary tensor extension's header
 };
 
 // The prediction-log append of a successful inference, when the caller
@@ -38,11 +41,16 @@ struct Request {
 // fsync and no thread waits). It owns the text of its cells: the request's
 // strings live in a per-thread JSON parser that the io thread reuses for the
 // next request.
+struct Reply;
+
 struct PendingLog {
   std::shared_ptr<const LoadedModel> model;
   CellMatrix cells;
   Predictions predictions;
   std::string text;  // backing store of the string cells
+  // Writes the 200 reply once the rows are logged; empty: /inference's body.
+  // Runs on the thread that calls FinishInference; owns what it captures.
+  std::function<void(const LoadedModel&, const Predictions&, Reply&)> respond;
 
   // Copies every string cell into `text` and points the cell at the copy.
   void OwnText();
@@ -59,12 +67,16 @@ struct Reply {
   // of `body` included) and not `body` itself.
   bool head_only = false;
   std::string request_id;      // echoed as X-Request-Id when set
+  // Open Inference Protocol routes: error bodies are {"error": "message"}.
+  bool bare_error = false;
+  // Sent as Inference-Header-Content-Length when >= 0 (a binary v2 response).
+  long inference_header_length = -1;
   std::unique_ptr<PendingLog> pending;  // set by Handle(..., defer_log=true)
 };
 
 // The one writer of error replies, for the routes and the transport alike:
 // the status from HttpStatusFor, a JSON body {"error": ErrorCodeName, "message"},
-// Retry-After on retryable 5xx, WWW-Authenticate on 401. The message of a 5xx
+// ({"error": "message"} when reply.bare_error), Retry-After on retryable 5xx, WWW-Authenticate on 401. The message of a 5xx
 // reply has local file paths replaced by "<local path>" (the full message
 // belongs in the server's log, not in a client's hands), and no message
 // carries a password embedded in a URL.
@@ -104,6 +116,18 @@ class Service {
 
  private:
   void Inference(const Request& request, Reply& reply, bool defer_log);
+  // The one scoring path of every inference route: predicts `cells` with
+  // `model` and hands the rows to the prediction log (now, or deferred);
+  // `respond` (empty: /inference's body) writes the reply once they are logged.
+  void ScoreAndLog(std::shared_ptr<const LoadedModel> model, CellMatrix cells, Reply& reply, bool defer_log,
+                   std::function<void(const LoadedModel&, const Predictions&, Reply&)> respond);
+  // The Open Inference Protocol (v2_routes.cpp): /v2/...
+  void V2(const Request& request, Reply& reply, bool defer_log);
+  void V2Model(const Request& request, std::string_view rest, Reply& reply, bool defer_log);
+  void V2Infer(const Request& request, std::optional<std::string> spec, Reply& reply, bool defer_log);
+  void V2Stats(Reply& reply);
+  // MLflow's scoring contract (invocations.cpp): POST /invocations.
+  void Invocations(const Request& request, Reply& reply, bool defer_log);
   void Ready(Reply& reply);
   void Models(Reply& reply);
   void ModelMetadata(std::string_view spec, Reply& reply);
@@ -123,6 +147,7 @@ class Service {
   Metrics& metrics_;
   std::string id_prefix_;
   std::atomic<uint64_t> next_id_{0};
+  std::atomic<uint64_t> v2_inferences_{0}, v2_rows_{0};  // for /v2/models/{m}/stats
 
   mutable std::mutex append_mu_;  // guards the two fields below
   std::chrono::steady_clock::time_point last_append_failure_{};  // epoch: none since the last success

@@ -126,6 +126,16 @@ def make_local_stores(tmp: Path) -> Stores:
     return Stores(kind="local", env=base_env(tmp), cwd=tmp)
 
 
+def make_trained_stores(tmp: Path) -> Stores:
+    """Local stores holding one trained version of the sample churn data
+    (columns Country, Count, id; labels 0/1), promoted to production."""
+    stores = make_local_stores(tmp)
+    stores.run("sample-data", "--rows", "2000", "--seed", "7", "--out", "churn.csv")
+    stores.run("upload", "churn.csv")
+    stores.run("train", "--quiet")
+    return stores
+
+
 @pytest.fixture
 def local_stores(tmp_path) -> Stores:
     return make_local_stores(tmp_path)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import make_local_stores
+from conftest import make_trained_stores
 from serve_util import Server, wait_for
 
 SEED_BODY = {"data": [["aa", 2, 2]], "model_version": "1"}
@@ -33,11 +33,7 @@ BINARIES = ["release"] + (["asan"] if os.environ.get("MODELBAY_ASAN_BIN") else [
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """Local stores holding one trained version (the seed's columns)."""
-    stores = make_local_stores(tmp_path_factory.mktemp("serve"))
-    stores.run("sample-data", "--rows", "2000", "--seed", "7", "--out", "churn.csv")
-    stores.run("upload", "churn.csv")
-    stores.run("train", "--quiet")
-    return stores
+    return make_trained_stores(tmp_path_factory.mktemp("serve"))
 
 
 def _sanitizer_report(log: str) -> str | None:

@@ -3,23 +3,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "churn_schema.h"
 #include "serve/codec.h"
 #include "serve/metrics.h"
 #include "serve/service.h"
 
 namespace modelbay::serve {
 namespace {
-
-Schema ChurnSchema() {
-  Schema s;
-  s.features = {{"plan", FeatureType::kCategorical}, {"calls", FeatureType::kNumeric},
-                {"months", FeatureType::kNumeric}};
-  s.target = "churn";
-  s.task = TaskType::kBinary;
-  s.class_labels = {"0", "1"};
-  s.labels_numeric = true;
-  return s;
-}
 
 struct Parsed {
   simdjson::dom::parser parser;
