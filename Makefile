@@ -4,6 +4,8 @@
 JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# ccache keys on paths relative to the checkout, so another clone (CI's) reuses the cache.
+export CCACHE_BASEDIR ?= $(CURDIR)
 
 .PHONY: all deps build test unit e2e fuzz fuzz-short demo bench soak docker-up asan asan-test clean format
 
