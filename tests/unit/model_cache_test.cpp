@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "model_fixtures.h"
 #include "registry/registry.h"
 #include "serve/metrics.h"
 #include "serve/model_cache.h"
@@ -27,8 +28,8 @@ class ModelCacheTest : public ::testing::Test {
     fs::remove_all(root_);
     store_ = std::make_shared<LocalStore>(root_);
     registry_ = std::make_shared<Registry>(store_);
-    // Not a loadable model: these tests never get past resolving.
-    auto v = registry_->Publish("{}", "{}", {{"target", "churn"}});
+    // A tiny valid model: these tests never get past resolving.
+    auto v = registry_->Publish(fixtures::TinyModelJson(), fixtures::TinyPreprocessorJson(), {{"target", "churn"}});
     ASSERT_TRUE(v.ok()) << v.status().ToString();
     cache_ = std::make_unique<ModelCache>(registry_, metrics_, std::chrono::milliseconds(60000));
   }
