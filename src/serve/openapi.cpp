@@ -78,6 +78,7 @@ constexpr const char* kDocument = R"json({
         "parameters": [{"name": "version", "in": "path", "required": true, "schema": {"type": "string"}}],
         "responses": {
           "200": {"description": "The version's metadata.json", "content": {"application/json": {"schema": {"type": "object"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
           "401": {"$ref": "#/components/responses/Error"},
           "404": {"$ref": "#/components/responses/Error"},
           "503": {"$ref": "#/components/responses/Retry"}
