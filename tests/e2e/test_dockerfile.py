@@ -278,6 +278,11 @@ def _run_as_ecs(image: str, home: Path, *args, env=None, detach=False, name=None
     return _docker(*cmd, image, *args, timeout=timeout)
 
 
+# The session-scoped `image` fixture builds the image on first use (the whole
+# project compiles inside the container, no compiler cache: 10+ minutes on a
+# quiet 2-core machine), and pytest-timeout counts fixture setup against the
+# first test that uses it.
+@pytest.mark.timeout(3600)
 def test_image_size_and_contents(image):
     """The runtime image holds the binary and its libraries, no compiler."""
     size = int(_docker("image", "inspect", "--format", "{{.Size}}", image).stdout)
@@ -289,6 +294,7 @@ def test_image_size_and_contents(image):
     assert _docker("run", "--rm", "--network", "none", image, "--version").stdout.strip()
 
 
+@pytest.mark.timeout(3600)
 def test_image_trains_serves_and_ships_as_ecs_runs_it(image, tmp_path):
     """train in the container on a mounted store, then serve from it: the seed's
     request answers, uid 10001, the root file system is read-only, HEALTHCHECK
