@@ -36,11 +36,18 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.requirements.sha256
-want=$(sha256sum tests/e2e/requirements.txt | cut -d' ' -f1)
+want=$(cat tests/e2e/requirements.txt tests/e2e/requirements-checkov.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "==> installing tests/e2e/requirements.txt into .venv"
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -r tests/e2e/requirements.txt
+  # checkov pins urllib3 1.26 and tritonclient needs urllib3 2: checkov gets
+  # a venv of its own inside .venv, reachable as .venv/bin/checkov.
+  echo "==> installing tests/e2e/requirements-checkov.txt into .venv/checkov"
+  [ -x .venv/checkov/bin/python ] || "$PY" -m venv .venv/checkov
+  .venv/checkov/bin/pip install -q --upgrade pip
+  .venv/checkov/bin/pip install -q -r tests/e2e/requirements-checkov.txt
+  ln -sfn ../checkov/bin/checkov .venv/bin/checkov
   echo "$want" > "$stamp"
 fi
 
