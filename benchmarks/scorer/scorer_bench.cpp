@@ -65,7 +65,7 @@ struct Setup {
     for (uint32_t r : train) y.push_back(inferred->labels[r]);
     auto params = ResolveParams(inferred->schema, nlohmann::json::object());
     Check(params.status());
-    auto fitted = FitBooster(x.data(), y.data(), y.size(), cols, *params);
+    auto fitted = FitBooster(std::move(x), y, cols, *params);
     Check(fitted.status());
     auto json = SaveModelJson(fitted->get());
     Check(json.status());

@@ -254,6 +254,40 @@ Status CsvTable::Append(CsvTable&& other) {
   return Status::Ok();
 }
 
+CsvTable CsvTable::Subset(std::span<const uint32_t> rows, std::span<const size_t> columns) const {
+  CsvTable out;
+  out.source_ = source_;
+  out.rows_ = rows.size();
+  for (size_t c : columns) out.header_.push_back(header_[c]);
+  size_t bytes = 0;
+  for (uint32_t r : rows) {
+    for (size_t c : columns) bytes += columns_[c][r].size();
+  }
+  auto buffer = std::make_unique<std::string>();
+  buffer->reserve(bytes);  // never reallocates below: the views stay valid
+  out.columns_.assign(columns.size(), {});
+  for (auto& column : out.columns_) column.reserve(rows.size());
+  out.lines_.reserve(rows.size());
+  const std::string* last_source = &source_;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const uint32_t r = rows[i];
+    for (size_t k = 0; k < columns.size(); ++k) {
+      const std::string_view cell = columns_[columns[k]][r];
+      const size_t at = buffer->size();
+      buffer->append(cell);
+      out.columns_[k].emplace_back(buffer->data() + at, cell.size());
+    }
+    out.lines_.push_back(lines_[r]);
+    const std::string& src = source_of(r);
+    if (&src != last_source) {
+      out.parts_.emplace_back(i, src);
+      last_source = &src;
+    }
+  }
+  out.buffers_.push_back(std::move(buffer));
+  return out;
+}
+
 namespace {
 
 // The header record at the parser's position: names non-empty and distinct.

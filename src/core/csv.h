@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,6 +42,18 @@ class CsvTable {
   // Appends the rows of `other`, which must have the same header (else
   // InvalidArgument naming both sources). Used for `--data all`.
   Status Append(CsvTable&& other);
+
+  // A table of the given rows (indices into this table, in the order given)
+  // and columns (indices, in the order given) that owns a copy of their
+  // bytes: it outlives this table. Lines and sources are kept, so messages
+  // still name the original file and line.
+  CsvTable Subset(std::span<const uint32_t> rows, std::span<const size_t> columns) const;
+
+  // Frees the cell views of column `col` (its text stays until the table
+  // goes): for a caller done with a column, e.g. training after the labels
+  // are read. Afterwards column(col) is empty and cell(row, col) must not be
+  // called.
+  void ReleaseColumn(size_t col) { std::vector<std::string_view>().swap(columns_[col]); }
 
  private:
   friend Result<CsvTable> ParseCsv(std::string, std::string);

@@ -84,17 +84,22 @@ Result<BoostParams> ResolveParams(const Schema& schema, const nlohmann::json& ov
   return out;
 }
 
-Result<BoosterPtr> FitBooster(const float* features, const float* labels, size_t rows, size_t cols,
+Result<BoosterPtr> FitBooster(std::vector<float> features, std::span<const float> labels, size_t cols,
                               const BoostParams& params, const RoundCallback& on_round) {
   int nthread = 0;
   for (const auto& [k, v] : params.params) {
     if (k == "nthread") nthread = std::atoi(v.c_str());
   }
+  const size_t rows = labels.size();
+  if (features.size() != rows * cols) {
+    return Internal(fmt::format("training matrix of {} values for {} rows x {} columns", features.size(), rows, cols));
+  }
   DMatrixHandle dm = nullptr;
-  MB_RETURN_IF_ERROR(XgbCheck(XGDMatrixCreateFromMat_omp(features, rows, cols, std::nanf(""), &dm, nthread),
+  MB_RETURN_IF_ERROR(XgbCheck(XGDMatrixCreateFromMat_omp(features.data(), rows, cols, std::nanf(""), &dm, nthread),
                               "building the training matrix"));
   DMatrixPtr dtrain(dm);
-  MB_RETURN_IF_ERROR(XgbCheck(XGDMatrixSetFloatInfo(dm, "label", labels, rows), "setting the labels"));
+  std::vector<float>().swap(features);  // XGBoost holds its own copy now
+  MB_RETURN_IF_ERROR(XgbCheck(XGDMatrixSetFloatInfo(dm, "label", labels.data(), rows), "setting the labels"));
   BoosterHandle bh = nullptr;
   MB_RETURN_IF_ERROR(XgbCheck(XGBoosterCreate(&dm, 1, &bh), "creating the booster"));
   BoosterPtr booster(bh);

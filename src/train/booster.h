@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,8 +37,10 @@ Result<BoostParams> ResolveParams(const Schema& schema, const nlohmann::json& ov
 // Called after each round with (rounds done, total).
 using RoundCallback = std::function<void(int, int)>;
 
-// Trains on a row-major float matrix (NaN = missing) and labels.
-Result<BoosterPtr> FitBooster(const float* features, const float* labels, size_t rows, size_t cols,
+// Trains on a row-major float matrix (NaN = missing, rows x cols) and
+// labels. The matrix is released as soon as XGBoost has copied it into its
+// DMatrix, before the first round: boosting never holds both.
+Result<BoosterPtr> FitBooster(std::vector<float> features, std::span<const float> labels, size_t cols,
                               const BoostParams& params, const RoundCallback& on_round = {});
 
 // Raw predictions for a row-major matrix: rows values (binary probability of

@@ -89,6 +89,12 @@ GateDecision DecidePromotion(Registry& registry, const GateInput& in) {
   if (!current->has_value()) return finish(true, "promoted: there was no production model yet");
   int prod_version = **current;
   d.record["production_version"] = prod_version;
+  if (in.table == nullptr) {
+    return finish(false, fmt::format("not promoted: production version {} appeared while this version trained, so "
+                                     "its holdout was not kept to compare them; promote by hand with `modelbay "
+                                     "models promote N` or retrain",
+                                     prod_version));
+  }
   auto production = LoadModel(registry, prod_version);
   if (!production.ok()) {
     return finish(false, fmt::format("not promoted: production version {} could not be loaded ({}); promote by "

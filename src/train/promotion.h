@@ -20,7 +20,7 @@ namespace modelbay {
 struct GateInput {
   PromoteMode mode = PromoteMode::kAuto;
   double tolerance = 0;
-  const CsvTable* table = nullptr;       // the training data
+  const CsvTable* table = nullptr;       // the training data (null: not kept, see trainer.cpp)
   std::span<const uint32_t> holdout;     // its holdout rows
   std::span<const float> labels;         // per table row: class index or value
   const Schema* schema = nullptr;        // the new version's schema

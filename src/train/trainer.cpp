@@ -2,9 +2,11 @@
 
 #include "modelbay_version.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -136,6 +138,7 @@ class TrainRun {
     MB_RETURN_IF_ERROR(AgreeSchema());
     MB_RETURN_IF_ERROR(SplitRows());
     MB_RETURN_IF_ERROR(FitPreprocessor());
+    EncodeAndReleaseTable();
     MB_RETURN_IF_ERROR(FitModel());
     MB_RETURN_IF_ERROR(EvaluateHoldout());
     return Publish();
@@ -222,6 +225,7 @@ class TrainRun {
 
   Status SplitRows() {
     split_ = SplitHoldout(table_, inferred_.rows);
+    std::vector<uint32_t>().swap(inferred_.rows);  // split_ holds the same rows
     if (!team_.distributed()) {
       EnsureBothSides(split_);
       train_rows_ = split_.train.size();
@@ -254,17 +258,73 @@ class TrainRun {
     return Status::Ok();
   }
 
+  // Encodes both sides of the split into float matrices and keeps a copy
+  // of the holdout's text (the promotion gate scores production on it),
+  // then releases the parsed CSV: boosting holds only what XGBoost needs
+  // (its DMatrix; x_train goes once copied) and the holdout.
+  void EncodeAndReleaseTable() {
+    y_train_ = Gather(inferred_.labels, split_.train);
+    local_truth_ = Gather(inferred_.labels, split_.holdout);
+    std::vector<float>().swap(inferred_.labels);
+    if (auto columns = GateColumns()) {
+      kept_holdout_text_ = true;
+      holdout_table_ = table_.Subset(split_.holdout, *columns);
+      holdout_rows_local_.resize(split_.holdout.size());
+      for (uint32_t i = 0; i < holdout_rows_local_.size(); ++i) holdout_rows_local_[i] = i;
+    }
+    // From here on only the feature columns are read.
+    for (size_t c = 0; c < table_.cols(); ++c) {
+      if (std::find(inferred_.feature_columns.begin(), inferred_.feature_columns.end(), c) ==
+          inferred_.feature_columns.end()) {
+        table_.ReleaseColumn(c);
+      }
+    }
+    const size_t width = pre_.num_features();
+    x_hold_.resize(split_.holdout.size() * width);
+    pre_.Transform(columns_, split_.holdout, x_hold_.data());
+    x_train_.resize(split_.train.size() * width);
+    pre_.Transform(columns_, split_.train, x_train_.data());
+    columns_.clear();
+    table_ = CsvTable();
+    std::vector<uint32_t>().swap(split_.train);
+  }
+
+  // The table columns whose holdout text the promotion gate needs: those
+  // of the production version's features (every column when its metadata
+  // cannot be read). None when no text is needed: only rank 0's gate in
+  // --promote auto with a production version scores text. (A production
+  // version that appears while this one trains is then not compared: the
+  // gate says so and does not promote.)
+  std::optional<std::vector<size_t>> GateColumns() {
+    if (team_.rank() != 0 || options_.promote != PromoteMode::kAuto) return std::nullopt;
+    auto current = registry_.GetAlias(kProductionAlias);
+    if (current.ok() && !current->has_value()) return std::nullopt;
+    std::vector<size_t> columns;
+    auto metadata = current.ok() ? registry_.Metadata(**current) : Result<nlohmann::json>(current.status());
+    const nlohmann::json* features = nullptr;
+    if (metadata.ok() && metadata->contains("schema") && (*metadata)["schema"].is_object() &&
+        (*metadata)["schema"].contains("features") && (*metadata)["schema"]["features"].is_array()) {
+      features = &(*metadata)["schema"]["features"];
+    }
+    for (size_t c = 0; c < table_.cols(); ++c) {
+      bool needed = features == nullptr;
+      for (size_t i = 0; features != nullptr && i < features->size() && !needed; ++i) {
+        const nlohmann::json& f = (*features)[i];
+        needed = f.is_object() && f.contains("name") && f["name"] == table_.header()[c];
+      }
+      if (needed) columns.push_back(c);
+    }
+    return columns;
+  }
+
   // XGBoost on this worker's training rows; with a communicator joined,
   // XGBoost itself syncs the sketches and histograms across workers.
   Status FitModel() {
     const size_t width = pre_.num_features();
-    std::vector<float> x_train(split_.train.size() * width);
-    pre_.Transform(columns_, split_.train, x_train.data());
-    std::vector<float> y_train = Gather(inferred_.labels, split_.train);
     MB_ASSIGN_OR_RETURN(params_, ResolveParams(inferred_.schema, options_.params));
     progress_("training XGBoost on {} rows ({} held out), {} rounds", train_rows_, holdout_rows_, params_.rounds);
     const int every = std::max(1, params_.rounds / 10);
-    MB_ASSIGN_OR_RETURN(booster_, FitBooster(x_train.data(), y_train.data(), split_.train.size(), width, params_,
+    MB_ASSIGN_OR_RETURN(booster_, FitBooster(std::move(x_train_), y_train_, width, params_,
                                              [&](int done, int total) {
                                                if (done % every == 0 || done == total) {
                                                  progress_("round {}/{}", done, total);
@@ -276,11 +336,9 @@ class TrainRun {
   // Metrics on every worker's holdout rows together.
   Status EvaluateHoldout() {
     const size_t width = pre_.num_features();
-    std::vector<float> x_hold(split_.holdout.size() * width);
-    pre_.Transform(columns_, split_.holdout, x_hold.data());
-    auto raw = PredictDense(booster_.get(), x_hold.data(), split_.holdout.size(), width);
+    auto raw = PredictDense(booster_.get(), x_hold_.data(), local_truth_.size(), width);
     MB_RETURN_IF_ERROR(team_.Agree(raw.ok() ? Result<nlohmann::json>(nullptr) : raw.status()).status());
-    local_truth_ = Gather(inferred_.labels, split_.holdout);
+    std::vector<float>().swap(x_hold_);
     local_raw_ = std::move(*raw);
     std::vector<float> truth;
     std::vector<float> all_raw;
@@ -317,15 +375,19 @@ class TrainRun {
   // production on its own share.
   GateDecision DecideGate() {
     if (!team_.distributed()) {
-      return DecidePromotion(registry_, {options_.promote, options_.promote_tolerance, &table_, split_.holdout,
-                                         inferred_.labels, &inferred_.schema, metrics_});
+      return DecidePromotion(registry_, {options_.promote, options_.promote_tolerance, HoldoutText(),
+                                         holdout_rows_local_, local_truth_, &inferred_.schema, metrics_});
     }
     nlohmann::json share_metrics = Evaluate(inferred_.schema, local_truth_, local_raw_);
-    GateDecision gate = DecidePromotion(registry_, {options_.promote, options_.promote_tolerance, &table_,
-                                                    split_.holdout, inferred_.labels, &inferred_.schema,
+    GateDecision gate = DecidePromotion(registry_, {options_.promote, options_.promote_tolerance, HoldoutText(),
+                                                    holdout_rows_local_, local_truth_, &inferred_.schema,
                                                     share_metrics});
-    gate.record["holdout_scope"] = fmt::format("worker 0's share of the holdout ({} rows)", split_.holdout.size());
+    gate.record["holdout_scope"] = fmt::format("worker 0's share of the holdout ({} rows)", local_truth_.size());
     return gate;
+  }
+
+  const CsvTable* HoldoutText() const {
+    return kept_holdout_text_ ? &holdout_table_ : nullptr;
   }
 
   nlohmann::json DataJson() const {
@@ -421,6 +483,13 @@ class TrainRun {
   uint64_t holdout_rows_ = 0;
   TextColumns columns_;
   Preprocessor pre_;
+  // Set by EncodeAndReleaseTable (table_ is empty after it).
+  std::vector<float> x_train_;
+  std::vector<float> y_train_;
+  std::vector<float> x_hold_;
+  bool kept_holdout_text_ = false;
+  CsvTable holdout_table_;                   // the holdout rows' text
+  std::vector<uint32_t> holdout_rows_local_;  // 0..n-1 into holdout_table_
   BoostParams params_;
   BoosterPtr booster_;
   std::vector<float> local_truth_;

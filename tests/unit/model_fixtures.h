@@ -41,7 +41,7 @@ inline TrainedArtifacts TrainArtifacts(std::string csv, int rounds = 20,
   params["nthread"] = 1;
   auto resolved = ResolveParams(inferred->schema, params);
   EXPECT_TRUE(resolved.ok()) << resolved.status().message();
-  auto booster = FitBooster(x.data(), y.data(), y.size(), pre.num_features(), *resolved);
+  auto booster = FitBooster(std::move(x), y, pre.num_features(), *resolved);
   EXPECT_TRUE(booster.ok()) << booster.status().message();
   auto json = SaveModelJson(booster->get());
   EXPECT_TRUE(json.ok());
