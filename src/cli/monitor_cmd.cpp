@@ -74,7 +74,9 @@ Status Monitor(const CliContext& ctx, const MonitorFlags& f) {
     return InvalidArgument(fmt::format("--model {}: this store holds only the model \"default\"", f.model));
   }
   monitor::OfflineOptions options;
-  if (!f.since.empty()) MB_ASSIGN_OR_RETURN(options.since, monitor::ParseSince(f.since));
+  if (!f.since.empty()) {
+    MB_ASSIGN_OR_RETURN(options.since, monitor::ParseSince(f.since));
+  }
   MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
   MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> models, OpenStore(cfg.models, cfg));
   Registry registry(std::move(models));
