@@ -51,9 +51,11 @@ struct Fixture {
   }
 };
 
+// Built once and never destroyed: a LoadedModel freed during static
+// destruction would outlive XGBoost's own globals.
 const Fixture& F() {
-  static Fixture f;
-  return f;
+  static const Fixture* f = new Fixture;
+  return *f;
 }
 
 TEST(Baseline, FiguresOfTheTrainingRows) {
