@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   RegisterResultsCommands(app, ctx);
   RegisterTriggerCommands(app, ctx);
   RegisterStoreCommands(app, ctx);
+  RegisterMonitorCommands(app, ctx);
 
   app.parse_complete_callback([&] {
     spdlog::set_level(ctx.verbose ? spdlog::level::debug : spdlog::level::info);

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/option_checks.h"
+#include "monitor/drift.h"
 #include "registry/registry.h"
 #include "results/prediction_log.h"
 #include "results/results_file.h"
@@ -38,6 +39,7 @@ struct ServeFlags {
   double read_timeout_s = 15.0;
   double write_timeout_s = 15.0;
   int ship_interval_ms = 1000;
+  uint64_t drift_window = monitor::kDefaultDriftWindowRows;
   double results_refresh_s = 60.0;
   double results_lease_ttl_s = 30.0;
 };
@@ -79,6 +81,8 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   service_options.max_body_bytes = f.max_body_bytes;
   service_options.api_token = cfg.Get("MODELBAY_API_TOKEN");
   serve::Service service(service_options, cache, log.get(), metrics);
+  monitor::DriftTracker drift(f.drift_window);
+  service.AttachDrift(&drift);
 
   serve::ServerOptions server_options;
   server_options.host = f.host;
@@ -169,6 +173,10 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
                   "Milliseconds between background shipments of the prediction log")
       ->capture_default_str()
       ->check(IntegerIn(10, kMaxSeconds * 1000));
+  cmd->add_option("--drift-window", flags->drift_window,
+                  "Rows per version in the live drift window (GET /models/{v}/drift, the drift gauges of /metrics)")
+      ->capture_default_str()
+      ->check(IntegerIn(monitor::kMinDriftWindowRows, 100'000'000));
   cmd->add_option("--results-refresh", flags->results_refresh_s,
                   "Seconds between updates of results_<N>.csv in the results store from the shipped log "
                   "(0: off; `modelbay results export` writes it)")

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "model/artifacts.h"
+#include "model/baseline.h"
 #include "model/forest_scorer.h"
 #include "model/preprocessor.h"
 #include "model/values.h"
@@ -47,6 +48,28 @@ std::string Quote(std::string_view text) {
   return fmt::format("\"{}...\"", text.substr(0, kMax));
 }
 
+// A baseline that cannot be used is reported, never fatal: the version serves.
+std::shared_ptr<const BaselineState> ReadBaseline(int version, const BaselineArtifact& artifact,
+                                                  const Preprocessor& pre) {
+  auto state = std::make_shared<BaselineState>();
+  if (!artifact.listed) return state;
+  state->kind = BaselineState::Kind::kInvalid;
+  if (!artifact.problem.empty()) {
+    state->problem = artifact.problem;
+  } else if (auto parsed = ParseBaseline(artifact.bytes, pre, fmt::format("version {} baseline.json", version));
+             !parsed.ok()) {
+    state->problem = parsed.status().message();
+  } else {
+    state->kind = BaselineState::Kind::kOk;
+    state->baseline = std::make_shared<const Baseline>(std::move(*parsed));
+  }
+  if (state->kind == BaselineState::Kind::kInvalid) {
+    spdlog::warn("version {}: its baseline cannot be used ({}); the version serves, drift is not computed", version,
+                 state->problem);
+  }
+  return state;
+}
+
 }  // namespace
 
 LoadedModel::~LoadedModel() = default;
@@ -56,7 +79,8 @@ const Preprocessor& LoadedModel::preprocessor() const { return impl_->preprocess
 
 Result<std::shared_ptr<const LoadedModel>> LoadedModel::FromArtifacts(int version, std::string_view model_bytes,
                                                                       std::string_view preprocessor_json,
-                                                                      nlohmann::json metadata) {
+                                                                      nlohmann::json metadata,
+                                                                      const BaselineArtifact& baseline) {
   // Step 1: our checks, before XGBoost sees the bytes.
   auto checked = CheckArtifacts(model_bytes, preprocessor_json, fmt::format("version {}", version));
   if (!checked.ok()) return DataLoss(checked.status().message());
@@ -85,6 +109,7 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::FromArtifacts(int versio
   model->impl_->preprocessor = std::move(checked->preprocessor);
   model->impl_->model = std::move(checked->model);
   model->impl_->booster = std::move(booster);
+  model->baseline_ = ReadBaseline(version, baseline, model->impl_->preprocessor);
   // The first XGBoost prediction configures the learner, which is not
   // thread-safe: do it here, before the model is shared.
   std::vector<float> probe(num_features, std::nanf(""));

@@ -31,6 +31,14 @@ struct CellMatrix {
 };
 
 class Preprocessor;
+struct BaselineState;
+
+// baseline.json of a version as the registry read it (model/baseline.h).
+struct BaselineArtifact {
+  bool listed = false;  // the version's metadata lists baseline.json
+  std::string bytes;    // its checksum-verified bytes, when `problem` is empty
+  std::string problem;  // why it could not be read or verified
+};
 
 struct Predictions {
   size_t rows = 0;
@@ -50,12 +58,15 @@ class LoadedModel {
   // node and problem); only then does XGBoost's loader see model.json.
   static Result<std::shared_ptr<const LoadedModel>> FromArtifacts(
       int version, std::string_view model_bytes, std::string_view preprocessor_json,
-      nlohmann::json metadata);
+      nlohmann::json metadata, const BaselineArtifact& baseline = {});
   ~LoadedModel();
 
   int version() const { return version_; }
   const Schema& schema() const;
   const nlohmann::json& metadata() const { return metadata_; }
+  // The version's baseline: missing (older versions, imports), invalid (with
+  // why; the version still serves) or parsed. Never null.
+  const BaselineState& baseline() const { return *baseline_; }
 
   // Index of a feature column by name; InvalidArgument naming the column and
   // listing the expected ones when unknown.
@@ -92,6 +103,7 @@ class LoadedModel {
   int version_ = 0;
   nlohmann::json metadata_;
   std::unique_ptr<Impl> impl_;
+  std::shared_ptr<const BaselineState> baseline_;
 };
 
 }  // namespace modelbay

@@ -5,7 +5,7 @@ namespace modelbay {
 Result<std::shared_ptr<const LoadedModel>> LoadModel(Registry& registry, int version) {
   MB_ASSIGN_OR_RETURN(VersionArtifacts artifacts, registry.Fetch(version));
   return LoadedModel::FromArtifacts(version, artifacts.model, artifacts.preprocessor,
-                                    std::move(artifacts.metadata));
+                                    std::move(artifacts.metadata), artifacts.baseline);
 }
 
 Result<std::shared_ptr<const LoadedModel>> LoadModel(Registry& registry, std::string_view spec) {

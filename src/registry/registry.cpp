@@ -67,12 +67,13 @@ Result<int> Registry::Reserve() {
                                  "publishers); try again", store_->Describe(), kMaxReserveAttempts));
 }
 
-Result<int> Registry::Publish(std::string_view model, std::string_view preprocessor, json metadata) {
-  return PublishChecked(model, preprocessor, std::move(metadata), "the new version");
+Result<int> Registry::Publish(std::string_view model, std::string_view preprocessor, json metadata,
+                              std::string_view baseline) {
+  return PublishChecked(model, preprocessor, std::move(metadata), "the new version", baseline);
 }
 
 Result<int> Registry::PublishChecked(std::string_view model, std::string_view preprocessor, json metadata,
-                                     std::string_view source) {
+                                     std::string_view source, std::string_view baseline) {
   if (metadata.is_null()) metadata = json::object();
   if (!metadata.is_object()) return InvalidArgument("version metadata must be a JSON object");
   // A model is untrusted input: validated before it can become a version
@@ -87,6 +88,10 @@ Result<int> Registry::PublishChecked(std::string_view model, std::string_view pr
   metadata["created"] = FormatIso8601(clock_());
   metadata["artifacts"] = {{std::string(kModelFile), Checksum(model)},
                            {std::string(kPreprocessorFile), Checksum(preprocessor)}};
+  if (!baseline.empty()) {
+    metadata["artifacts"][std::string(kBaselineFile)] = Checksum(baseline);
+    if (Status st = store_->Put(VersionKey(version, kBaselineFile), baseline); !st.ok()) return context(st);
+  }
   std::string meta_bytes = metadata.dump(2) + "\n";
 
   for (const auto& [file, bytes] : std::array<std::pair<std::string_view, std::string_view>, 3>{
@@ -164,7 +169,27 @@ Result<VersionArtifacts> Registry::Fetch(int version) {
     MB_RETURN_IF_ERROR(VerifyChecksum(VersionKey(version, file), *slot,
                                       recorded.is_object() && recorded.contains(name) ? recorded[name] : json()));
   }
+  MB_RETURN_IF_ERROR(FetchBaseline(version, recorded, out.baseline));
   return out;
+}
+
+Status Registry::FetchBaseline(int version, const json& recorded, BaselineArtifact& out) {
+  const std::string name(kBaselineFile);
+  out.listed = recorded.is_object() && recorded.contains(name);
+  if (!out.listed) return Status::Ok();
+  const std::string key = VersionKey(version, kBaselineFile);
+  auto bytes = store_->Get(key);
+  if (!bytes.ok()) {
+    if (bytes.status().code() != Code::kNotFound) return bytes.status();  // the store, not the version
+    out.problem = fmt::format("{} is listed in the metadata but missing", key);
+    return Status::Ok();
+  }
+  if (Status st = VerifyChecksum(key, *bytes, recorded[name]); !st.ok()) {
+    out.problem = st.message();
+    return Status::Ok();
+  }
+  out.bytes = std::move(*bytes);
+  return Status::Ok();
 }
 
 Result<std::string> Registry::Bundle(int version) {

@@ -5,6 +5,8 @@
 //   <N>/model.json           XGBoost's own format
 //   <N>/preprocessor.json    schema, vocabularies, scaler
 //   <N>/metadata.json        see DESIGN §4; includes sha256 of each artifact
+//   <N>/baseline.json        the training data's baseline (model/baseline.h);
+//                            versions made before it, and imports, have none
 //   <N>/model_af_<N>.zip     the three files above, as one bundle
 //   <N>/.committed           written last: N is visible only once this exists;
 //                            {"version", "committed", "metadata.json": {sha256,
@@ -13,7 +15,7 @@
 //                            "previous": M or null}
 //
 // metadata.json records {"artifacts": {"model.json": {"sha256", "size"},
-// "preprocessor.json": {...}}}; the bundle's checksum lives in .committed
+// "preprocessor.json": {...}, "baseline.json": {...} when there is one}}; the bundle's checksum lives in .committed
 // because the bundle contains metadata.json.
 //
 // Version folders are parsed strictly (decimal, no leading zeros, >= 1);
@@ -35,6 +37,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "model/loaded_model.h"
 #include "registry/bundle.h"
 #include "store/store.h"
 
@@ -67,6 +70,7 @@ struct VersionArtifacts {
   std::string model;         // bytes of model.json
   std::string preprocessor;  // bytes of preprocessor.json
   nlohmann::json metadata;   // parsed metadata.json
+  BaselineArtifact baseline; // baseline.json, when the metadata lists it
 };
 
 class Registry {
@@ -81,8 +85,10 @@ class Registry {
   // (sha256 + size of each file). Returns the version number. The artifacts
   // are validated first (model/artifacts.h): InvalidArgument naming the
   // tree/node/field, and no number is claimed, when they do not pass.
+  // A non-empty `baseline` is written as baseline.json and checksummed with
+  // the others (it is not part of the bundle).
   Result<int> Publish(std::string_view model, std::string_view preprocessor,
-                      nlohmann::json metadata);
+                      nlohmann::json metadata, std::string_view baseline = {});
 
   // Committed versions, ascending.
   Result<std::vector<int>> ListVersions();
@@ -93,7 +99,9 @@ class Registry {
   // or the version's commit marker is damaged.
   Result<int> Resolve(std::string_view spec);
   // Reads and verifies (sha256) all artifacts of a committed version;
-  // DataLoss naming the file on mismatch.
+  // DataLoss naming the file on mismatch. A damaged or missing baseline.json
+  // does not fail the fetch: it is reported in `baseline.problem` (the
+  // version still serves); a store error reading it does.
   Result<VersionArtifacts> Fetch(int version);
   // Reads metadata.json, verified against the commit marker only.
   Result<nlohmann::json> Metadata(int version);
@@ -125,8 +133,11 @@ class Registry {
   Result<int> Reserve();
   // Publish, with `source` naming the artifacts in validation errors.
   Result<int> PublishChecked(std::string_view model, std::string_view preprocessor, nlohmann::json metadata,
-                             std::string_view source);
+                             std::string_view source, std::string_view baseline = {});
   Result<nlohmann::json> ReadCommit(int version);
+  // Fills `out` from baseline.json when `recorded` (metadata "artifacts")
+  // lists it; only a store error is returned.
+  Status FetchBaseline(int version, const nlohmann::json& recorded, BaselineArtifact& out);
   Result<std::string> VersionsText();
 
   std::shared_ptr<Store> store_;

@@ -16,6 +16,7 @@ std::string_view RouteName(Route route) {
     case Route::kV2: return "/v2";
     case Route::kInvocations: return "/invocations";
     case Route::kPing: return "/ping";
+    case Route::kDrift: return "/models/{version}/drift";
     case Route::kOther:
     case Route::kCount: break;
   }

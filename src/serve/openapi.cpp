@@ -85,6 +85,25 @@ constexpr const char* kDocument = R"json({
         }
       }
     },
+    "/models/{version}/drift": {
+      "get": {
+        "operationId": "modelDrift",
+        "summary": "Drift of the live window of a version (a number, latest, or an alias) against its training baseline (docs/monitoring.md).",
+        "parameters": [{"name": "version", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {
+          "200": {"description": "Per-feature and output drift; baseline is missing or invalid for versions without a usable baseline",
+                  "content": {"application/json": {"schema": {"type": "object", "required": ["model", "version", "baseline"],
+                    "properties": {"model": {"type": "string"}, "version": {"type": "integer"},
+                                   "baseline": {"type": "string", "enum": ["ok", "missing", "invalid"]},
+                                   "message": {"type": "string"}, "window": {"type": "object"},
+                                   "features": {"type": "array", "items": {"type": "object"}}, "output": {"type": "object"}}}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"},
+          "404": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Retry"}
+        }
+      }
+    },
     "/metrics": {
       "get": {
         "operationId": "metrics",

@@ -136,6 +136,10 @@ Route Service::RouteOf(std::string_view target) {
       path.find('/', 8) == std::string_view::npos) {
     return Route::kModel;
   }
+  if (path.starts_with("/models/") && path.ends_with("/drift") && path.size() > 14 &&
+      path.substr(8, path.size() - 14).find('/') == std::string_view::npos) {
+    return Route::kDrift;
+  }
   if (path == "/metrics") return Route::kMetrics;
   if (path == "/openapi.json") return Route::kOpenApi;
   if (path == "/v2" || path.starts_with("/v2/")) return Route::kV2;
@@ -191,6 +195,7 @@ void Service::Handle(const Request& request, Reply& reply, bool defer_log) {
     case Route::kModels: return Models(reply);
     case Route::kModel: return ModelMetadata(path.substr(8), reply);
     case Route::kMetrics: return MetricsText(reply);
+    case Route::kDrift: return Drift(path.substr(8, path.size() - 14), reply);
     case Route::kOpenApi: reply.body = OpenApiDocument(!options_.api_token.empty()); return;
     case Route::kV2: return V2(request, reply, defer_log);
     case Route::kInvocations: return Invocations(request, reply, defer_log);
@@ -231,6 +236,7 @@ void Service::ScoreAndLog(std::shared_ptr<const LoadedModel> model, CellMatrix c
   if (!predictions.ok()) return Error(predictions.status(), reply);
   pending->predictions = std::move(*predictions);
   pending->OwnText();
+  if (drift_ != nullptr) drift_->Observe(pending->model, pending->cells, pending->predictions);
   if (reply.request_id.empty()) reply.request_id = NextRequestId();
   reply.pending = std::move(pending);
   if (defer_log) return;
@@ -372,6 +378,14 @@ void Service::MetricsText(Reply& reply) {
   const auto view = cache_.view();
   reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
   reply.body = metrics_.Render(spool, view->default_version, view->store_ok);
+  if (drift_ != nullptr) reply.body += drift_->Prometheus();
+}
+
+void Service::Drift(std::string_view spec, Reply& reply) {
+  if (drift_ == nullptr) return Error(FailedPrecondition("drift monitoring is not enabled in this server"), reply);
+  auto model = cache_.Get(std::string(spec));
+  if (!model.ok()) return Error(model.status(), reply);
+  reply.body = drift_->Report(**model).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace modelbay::serve

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "monitor/drift.h"
 #include "results/prediction_log.h"
 #include "serve/metrics.h"
 #include "serve/model_cache.h"
@@ -104,6 +105,10 @@ class Service {
   // failed) and must not block: post CompleteInference to the connection.
   // `reply` must stay alive and untouched until then.
   void LogInference(Reply& reply, PredictionLog::Done logged);
+  // Counts every scored row in `drift`'s live windows and answers
+  // GET /models/{v}/drift from it (src/monitor). Call before serving;
+  // `drift` must outlive the service. Without it the route says so (503).
+  void AttachDrift(monitor::DriftTracker* drift) { drift_ = drift; }
   // Writes the 200 body, or a 503 if the log refused the rows.
   void CompleteInference(Reply& reply, const Status& logged);
   // Which metrics route a path belongs to (for counting).
@@ -132,6 +137,7 @@ class Service {
   void Models(Reply& reply);
   void ModelMetadata(std::string_view spec, Reply& reply);
   void MetricsText(Reply& reply);
+  void Drift(std::string_view spec, Reply& reply);
   void Error(const Status& status, Reply& reply);
   bool Authorized(std::string_view authorization) const;
   // Why /ready must say the prediction log cannot take rows now, or "".
@@ -145,6 +151,7 @@ class Service {
   ModelCache& cache_;
   PredictionLog* log_;
   Metrics& metrics_;
+  monitor::DriftTracker* drift_ = nullptr;
   std::string id_prefix_;
   std::atomic<uint64_t> next_id_{0};
   std::atomic<uint64_t> v2_inferences_{0}, v2_rows_{0};  // for /v2/models/{m}/stats

@@ -14,6 +14,8 @@
 #include "core/clock.h"
 #include "data/data_store.h"
 #include "data/shard.h"
+#include "model/baseline.h"
+#include "model/loaded_model.h"
 #include "model/preprocessor.h"
 #include "model/schema_infer.h"
 #include "model/xgboost_util.h"
@@ -417,6 +419,26 @@ class TrainRun {
     return {{"world_size", team_.world()}, {"shares", shares}};
   }
 
+  // baseline.json (model/baseline.h): the training data this process holds
+  // (training and holdout rows with a target) and the model's predictions
+  // for them, scored as the server scores. In a distributed training that is
+  // worker 0's share, said in its "scope".
+  Result<std::string> BaselineJson(const std::string& model_json) {
+    std::vector<uint32_t> rows(split_.train.begin(), split_.train.end());
+    rows.insert(rows.end(), split_.holdout.begin(), split_.holdout.end());
+    std::sort(rows.begin(), rows.end());
+    MB_ASSIGN_OR_RETURN(auto model, LoadedModel::FromArtifacts(0, model_json, pre_.ToJson(), nullptr));
+    const size_t width = pre_.num_features();
+    std::vector<float> x(rows.size() * width);
+    pre_.Transform(columns_, rows, x.data());
+    MB_ASSIGN_OR_RETURN(Predictions predictions, model->PredictEncoded(x.data(), rows.size()));
+    std::string scope = team_.distributed()
+                            ? fmt::format("worker 0's share of the training data ({} of {} rows with a target)",
+                                          rows.size(), facts_.rows_with_target)
+                            : fmt::format("the training data ({} rows with a target)", rows.size());
+    return BaselineToJson(ComputeBaseline(pre_, columns_, rows, predictions, std::move(scope)));
+  }
+
   Result<nlohmann::json> PublishVersion() {
     const Schema& schema = inferred_.schema;
     MB_ASSIGN_OR_RETURN(std::string model_json, SaveModelJson(booster_.get()));
@@ -446,7 +468,8 @@ class TrainRun {
         {"training_seconds", seconds},
         {"promotion", gate.record},
     };
-    MB_ASSIGN_OR_RETURN(int version, registry_.Publish(model_json, pre_.ToJson(), std::move(metadata)));
+    MB_ASSIGN_OR_RETURN(std::string baseline, BaselineJson(model_json));
+    MB_ASSIGN_OR_RETURN(int version, registry_.Publish(model_json, pre_.ToJson(), std::move(metadata), baseline));
     progress_("registered version {} in {}", version, registry_.store().Describe());
     outcome.version = version;
     outcome.promotion = gate.reason;

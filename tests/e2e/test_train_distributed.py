@@ -93,6 +93,11 @@ def test_three_workers_make_the_single_process_version(stores, tmp_path):
                                                            "part-2.csv": 800, "part-3.csv": 800}
     # The saved preprocessor is the one single-process training fitted.
     assert stores.read("models", "2/preprocessor.json") == stores.read("models", "1/preprocessor.json")
+    # The baseline (docs/monitoring.md): all rows in one process, worker 0's share when distributed.
+    base1 = json.loads(stores.read("models", "1/baseline.json"))
+    base2 = json.loads(stores.read("models", "2/baseline.json"))
+    assert base1["features"][0]["rows"] == 6000 and "training data (6000 rows" in base1["scope"]
+    assert base2["scope"].startswith("worker 0's share") and base2["features"][0]["rows"] == shares[0]["rows"]
 
 
 def test_a_killed_worker_fails_the_job_and_publishes_nothing(local_stores, tmp_path):

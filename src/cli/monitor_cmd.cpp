@@ -1,0 +1,125 @@
+// `modelbay monitor`: a version's drift against its baseline, computed from
+// its prediction log (src/monitor/offline.h) with the figures the server
+// shows live at GET /models/{v}/drift.
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+#include "cli/option_checks.h"
+#include "model/baseline.h"
+#include "monitor/drift.h"
+#include "monitor/offline.h"
+#include "registry/loader.h"
+#include "registry/registry.h"
+#include "results/prediction_log.h"
+#include "store/store.h"
+
+namespace modelbay {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// PSI rules of thumb, used to flag features in the table.
+constexpr double kPsiWatch = 0.1;
+constexpr double kPsiDrift = 0.25;
+
+struct MonitorFlags {
+  std::string model = "default";
+  std::string version;
+  std::string since;
+  std::string log;
+  bool json = false;
+};
+
+// Deletes the temporary export when the command ends.
+struct TempFile {
+  fs::path path;
+  ~TempFile() {
+    std::error_code ignored;
+    if (!path.empty()) fs::remove(path, ignored);
+  }
+};
+
+std::string Figure(const json& v, std::string_view format = "{:.4f}") {
+  return v.is_number() ? fmt::format(fmt::runtime(format), v.get<double>()) : "-";
+}
+
+std::string Flag(const json& psi) {
+  if (!psi.is_number()) return "";
+  const double v = psi.get<double>();
+  return v > kPsiDrift ? "DRIFT" : v > kPsiWatch ? "watch" : "";
+}
+
+void PrintTable(const json& doc) {
+  fmt::print("version {} ({} rows{}); baseline: {}\n", doc["version"].get<int>(), doc["window"]["rows"].get<uint64_t>(),
+             doc["window"]["since"].is_string() ? " since " + doc["window"]["since"].get<std::string>() : "",
+             doc["baseline_scope"].get<std::string>());
+  fmt::print("{:<24} {:<12} {:>8} {:>8} {:>8} {:>8}  {}\n", "feature", "type", "psi", "js", "missing", "unseen", "");
+  for (const json& f : doc["features"]) {
+    fmt::print("{:<24} {:<12} {:>8} {:>8} {:>8} {:>8}  {}\n", f["name"].get<std::string>(),
+               f["type"].get<std::string>(), Figure(f["psi"]), Figure(f["js_distance"]), Figure(f["missing_rate"]),
+               Figure(f["unseen_rate"]), Flag(f["psi"]));
+  }
+  const json& o = doc["output"];
+  fmt::print("{:<24} {:<12} {:>8} {:>8} {:>8} {:>8}  {}\n", "(output)", o["score"].get<std::string>(),
+             Figure(o["psi"]), Figure(o["js_distance"]), "-", "-", Flag(o["psi"]));
+}
+
+Status Monitor(const CliContext& ctx, const MonitorFlags& f) {
+  if (f.model != "default") {
+    return InvalidArgument(fmt::format("--model {}: this store holds only the model \"default\"", f.model));
+  }
+  monitor::OfflineOptions options;
+  if (!f.since.empty()) {
+    MB_ASSIGN_OR_RETURN(options.since, monitor::ParseSince(f.since));
+  }
+  MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
+  MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> models, OpenStore(cfg.models, cfg));
+  Registry registry(std::move(models));
+  MB_ASSIGN_OR_RETURN(int version, registry.Resolve(f.version));
+  MB_ASSIGN_OR_RETURN(auto model, LoadModel(registry, version));
+  // The log: a file given with --log, else the version's log exported from
+  // the results store to a temporary file.
+  TempFile temp;
+  fs::path log = f.log;
+  if (log.empty()) {
+    MB_ASSIGN_OR_RETURN(auto results, OpenStore(cfg.results, cfg));
+    temp.path = fs::temp_directory_path() / fmt::format("modelbay-monitor-{}-{}.csv", ::getpid(), version);
+    MB_ASSIGN_OR_RETURN(size_t rows, ExportResults(*results, version, temp.path));
+    spdlog::debug("read {} logged rows of version {}", rows, version);
+    log = temp.path;
+  }
+  MB_ASSIGN_OR_RETURN(json doc, monitor::DriftFromLog(*model, log, options));
+  if (f.json || doc["baseline"] != "ok") {
+    if (!f.json) {
+      fmt::print("{}\n", doc["message"].get<std::string>());
+    } else {
+      fmt::print("{}\n", doc.dump(1, ' ', false, json::error_handler_t::replace));
+    }
+    return Status::Ok();
+  }
+  PrintTable(doc);
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RegisterMonitorCommands(CLI::App& app, CliContext& ctx) {
+  auto flags = std::make_shared<MonitorFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "monitor", "A version's drift against its training baseline, from its prediction log (the figures of "
+                 "GET /models/{v}/drift)");
+  cmd->add_option("--version", flags->version, "Version number, `latest` or an alias")->required();
+  cmd->add_option("--model", flags->model, "Model name (only `default` so far)")->capture_default_str();
+  cmd->add_option("--since", flags->since, "Only rows logged at or after this UTC time (2026-12-02T01:30:00Z)");
+  cmd->add_option("--log", flags->log,
+                  "A prediction-log CSV of the version (e.g. from `results export`) instead of the results store");
+  cmd->add_flag("--json", flags->json, "Print the drift document as JSON");
+  SetAction(cmd, ctx, [&ctx, flags] { return Monitor(ctx, *flags); });
+}
+
+}  // namespace modelbay

@@ -1,0 +1,122 @@
+// Drift of live traffic against a version's baseline (model/baseline.h):
+// the same figures from the server's sliding window (DriftTracker, on the
+// request path) and from the prediction log (`modelbay monitor`, which feeds
+// the logged rows through the same DriftLayout).
+//
+// Per feature, over the present (non-missing) values, with baseline shares
+// p_i and live shares q_i over the same bins:
+//   PSI          sum_i (q'_i - p'_i) * ln(q'_i / p'_i), with q' = max(q, eps),
+//                p' = max(p, eps), eps = kPsiEpsilon (empty bins)
+//   JS distance  sqrt(JS divergence), log base 2 (0 = same, 1 = disjoint);
+//                0 * log 0 = 0, no epsilon (scipy's jensenshannon(p, q, 2))
+//   missing rate missing / rows
+//   unseen rate  (categorical) values outside the vocabulary / present values
+// Numeric bins are the baseline's; categorical bins are the baseline's top
+// categories, then "rare" (any other category of the vocabulary), then
+// "unseen" (baseline share 0). The output is binned like a numeric feature
+// over its score, plus the predicted labels' frequencies (classifiers).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/baseline.h"
+#include "model/loaded_model.h"
+
+namespace modelbay::monitor {
+
+inline constexpr double kPsiEpsilon = 1e-4;
+inline constexpr uint64_t kDefaultDriftWindowRows = 10000;
+inline constexpr uint64_t kMinDriftWindowRows = 100;
+inline constexpr size_t kSubWindows = 8;
+
+// PSI and JS distance of two count vectors (same bins); nullopt when either
+// has no count at all.
+std::optional<double> Psi(std::span<const double> baseline, std::span<const double> live);
+std::optional<double> JsDistance(std::span<const double> baseline, std::span<const double> live);
+
+// Where each row's values are counted: one flat vector of counters per
+// version (slot 0: rows; per feature: missing, then its bins; then the
+// output's score bins and label bins). Immutable; thread-safe.
+class DriftLayout {
+ public:
+  DriftLayout(std::shared_ptr<const Baseline> baseline, const Preprocessor& pre);
+  size_t slots() const { return slots_; }
+  // The slot indices row `row` increments (rows, one per feature, the score,
+  // the label), appended to `out`.
+  void RowSlots(const CellMatrix& cells, size_t row, const Predictions& predictions,
+                std::vector<uint32_t>& out) const;
+  // The figures of `counters` (slots() long) as the JSON of
+  // GET /models/{v}/drift's "features" and "output" (see docs/monitoring.md).
+  nlohmann::json Figures(std::span<const uint64_t> counters) const;
+  const Baseline& baseline() const { return *baseline_; }
+
+ private:
+  struct FeatureSlots {
+    size_t missing = 0;  // slot of the missing count; bins follow
+    size_t bins = 0;
+    std::vector<uint32_t> code_bin;  // categorical: vocabulary code -> bin
+  };
+  std::shared_ptr<const Baseline> baseline_;
+  const Preprocessor& pre_;  // owned by the LoadedModel that owns this layout's user
+  std::vector<FeatureSlots> features_;
+  size_t score_ = 0, score_bins_ = 0, label_ = 0, label_bins_ = 0;
+  size_t slots_ = 0;
+};
+
+// The last `window_rows` rows of one version (to the granularity of
+// window_rows / kSubWindows: a ring of sub-windows, the oldest cleared when
+// the newest is full). Memory: kSubWindows x layout.slots() counters,
+// whatever the traffic. Thread-safe (one mutex, held only to add a request's
+// precomputed slots).
+class LiveWindow {
+ public:
+  LiveWindow(std::shared_ptr<const LoadedModel> model, uint64_t window_rows);
+  void Observe(const CellMatrix& cells, const Predictions& predictions);
+  std::vector<uint64_t> Snapshot() const;
+  const DriftLayout& layout() const { return layout_; }
+
+ private:
+  std::shared_ptr<const LoadedModel> model_;  // keeps the layout's preprocessor alive
+  DriftLayout layout_;
+  const uint64_t sub_capacity_;
+  mutable std::mutex mu_;
+  std::vector<std::vector<uint64_t>> subs_;  // guarded by mu_
+  size_t current_ = 0;                       // guarded by mu_
+};
+
+// The drift document of a version from its counters (or its baseline
+// state): the body of GET /models/{v}/drift and of `modelbay monitor --json`.
+nlohmann::json DriftDocument(const LoadedModel& model, const DriftLayout* layout,
+                             std::span<const uint64_t> counters, uint64_t window_rows);
+
+// Per served version, its LiveWindow. Thread-safe: Observe runs on every
+// request thread; Report and Prometheus on any.
+class DriftTracker {
+ public:
+  explicit DriftTracker(uint64_t window_rows = kDefaultDriftWindowRows) : window_rows_(window_rows) {}
+  void Observe(const std::shared_ptr<const LoadedModel>& model, const CellMatrix& cells,
+               const Predictions& predictions);
+  nlohmann::json Report(const LoadedModel& model) const;
+  // The drift gauges (modelbay_feature_psi, ...) of every version with a
+  // valid baseline that has seen rows, in the Prometheus text format.
+  std::string Prometheus() const;
+  uint64_t window_rows() const { return window_rows_; }
+
+ private:
+  std::shared_ptr<LiveWindow> Window(const std::shared_ptr<const LoadedModel>& model);
+  const uint64_t window_rows_;
+  mutable std::shared_mutex mu_;
+  std::map<int, std::shared_ptr<LiveWindow>> windows_;  // guarded by mu_
+};
+
+}  // namespace modelbay::monitor

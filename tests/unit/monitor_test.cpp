@@ -1,0 +1,233 @@
+// Baselines (model/baseline.h) and drift (monitor/drift.h, offline.h):
+// figures against hand computations, hostile baseline.json refused with a
+// reason, the live window bounded, and the offline path equal to the live one.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "model/baseline.h"
+#include "model/loaded_model.h"
+#include "monitor/drift.h"
+#include "monitor/offline.h"
+#include "results/row_format.h"
+#include "model_fixtures.h"
+
+namespace modelbay {
+namespace {
+using ::testing::HasSubstr;
+using nlohmann::json;
+
+struct Fixture {
+  std::string csv = fixtures::ChurnCsv(600);
+  fixtures::TrainedArtifacts artifacts = fixtures::TrainArtifacts(csv, 10);
+  std::shared_ptr<const LoadedModel> plain;  // no baseline
+  std::string baseline_json;
+
+  Fixture() {
+    auto m = LoadedModel::FromArtifacts(1, artifacts.model_json, artifacts.preprocessor_json, {});
+    EXPECT_TRUE(m.ok()) << m.status().message();
+    plain = *m;
+    auto table = ParseCsv(csv, "train.csv");
+    TextColumns columns;
+    for (size_t c = 0; c < 3; ++c) columns.push_back(&table->column(c));
+    std::vector<uint32_t> rows(table->rows());
+    for (uint32_t r = 0; r < rows.size(); ++r) rows[r] = r;
+    std::vector<float> x(rows.size() * 3);
+    plain->preprocessor().Transform(columns, rows, x.data());
+    auto p = plain->PredictEncoded(x.data(), rows.size());
+    EXPECT_TRUE(p.ok());
+    baseline_json = BaselineToJson(ComputeBaseline(plain->preprocessor(), columns, rows, *p, "test rows"));
+  }
+
+  std::shared_ptr<const LoadedModel> WithBaseline(const std::string& text, std::string problem = "") const {
+    auto m = LoadedModel::FromArtifacts(1, artifacts.model_json, artifacts.preprocessor_json, {},
+                                        BaselineArtifact{true, text, std::move(problem)});
+    EXPECT_TRUE(m.ok()) << m.status().message();
+    return *m;
+  }
+};
+
+// Built once and never destroyed: a LoadedModel freed during static
+// destruction would outlive XGBoost's own globals.
+const Fixture& F() {
+  static const Fixture* f = new Fixture;
+  return *f;
+}
+
+TEST(Baseline, FiguresOfTheTrainingRows) {
+  json b = json::parse(F().baseline_json);
+  ASSERT_EQ(b["features"].size(), 3u);
+  const json& country = b["features"][0];
+  EXPECT_EQ(country["type"], "categorical");
+  EXPECT_EQ(country["rows"], 600);
+  EXPECT_EQ(country["missing"], 0);
+  uint64_t total = 0;
+  for (const auto& c : country["categories"]) total += c["count"].get<uint64_t>();
+  EXPECT_EQ(total, 600u);
+  const json& tenure = b["features"][2];  // every 7th missing
+  EXPECT_EQ(tenure["missing"], 86);
+  EXPECT_EQ(tenure["count"], 514);
+  const json& count = b["features"][1];  // 0..9
+  EXPECT_EQ(count["min"], 0.0);
+  EXPECT_EQ(count["max"], 9.0);
+  const auto edges = count["edges"].get<std::vector<double>>();
+  for (size_t i = 1; i < edges.size(); ++i) EXPECT_LT(edges[i - 1], edges[i]);
+  EXPECT_EQ(b["output"]["score"], "probability");
+  EXPECT_EQ(b["output"]["rows"], 600);
+}
+
+TEST(Baseline, QuantileIsNumpysLinear) {
+  std::vector<double> v = {1, 2, 3, 4};
+  EXPECT_DOUBLE_EQ(Quantile(v, 0.5), 2.5);   // numpy.quantile([1,2,3,4], 0.5)
+  EXPECT_DOUBLE_EQ(Quantile(v, 0.1), 1.3);   // numpy.quantile([1,2,3,4], 0.1)
+  EXPECT_DOUBLE_EQ(Quantile(v, 1.0), 4.0);
+  NumericSummary constant = SummarizeNumeric({5, 5, 5});
+  EXPECT_EQ(constant.histogram.edges, std::vector<double>{5});
+  EXPECT_EQ(constant.histogram.counts, std::vector<uint64_t>{3});
+}
+
+TEST(Baseline, BinIsSearchsortedRightOnInnerEdges) {
+  NumericHistogram h{{0, 1, 2, 3}, {0, 0, 0}};
+  EXPECT_EQ(h.Bin(-5), 0u);
+  EXPECT_EQ(h.Bin(0.999), 0u);
+  EXPECT_EQ(h.Bin(1), 1u);
+  EXPECT_EQ(h.Bin(2), 2u);
+  EXPECT_EQ(h.Bin(99), 2u);
+}
+
+TEST(Baseline, RoundTripsAndLoads) {
+  auto model = F().WithBaseline(F().baseline_json);
+  ASSERT_EQ(model->baseline().kind, BaselineState::Kind::kOk) << model->baseline().problem;
+  EXPECT_EQ(BaselineToJson(*model->baseline().baseline), F().baseline_json);
+  EXPECT_EQ(F().plain->baseline().kind, BaselineState::Kind::kMissing);
+}
+
+// Each hostile edit of a valid baseline.json is refused with its reason,
+// and the version still loads.
+TEST(Baseline, HostileDocumentsAreRefusedNotFatal) {
+  const json good = json::parse(F().baseline_json);
+  auto with = [&](auto edit) {
+    json j = good;
+    edit(j);
+    return j.dump();
+  };
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {"not json {", "not valid JSON"},
+      {R"({"format": 1, "features": [{"min": NaN}]})", "not valid JSON"},
+      {"[]", "JSON object"},
+      {with([](json& j) { j["format"] = 99; }), "format"},
+      {with([](json& j) { j["features"][1]["edges"] = {3, 2, 1}; }), "does not increase"},
+      {with([](json& j) { j["features"][1]["edges"][1] = 1e308 * 10; }), "finite"},
+      {with([](json& j) { j["features"][1]["counts"][0] = 1u << 30; }), "add up"},
+      {with([](json& j) { j["features"][1]["counts"] = std::vector<int>(5000, 0); }), "at most"},
+      {with([](json& j) { j["features"][1]["count"] = -3; }), "count"},
+      {with([](json& j) { j["features"][0]["name"] = "other"; }), "other"},
+      {with([](json& j) { j["features"][0]["categories"][0]["value"] = "zz"; }), "vocabulary"},
+      {with([](json& j) { j["features"][0]["categories"][0]["count"] = UINT64_MAX; }), "overflow"},
+      {with([](json& j) { j["features"][0]["missing"] = 100000; }), "more than"},
+      {with([](json& j) { j["features"].erase(2); }), "feature"},
+      {with([](json& j) { j["output"]["labels"][0]["label"] = "x"; }), "labels[0]"},
+      {with([](json& j) { j.erase("output"); }), "output"},
+      {std::string(kBaselineMaxBytes + 1, ' '), "at most"},
+  };
+  for (const auto& [text, why] : cases) {
+    auto model = F().WithBaseline(text);
+    EXPECT_EQ(model->baseline().kind, BaselineState::Kind::kInvalid) << why;
+    EXPECT_THAT(model->baseline().problem, HasSubstr(why));
+    monitor::DriftTracker tracker(1000);
+    CellMatrix cells{1, 3, {Cell(std::string_view("aa")), Cell(2.0), Cell()}};
+    auto p = model->Predict(cells);
+    ASSERT_TRUE(p.ok());  // still serves
+    tracker.Observe(model, cells, *p);
+    EXPECT_EQ(tracker.Report(*model)["baseline"], "invalid");
+  }
+  auto damaged = F().WithBaseline("", "1/baseline.json: checksum mismatch");
+  EXPECT_THAT(damaged->baseline().problem, HasSubstr("checksum"));
+}
+
+TEST(Drift, PsiAndJsByHand) {
+  std::vector<double> p = {50, 50, 0}, q = {25, 75, 0};
+  // (0.25-0.5) ln(0.5) + (0.75-0.5) ln(1.5); the empty bin adds 0
+  EXPECT_NEAR(*monitor::Psi(p, q), -0.25 * std::log(0.5) + 0.25 * std::log(1.5), 1e-12);
+  // empty baseline bin: epsilon 1e-4
+  std::vector<double> a = {100, 0}, b = {50, 50};
+  EXPECT_NEAR(*monitor::Psi(a, b), (0.5 - 1) * std::log(0.5) + (0.5 - 1e-4) * std::log(0.5 / 1e-4), 1e-12);
+  EXPECT_NEAR(*monitor::JsDistance(p, p), 0.0, 1e-12);
+  std::vector<double> x = {1, 0}, y = {0, 1};
+  EXPECT_NEAR(*monitor::JsDistance(x, y), 1.0, 1e-12);
+  std::vector<double> none = {0, 0};
+  EXPECT_FALSE(monitor::Psi(x, none).has_value());
+}
+
+TEST(Drift, WindowIsBoundedAndSlides) {
+  auto model = F().WithBaseline(F().baseline_json);
+  monitor::DriftTracker tracker(800);  // 8 sub-windows of 100 rows
+  CellMatrix aa{1, 3, {Cell(std::string_view("aa")), Cell(1.0), Cell(3.0)}};
+  CellMatrix unseen{1, 3, {Cell(std::string_view("zz")), Cell(1.0), Cell()}};
+  auto pa = model->Predict(aa), pu = model->Predict(unseen);
+  for (int i = 0; i < 3000; ++i) tracker.Observe(model, aa, *pa);
+  json r = tracker.Report(*model);
+  EXPECT_LE(r["window"]["rows"].get<uint64_t>(), 800u);
+  EXPECT_GE(r["window"]["rows"].get<uint64_t>(), 700u);
+  for (int i = 0; i < 800; ++i) tracker.Observe(model, unseen, *pu);
+  r = tracker.Report(*model);
+  const json& country = r["features"][0];
+  EXPECT_DOUBLE_EQ(country["unseen_rate"].get<double>(), 1.0);  // the "aa" rows slid out
+  EXPECT_DOUBLE_EQ(r["features"][2]["missing_rate"].get<double>(), 1.0);
+  EXPECT_GT(country["psi"].get<double>(), 0.25);
+  std::string prom = tracker.Prometheus();
+  EXPECT_THAT(prom, HasSubstr("modelbay_feature_psi{model=\"default\",version=\"1\",feature=\"Country\"}"));
+  EXPECT_THAT(prom, HasSubstr("modelbay_feature_unseen_category_rate{model=\"default\",version=\"1\",feature=\"Country\"} 1"));
+}
+
+TEST(Drift, NoBaselineSaysSo) {
+  monitor::DriftTracker tracker;
+  json r = tracker.Report(*F().plain);
+  EXPECT_EQ(r["baseline"], "missing");
+  EXPECT_THAT(r["message"].get<std::string>(), HasSubstr("no baseline"));
+  EXPECT_EQ(tracker.Prometheus(), "");
+}
+
+// The rows the server counted, logged as the server logs them and read back
+// offline, give the same document.
+TEST(Drift, OfflineFromTheLogEqualsLive) {
+  auto model = F().WithBaseline(F().baseline_json);
+  monitor::DriftTracker tracker(100000);
+  const auto path = std::filesystem::temp_directory_path() / "modelbay_monitor_test_log.csv";
+  std::string log = results::HeaderLine(model->schema());
+  std::mt19937 rng(5);
+  const char* countries[] = {"aa", "bb", "cc", "dd"};
+  for (int i = 0; i < 300; ++i) {
+    CellMatrix cells{1, 3, {Cell(std::string_view(countries[rng() % 4])), Cell(double(rng() % 20) / 3),
+                            i % 5 == 0 ? Cell() : Cell(double(rng() % 50))}};
+    auto p = model->Predict(cells);
+    ASSERT_TRUE(p.ok());
+    tracker.Observe(model, cells, *p);
+    log += results::FormatRows(model->schema(), 1, "req" + std::to_string(i), cells, {model->LabelText(*p, 0)}, *p,
+                               std::chrono::system_clock::now());
+  }
+  std::ofstream(path) << log;
+  auto offline = monitor::DriftFromLog(*model, path, {});
+  std::filesystem::remove(path);
+  ASSERT_TRUE(offline.ok()) << offline.status().message();
+  json live = tracker.Report(*model);
+  EXPECT_EQ((*offline)["features"], live["features"]);
+  EXPECT_EQ((*offline)["output"], live["output"]);
+  EXPECT_EQ((*offline)["window"]["rows"], 300);
+}
+
+TEST(Drift, SinceIsChecked) {
+  EXPECT_EQ(*monitor::ParseSince("2026-12-02T01:30:00Z"), "2026-12-02T01:30:00");
+  EXPECT_EQ(*monitor::ParseSince("2026-12-02"), "2026-12-02");
+  EXPECT_EQ(*monitor::ParseSince("2026-12-02T01:30:00.123Z"), "2026-12-02T01:30:00.123");
+  for (const char* bad : {"yesterday", "2026-12-2", "2026-12-02 01:30", "2026-12-02T1", ""}) {
+    EXPECT_FALSE(monitor::ParseSince(bad).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace modelbay
