@@ -324,13 +324,15 @@ Result<OutputBaseline> ReadOutput(const Reader& in, const json& j, const Schema&
 
 }  // namespace
 
-Baseline ComputeBaseline(const Preprocessor& pre, const TextColumns& columns, std::span<const uint32_t> rows,
-                         const Predictions& predictions, std::string scope) {
-  Baseline out;
-  out.scope = std::move(scope);
-  const Schema& schema = pre.schema();
-  for (size_t f = 0; f < schema.features.size(); ++f) out.features.push_back(FeatureOf(pre, f, *columns[f], rows));
-  OutputBaseline& o = out.output;
+std::vector<FeatureBaseline> ComputeFeatureBaselines(const Preprocessor& pre, const TextColumns& columns,
+                                                     std::span<const uint32_t> rows) {
+  std::vector<FeatureBaseline> out;
+  for (size_t f = 0; f < pre.schema().features.size(); ++f) out.push_back(FeatureOf(pre, f, *columns[f], rows));
+  return out;
+}
+
+OutputBaseline ComputeOutputBaseline(const Schema& schema, const Predictions& predictions) {
+  OutputBaseline o;
   o.rows = predictions.rows;
   o.score = schema.task == TaskType::kRegression ? "value" : schema.task == TaskType::kBinary ? "probability"
                                                                                               : "max_probability";
@@ -342,6 +344,15 @@ Baseline ComputeBaseline(const Preprocessor& pre, const TextColumns& columns, st
     for (size_t r = 0; r < predictions.rows; ++r) ++counts[static_cast<size_t>(predictions.values[r])];
     for (size_t k = 0; k < counts.size(); ++k) o.labels.emplace_back(schema.class_labels[k], counts[k]);
   }
+  return o;
+}
+
+Baseline ComputeBaseline(const Preprocessor& pre, const TextColumns& columns, std::span<const uint32_t> rows,
+                         const Predictions& predictions, std::string scope) {
+  Baseline out;
+  out.scope = std::move(scope);
+  out.features = ComputeFeatureBaselines(pre, columns, rows);
+  out.output = ComputeOutputBaseline(pre.schema(), predictions);
   return out;
 }
 

@@ -110,6 +110,11 @@ NumericSummary SummarizeNumeric(std::vector<double> values);
 // (predictions.rows == rows.size()).
 Baseline ComputeBaseline(const Preprocessor& pre, const TextColumns& columns, std::span<const uint32_t> rows,
                          const Predictions& predictions, std::string scope);
+// Its two halves, for a caller that no longer holds the text when it has
+// the predictions (training frees the table before boosting).
+std::vector<FeatureBaseline> ComputeFeatureBaselines(const Preprocessor& pre, const TextColumns& columns,
+                                                     std::span<const uint32_t> rows);
+OutputBaseline ComputeOutputBaseline(const Schema& schema, const Predictions& predictions);
 
 std::string BaselineToJson(const Baseline& baseline);
 // Strict; InvalidArgument naming `source` and the field. The schema is the

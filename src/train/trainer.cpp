@@ -281,6 +281,7 @@ class TrainRun {
         table_.ReleaseColumn(c);
       }
     }
+    ComputeInputBaseline();
     const size_t width = pre_.num_features();
     x_hold_.resize(split_.holdout.size() * width);
     pre_.Transform(columns_, split_.holdout, x_hold_.data());
@@ -340,7 +341,6 @@ class TrainRun {
     const size_t width = pre_.num_features();
     auto raw = PredictDense(booster_.get(), x_hold_.data(), local_truth_.size(), width);
     MB_RETURN_IF_ERROR(team_.Agree(raw.ok() ? Result<nlohmann::json>(nullptr) : raw.status()).status());
-    std::vector<float>().swap(x_hold_);
     local_raw_ = std::move(*raw);
     std::vector<float> truth;
     std::vector<float> all_raw;
@@ -419,24 +419,31 @@ class TrainRun {
     return {{"world_size", team_.world()}, {"shares", shares}};
   }
 
-  // baseline.json (model/baseline.h): the training data this process holds
-  // (training and holdout rows with a target) and the model's predictions
-  // for them, scored as the server scores. In a distributed training that is
-  // worker 0's share, said in its "scope".
-  Result<std::string> BaselineJson(const std::string& model_json) {
+  // baseline.json (model/baseline.h), inputs: the training data this
+  // process holds (training and holdout rows with a target), taken before
+  // the table is released. In a distributed training only worker 0's share
+  // is kept, said in its "scope".
+  void ComputeInputBaseline() {
+    if (team_.rank() != 0) return;
     std::vector<uint32_t> rows(split_.train.begin(), split_.train.end());
     rows.insert(rows.end(), split_.holdout.begin(), split_.holdout.end());
     std::sort(rows.begin(), rows.end());
+    baseline_.features = ComputeFeatureBaselines(pre_, columns_, rows);
+    baseline_.scope = team_.distributed()
+                          ? fmt::format("worker 0's share of the training data ({} of {} rows with a target)",
+                                        rows.size(), facts_.rows_with_target)
+                          : fmt::format("the training data ({} rows with a target)", rows.size());
+  }
+
+  // baseline.json, output: the model's predictions for the holdout rows,
+  // scored as the server scores (data the model did not learn from, as live
+  // traffic is; predictions on its training rows are over-confident).
+  Result<std::string> BaselineJson(const std::string& model_json) {
     MB_ASSIGN_OR_RETURN(auto model, LoadedModel::FromArtifacts(0, model_json, pre_.ToJson(), nullptr));
-    const size_t width = pre_.num_features();
-    std::vector<float> x(rows.size() * width);
-    pre_.Transform(columns_, rows, x.data());
-    MB_ASSIGN_OR_RETURN(Predictions predictions, model->PredictEncoded(x.data(), rows.size()));
-    std::string scope = team_.distributed()
-                            ? fmt::format("worker 0's share of the training data ({} of {} rows with a target)",
-                                          rows.size(), facts_.rows_with_target)
-                            : fmt::format("the training data ({} rows with a target)", rows.size());
-    return BaselineToJson(ComputeBaseline(pre_, columns_, rows, predictions, std::move(scope)));
+    MB_ASSIGN_OR_RETURN(Predictions predictions, model->PredictEncoded(x_hold_.data(), local_truth_.size()));
+    baseline_.output = ComputeOutputBaseline(inferred_.schema, predictions);
+    baseline_.scope += fmt::format("; outputs: the model on {} holdout rows", local_truth_.size());
+    return BaselineToJson(baseline_);
   }
 
   Result<nlohmann::json> PublishVersion() {
@@ -510,6 +517,7 @@ class TrainRun {
   std::vector<float> x_train_;
   std::vector<float> y_train_;
   std::vector<float> x_hold_;
+  Baseline baseline_;  // inputs from ComputeInputBaseline, output at publishing
   bool kept_holdout_text_ = false;
   CsvTable holdout_table_;                   // the holdout rows' text
   std::vector<uint32_t> holdout_rows_local_;  // 0..n-1 into holdout_table_

@@ -125,8 +125,9 @@ def test_baseline_equals_numpy_on_the_training_data(trained):
     assert {c["value"]: c["count"] for c in plan["categories"]} == freq.to_dict()
     assert plan["rare"] == 0 and plan["missing"] == 0
     out = b["output"]
-    assert out["score"] == "probability" and out["rows"] == len(train)
-    assert sum(c["count"] for c in out["labels"]) == len(train)
+    # Outputs: the model on the holdout (rows it did not learn from).
+    assert out["score"] == "probability" and out["rows"] == meta["rows"]["holdout"]
+    assert sum(c["count"] for c in out["labels"]) == meta["rows"]["holdout"]
 
 
 def check_against_numpy(report: dict, b: dict, sent: pd.DataFrame):
