@@ -178,14 +178,13 @@ class TrainRun {
       auto plan = PlanShares(files_, team_.world(), DefaultPartBytes(files_, team_.world()));
       table = LoadShare(data_, plan[team_.rank()], files_, read);
     }
-    Result<nlohmann::json> mine = table.status();
-    if (table.ok()) {
-      mine = nlohmann::json::array();
-      for (const auto& r : read) {
-        mine->push_back({{"key", r.part.key}, {"etag", r.etag}, {"offset", r.part.offset}, {"length", r.part.length},
-                         {"object_size", r.part.object_size}, {"sha256", r.sha256}, {"rows", r.rows}});
-      }
+    nlohmann::json parts = nlohmann::json::array();
+    for (const auto& r : read) {
+      parts.push_back({{"key", r.part.key}, {"etag", r.etag}, {"offset", r.part.offset}, {"length", r.part.length},
+                       {"object_size", r.part.object_size}, {"sha256", r.sha256}, {"rows", r.rows}});
     }
+    // (A Result is built from an error status only: debug builds assert it.)
+    Result<nlohmann::json> mine = table.ok() ? Result<nlohmann::json>(std::move(parts)) : table.status();
     MB_ASSIGN_OR_RETURN(shares_, team_.Agree(mine));
     table_ = std::move(*table);
     return Status::Ok();
