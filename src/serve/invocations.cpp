@@ -173,7 +173,9 @@ Status ParamsFrom(Element params, PredictOptions& options) {
   simdjson::dom::object obj;
   if (params.get(obj)) return InvalidArgument("\"params\" must be an object, e.g. {\"threshold\": 0.3}");
   Element v;
-  if (!obj["threshold"].get(v)) MB_ASSIGN_OR_RETURN(options.threshold, ThresholdFrom(v, "params.threshold"));
+  if (!obj["threshold"].get(v)) {
+    MB_ASSIGN_OR_RETURN(options.threshold, ThresholdFrom(v, "params.threshold"));
+  }
   if (!obj["explain"].get(v) && v.get(options.contributions)) {
     return InvalidArgument("params.explain must be true or false");
   }
