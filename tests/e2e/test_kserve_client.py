@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import make_trained_stores
@@ -76,5 +77,5 @@ def test_kserve_v2_rest_client_infers(server):
     assert got["live"] and got["ready"] and got["model_ready"], got
     for mode in ("binary", "json"):
         assert got[mode]["predict"] == [str(p) for p in expected["predictions"]], mode
-        assert got[mode]["probabilities"] == pytest.approx(expected["probabilities"], abs=1e-6), mode
+        np.testing.assert_allclose(got[mode]["probabilities"], expected["probabilities"], atol=1e-6, err_msg=mode)
         assert got[mode]["id"] == "kserve-1"
