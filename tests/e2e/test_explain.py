@@ -81,11 +81,9 @@ def trained(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(trained):
-    srv = Server(trained, ready_timeout=120, args=["--threads", "2"])
-    srv.start()
-    srv.wait_ready(60)
-    yield srv
-    srv.stop()
+    with Server(trained, ready_timeout=120, args=["--threads", "2"]) as srv:
+        srv.wait_ready(60)
+        yield srv
 
 
 @pytest.fixture(scope="module")
