@@ -133,3 +133,15 @@ def test_default_port_is_8080_even_with_the_images_modelbay_port(trained, model_
     finally:
         proc.terminate()
         assert proc.wait(60) == 0
+
+
+def test_ping_is_503_until_a_model_is_loaded(trained, tmp_path):
+    """SageMaker sends traffic only after /ping says 200: an empty model folder
+    (no version) keeps it at 503, and /invocations says why."""
+    empty = tmp_path / "empty-model"
+    empty.mkdir()
+    with sagemaker_server(trained, empty, tmp_path) as srv:
+        r = srv.get("/ping")
+        assert r.status_code == 503 and r.headers.get("Retry-After")
+        r = srv.post("/invocations", data=CSV_BODY, headers={"Content-Type": "text/csv"})
+        assert r.status_code == 503 and "train" in r.json()["message"], r.text
