@@ -36,7 +36,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.requirements.sha256
-want=$(cat tests/e2e/requirements.txt tests/e2e/requirements-checkov.txt | sha256sum | cut -d' ' -f1)
+want=$(cat tests/e2e/requirements.txt tests/e2e/requirements-checkov.txt tests/e2e/requirements-kserve.txt \
+  | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "==> installing tests/e2e/requirements.txt into .venv"
   .venv/bin/pip install -q --upgrade pip
@@ -48,6 +49,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/checkov/bin/pip install -q --upgrade pip
   .venv/checkov/bin/pip install -q -r tests/e2e/requirements-checkov.txt
   ln -sfn ../checkov/bin/checkov .venv/bin/checkov
+  # kserve needs starlette>=1.3.1 and schemathesis starlette<1: KServe's SDK
+  # gets a venv of its own too (tests/e2e/test_kserve_client.py runs it there).
+  echo "==> installing tests/e2e/requirements-kserve.txt into .venv/kserve"
+  [ -x .venv/kserve/bin/python ] || "$PY" -m venv .venv/kserve
+  .venv/kserve/bin/pip install -q --upgrade pip
+  .venv/kserve/bin/pip install -q -r tests/e2e/requirements-kserve.txt
   echo "$want" > "$stamp"
 fi
 

@@ -2,6 +2,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <random>
 
 #include <fmt/format.h>
@@ -42,7 +44,31 @@ struct ServeFlags {
   uint64_t drift_window = monitor::kDefaultDriftWindowRows;
   double results_refresh_s = 60.0;
   double results_lease_ttl_s = 30.0;
+  // SageMaker's container contract: port 8080 unless --port is given, the
+  // model store is the folder SageMaker unpacked model.tar.gz into.
+  bool sagemaker = false;
+  std::string model_dir = "/opt/ml/model";
 };
+
+constexpr int kSageMakerPort = 8080;
+
+// The port when --port is not on the command line: 8080 in SageMaker mode
+// (its contract; the image's MODELBAY_PORT=8000 must not win), else
+// MODELBAY_PORT when set, else the default.
+Status PortFromEnvironment(ServeFlags& f) {
+  if (f.sagemaker) {
+    f.port = kSageMakerPort;
+    return Status::Ok();
+  }
+  const char* env = std::getenv("MODELBAY_PORT");
+  if (env == nullptr || *env == '\0') return Status::Ok();
+  std::string value = env;
+  if (std::string problem = IntegerIn(0, 65535)(value); !problem.empty()) {
+    return InvalidArgument(fmt::format("MODELBAY_PORT: {}", problem));
+  }
+  f.port = std::stoi(value);
+  return Status::Ok();
+}
 
 std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
@@ -62,7 +88,18 @@ std::string WriterId() {
 
 Status Serve(const CliContext& ctx, const ServeFlags& f) {
   // Every numeric flag was range-checked by its validator (cli/option_checks.h).
-  MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
+  ConfigOverrides overrides = ctx.overrides;
+  if (f.sagemaker) {
+    // Read only: serving never writes to the model store.
+    std::error_code ec;
+    if (!std::filesystem::is_directory(f.model_dir, ec)) {
+      return FailedPrecondition(fmt::format("--sagemaker: the model folder {} does not exist; SageMaker unpacks "
+                                            "model.tar.gz there (a modelbay model store: see docs/deploy.md), "
+                                            "or give another with --model-dir", f.model_dir));
+    }
+    overrides.model_store = std::filesystem::absolute(f.model_dir).string();
+  }
+  MB_ASSIGN_OR_RETURN(Config cfg, LoadConfig(overrides));
   MB_ASSIGN_OR_RETURN(auto models, OpenStore(cfg.models, cfg));
   MB_ASSIGN_OR_RETURN(auto results, OpenStore(cfg.results, cfg));
   auto registry = std::make_shared<Registry>(models);
@@ -140,10 +177,10 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
   CLI::App* cmd = app.add_subcommand(
       "serve", "Serve POST /inference (the seed's contract) with a model cache and a prediction log");
   cmd->add_option("--host", flags->host, "Address to listen on")->capture_default_str()->envname("MODELBAY_HOST");
-  cmd->add_option("--port", flags->port, "Port to listen on (0: any free port)")
-      ->capture_default_str()
-      ->envname("MODELBAY_PORT")
-      ->check(IntegerIn(0, 65535));
+  CLI::Option* port = cmd->add_option("--port", flags->port,
+                                      "Port to listen on (0: any free port); else MODELBAY_PORT, else 8000 "
+                                      "(8080 with --sagemaker, which ignores MODELBAY_PORT)")
+                          ->check(IntegerIn(0, 65535));
   cmd->add_option("--threads", flags->threads, "I/O threads (0: one per CPU core)")
       ->capture_default_str()
       ->check(IntegerIn(0, kMaxThreads));
@@ -187,7 +224,17 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
                   "that died mid-update")
       ->capture_default_str()
       ->check(NumberIn(1, kMaxSeconds));
-  SetAction(cmd, ctx, [&ctx, flags] { return Serve(ctx, *flags); });
+  cmd->add_flag("--sagemaker", flags->sagemaker,
+                "SageMaker's container contract: /ping and /invocations on port 8080, the model store read "
+                "from --model-dir (docs/deploy.md)")
+      ->envname("MODELBAY_SAGEMAKER");
+  cmd->add_option("--model-dir", flags->model_dir,
+                  "With --sagemaker: the folder holding the model store (SageMaker unpacks model.tar.gz there)")
+      ->capture_default_str();
+  SetAction(cmd, ctx, [&ctx, flags, port] {
+    if (port->count() == 0) MB_RETURN_IF_ERROR(PortFromEnvironment(*flags));
+    return Serve(ctx, *flags);
+  });
 }
 
 }  // namespace modelbay

@@ -10,6 +10,7 @@
 #include "model/baseline.h"
 #include "model/forest_scorer.h"
 #include "model/preprocessor.h"
+#include "model/schema_infer.h"
 #include "model/values.h"
 #include "model/xgboost_util.h"
 
@@ -41,6 +42,10 @@ DMatrixHandle ThreadProxy() {
 
 constexpr std::string_view kPredictConfig =
     R"({"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"cache_id":0,"missing":NaN})";
+
+// XGBoost's pred_contribs; strict_shape makes every task [rows, groups, features + 1].
+constexpr std::string_view kContributionsConfig =
+    R"({"type":2,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":true})";
 
 std::string Quote(std::string_view text) {
   constexpr size_t kMax = 40;
@@ -128,7 +133,7 @@ Result<size_t> LoadedModel::ColumnIndex(std::string_view name) const {
   return InvalidArgument(fmt::format("unknown column '{}'; model version {} expects: {}", name, version_, names));
 }
 
-Result<Predictions> LoadedModel::Predict(const CellMatrix& input) const {
+Result<Predictions> LoadedModel::Predict(const CellMatrix& input, const PredictOptions& options) const {
   const Preprocessor& pre = impl_->preprocessor;
   const size_t width = pre.num_features();
   if (input.cols != width || input.cells.size() != input.rows * input.cols) {
@@ -149,7 +154,50 @@ Result<Predictions> LoadedModel::Predict(const CellMatrix& input) const {
       }
     }
   }
-  return PredictEncoded(encoded.data(), input.rows);
+  if (options.threshold && pre.schema().task != TaskType::kBinary) {
+    return InvalidArgument(fmt::format("a decision threshold applies to binary classifiers only; model version {} "
+                                       "is a {} model (leave \"threshold\" out)",
+                                       version_, TaskName(pre.schema().task)));
+  }
+  if (options.threshold && !(*options.threshold >= 0.0 && *options.threshold <= 1.0)) {
+    return InvalidArgument(fmt::format("threshold must be a number from 0 to 1 (got {})", *options.threshold));
+  }
+  MB_ASSIGN_OR_RETURN(Predictions out, PredictEncoded(encoded.data(), input.rows));
+  if (options.threshold) {
+    for (size_t r = 0; r < out.rows; ++r) out.values[r] = out.probabilities[2 * r + 1] > *options.threshold ? 1 : 0;
+  }
+  if (options.contributions) {
+    MB_ASSIGN_OR_RETURN(out.contributions, ContributionsEncoded(encoded.data(), input.rows, &out.contribution_groups));
+  }
+  return out;
+}
+
+Result<std::vector<float>> LoadedModel::ContributionsEncoded(const float* data, size_t rows, size_t* groups) const {
+  const size_t width = schema().features.size();
+  *groups = schema().task == TaskType::kMulticlass ? schema().class_labels.size() : 1;
+  if (rows == 0) return std::vector<float>{};
+  // Step 1: a DMatrix of the rows (contributions are not an in-place prediction type).
+  const std::string array = DenseArrayInterface(data, rows, width);
+  DMatrixHandle handle = nullptr;
+  MB_RETURN_IF_ERROR(XgbCheck(XGDMatrixCreateFromDense(array.c_str(), R"({"missing":NaN,"nthread":1})", &handle),
+                              "building the rows to explain"));
+  DMatrixPtr matrix(handle);
+  // Step 2: XGBoost's TreeSHAP, shaped [rows, groups, features + 1].
+  const bst_ulong* shape = nullptr;
+  bst_ulong dim = 0;
+  const float* result = nullptr;
+  MB_RETURN_IF_ERROR(XgbCheck(XGBoosterPredictFromDMatrix(impl_->booster.get(), handle, kContributionsConfig.data(),
+                                                          &shape, &dim, &result),
+                              fmt::format("computing contributions with model version {}", version_)));
+  const size_t expected = rows * *groups * (width + 1);
+  size_t got = 1;
+  for (bst_ulong d = 0; d < dim; ++d) got *= shape[d];
+  if (dim != 3 || got != expected) {
+    return DataLoss(fmt::format("model version {} returned {} contributions for {} rows of {} columns in {} "
+                                "groups; model.json does not match its preprocessor.json",
+                                version_, got, rows, width, *groups));
+  }
+  return std::vector<float>(result, result + expected);
 }
 
 Result<Predictions> LoadedModel::PredictEncoded(const float* data, size_t rows) const {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -48,6 +49,26 @@ struct Predictions {
   std::vector<double> values;
   // Classifiers: rows x num_classes, row-major. Empty for regression.
   std::vector<float> probabilities;
+  // With PredictOptions::contributions: XGBoost's SHAP values (pred_contribs),
+  // rows x contribution_groups x (features + 1), row-major; the last value of
+  // each group is the bias. Groups: one per class for multi-class models,
+  // else one (the margin of class 1 for binary models, the raw score for
+  // regression). Each preprocessor feature is exactly one input column (a
+  // categorical column is one ordinal code), so value f is column f's
+  // contribution. A group's values sum to its margin (the score before the
+  // objective's link: the logit for binary models).
+  size_t contribution_groups = 0;
+  std::vector<float> contributions;
+};
+
+// What the caller wants of a prediction beyond labels and probabilities.
+struct PredictOptions {
+  // Binary classifiers only: the label is class 1 when its probability
+  // exceeds this (0 to 1); unset means 0.5. InvalidArgument on other tasks.
+  std::optional<double> threshold;
+  // Fill Predictions::contributions (XGBoost's predictor; costlier than
+  // scoring).
+  bool contributions = false;
 };
 
 class LoadedModel {
@@ -75,8 +96,9 @@ class LoadedModel {
   // Scores rows (see PredictEncoded; one thread per call: callers scale out
   // with their own threads). InvalidArgument for a wrong row width or a non-numeric value
   // in a numeric column, naming the row (0-based as "row N") and column.
-  // Thread-safe.
-  Result<Predictions> Predict(const CellMatrix& input) const;
+  // Thread-safe. `options` may ask for a decision threshold (binary models)
+  // and for contributions.
+  Result<Predictions> Predict(const CellMatrix& input, const PredictOptions& options = {}) const;
 
   // Scores rows already encoded by this model's preprocessor (row-major,
   // rows x features, NaN for missing): training's holdout, batch scoring.
@@ -88,6 +110,10 @@ class LoadedModel {
   // model that needs XGBoost is FailedPrecondition.
   enum class Scorer { kForest, kXgboost };
   Result<Predictions> PredictEncodedWith(Scorer scorer, const float* data, size_t rows) const;
+  // XGBoost's SHAP values of encoded rows (the layout of
+  // Predictions::contributions; `groups` receives their count). Thread-safe:
+  // each call builds its own DMatrix.
+  Result<std::vector<float>> ContributionsEncoded(const float* data, size_t rows, size_t* groups) const;
   // False when PredictEncoded falls back to XGBoost.
   bool uses_forest_scorer() const;
   const Preprocessor& preprocessor() const;

@@ -113,6 +113,13 @@ Result<InferenceRequest> ParseInferenceRequest(simdjson::dom::parser& parser,
         default:
           return InvalidArgument(fmt::format("model_version is {}; {}", TypeName(v.type()), kVersionHint));
       }
+    } else if (field.key == "threshold") {
+      MB_ASSIGN_OR_RETURN(req.options.threshold, ThresholdFrom(field.value, "threshold"));
+    } else if (field.key == "explain") {
+      if (field.value.get(req.options.contributions)) {
+        return InvalidArgument(fmt::format("\"explain\" is {}; send true (contributions per column) or false",
+                                           TypeName(field.value.type())));
+      }
     }
     // Other fields are ignored, as the seed's service did.
   }
@@ -272,6 +279,47 @@ void AppendPredictionList(const Schema& schema, const Predictions& p, std::strin
   out += ']';
 }
 
+Result<double> ThresholdFrom(simdjson::dom::element v, std::string_view where) {
+  double t = 0;
+  if (v.get(t) || !(t >= 0.0 && t <= 1.0)) {
+    return InvalidArgument(fmt::format("{} must be a number from 0 to 1 (class 1 when its probability exceeds it; "
+                                       "default 0.5)", where));
+  }
+  return t;
+}
+
+void AppendContributions(const Schema& schema, const Predictions& p, std::string& out) {
+  const size_t width = schema.features.size(), groups = p.contribution_groups;
+  auto group = [&](const float* c) {
+    out += "{\"bias\":";
+    AppendJsonNumber(c[width], out);
+    out += ",\"columns\":{";
+    for (size_t f = 0; f < width; ++f) {
+      if (f) out += ',';
+      AppendJsonString(schema.features[f].name, out);
+      out += ':';
+      AppendJsonNumber(c[f], out);
+    }
+    out += "}}";
+  };
+  out += '[';
+  for (size_t r = 0; r < p.rows; ++r) {
+    if (r) out += ',';
+    const float* row = p.contributions.data() + r * groups * (width + 1);
+    if (schema.task != TaskType::kMulticlass) {
+      group(row);
+      continue;
+    }
+    out += '[';
+    for (size_t g = 0; g < groups; ++g) {
+      if (g) out += ',';
+      group(row + g * (width + 1));
+    }
+    out += ']';
+  }
+  out += ']';
+}
+
 void AppendResponseParts(int version, const Schema& schema, const Predictions& p,
                          std::string_view request_id, std::string& out) {
   fmt::format_to(std::back_inserter(out), "{{\"model_version\":\"{}\",\"predictions\":", version);
@@ -288,6 +336,10 @@ void AppendResponseParts(int version, const Schema& schema, const Predictions& p
       out += ']';
     }
     out += ']';
+  }
+  if (!p.contributions.empty()) {
+    out += ",\"contributions\":";
+    AppendContributions(schema, p, out);
   }
   out += ",\"request_id\":";
   AppendJsonString(request_id, out);

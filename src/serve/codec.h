@@ -24,10 +24,13 @@ struct InferenceRequest {
   std::optional<std::string> model_spec;
   simdjson::dom::array data;
   size_t rows = 0;
+  // "threshold" (binary models; a number) and "explain" (true: contributions).
+  PredictOptions options;
 };
 
 // Parses `body` (malformed JSON, a non-object, missing/empty/non-array "data",
-// a model_version that is not an integer or a string -> InvalidArgument;
+// a model_version that is not an integer or a string, a "threshold" that is
+// not a number from 0 to 1, an "explain" that is not a boolean -> InvalidArgument;
 // more than `max_rows` rows -> ResourceExhausted).
 Result<InferenceRequest> ParseInferenceRequest(simdjson::dom::parser& parser,
                                                const std::string& body, size_t max_rows);
@@ -55,8 +58,17 @@ Status TextCell(std::string_view text, size_t row, std::string_view column, Cell
 // for classifiers, values for regression.
 void AppendPredictionList(const Schema& schema, const Predictions& predictions, std::string& out);
 
+// A decision threshold from a request: a number from 0 to 1, else
+// InvalidArgument naming `where` ("threshold", "parameters.threshold").
+Result<double> ThresholdFrom(simdjson::dom::element v, std::string_view where);
+
+// Predictions::contributions as JSON, one entry per row: {"bias": b,
+// "columns": {"col": c, ...}} (column names in the model's order), or for
+// multi-class models a list of such objects in class_labels order.
+void AppendContributions(const Schema& schema, const Predictions& predictions, std::string& out);
+
 // {"model_version": "3", "predictions": [...], "probabilities": [[...]],
-//  "request_id": "...", "message": "inference completed"}
+//  ["contributions": [...],] "request_id": "...", "message": "inference completed"}
 void AppendInferenceResponse(const LoadedModel& model, const Predictions& predictions,
                              std::string_view request_id, std::string& out);
 // Same, from the parts (what AppendInferenceResponse uses; testable without

@@ -107,7 +107,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& req = parser_->get();
     const Request request{req.method_string(), req.target(), req[http::field::content_type],
                           req[http::field::authorization], req["X-Request-Id"], req.body(),
-                          req["Inference-Header-Content-Length"]};
+                          req["Inference-Header-Content-Length"], req[http::field::accept]};
     reply_ = Reply{};
     state_.service.Handle(request, reply_, /*defer_log=*/true);
     if (!reply_.pending) return Respond();

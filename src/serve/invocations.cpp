@@ -1,8 +1,11 @@
 // MLflow's scoring contract on Service: POST /invocations with a JSON
 // payload (dataframe_split, dataframe_records, instances or inputs) or a
 // text/csv body (a header row naming the columns), answering
-// {"predictions": [...]}. Scored and logged through Service::ScoreAndLog,
-// as /inference is.
+// {"predictions": [...]}, or one prediction per line when Accept asks for
+// text/csv (SageMaker's container contract). Options: "params" in the JSON
+// body or the query string: threshold (binary models), explain (adds
+// "contributions"). Scored and logged through Service::ScoreAndLog, as
+// /inference is. Also GET /version (MLflow's scoring server has it).
 #include <cctype>
 #include <optional>
 #include <string>
@@ -12,6 +15,7 @@
 #include <simdjson.h>
 
 #include "core/csv.h"
+#include "modelbay_version.h"
 #include "serve/codec.h"
 #include "serve/service.h"
 
@@ -157,7 +161,91 @@ Status FromRows(Element rows, std::string_view key, const Schema& schema, size_t
   return BuildCells(req, schema, out);
 }
 
-Status FromJson(const std::string& body, const Schema& schema, size_t max_rows, CellMatrix& out) {
+// "explain" from text or JSON: true or false.
+Result<bool> ExplainFrom(std::string_view text) {
+  if (text == "true") return true;
+  if (text == "false") return false;
+  return InvalidArgument(fmt::format("explain is \"{}\"; send true or false", text));
+}
+
+// MLflow's "params": {"threshold": 0.3, "explain": true}; others ignored.
+Status ParamsFrom(Element params, PredictOptions& options) {
+  simdjson::dom::object obj;
+  if (params.get(obj)) return InvalidArgument("\"params\" must be an object, e.g. {\"threshold\": 0.3}");
+  Element v;
+  if (!obj["threshold"].get(v)) {
+    MB_ASSIGN_OR_RETURN(options.threshold, ThresholdFrom(v, "params.threshold"));
+  }
+  if (!obj["explain"].get(v) && v.get(options.contributions)) {
+    return InvalidArgument("params.explain must be true or false");
+  }
+  return Status::Ok();
+}
+
+// The query string's threshold and explain (for text/csv bodies, which have
+// no params). Other query parameters are ignored.
+Status QueryOptions(std::string_view target, PredictOptions& options) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return Status::Ok();
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    const std::string_view key = pair.substr(0, eq);
+    const std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    if (key == "threshold") {
+      thread_local simdjson::dom::parser parser;
+      Element v;
+      if (parser.parse(std::string(value)).get(v)) {
+        return InvalidArgument("the query's threshold must be a number from 0 to 1");
+      }
+      MB_ASSIGN_OR_RETURN(options.threshold, ThresholdFrom(v, "the query's threshold"));
+    } else if (key == "explain") {
+      MB_ASSIGN_OR_RETURN(options.contributions, ExplainFrom(value));
+    }
+  }
+  return Status::Ok();
+}
+
+// What Accept asks for: CSV, or JSON (also for */*, application/* and no
+// Accept). The first acceptable media range wins; q-values are not weighed.
+Result<bool> WantsCsv(std::string_view accept) {
+  if (accept.empty()) return false;
+  std::string_view rest = accept;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    std::string_view media = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    media = media.substr(0, media.find(';'));
+    while (!media.empty() && media.front() == ' ') media.remove_prefix(1);
+    while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+    if (IsCsv(media) || media == "text/*") return true;
+    if (IsJsonContentType(media) || media == "*/*" || media == "application/*") return false;
+  }
+  return InvalidArgument(fmt::format("Accept is \"{}\"; /invocations answers application/json or text/csv",
+                                     accept));
+}
+
+// One prediction per line, as SageMaker's built-in algorithms answer
+// text/csv: the label (classifiers) or the value (regression).
+void AppendCsvPredictions(const LoadedModel& m, const Predictions& p, std::string& out) {
+  for (size_t r = 0; r < p.rows; ++r) {
+    const std::string label = m.LabelText(p, r);
+    if (label.find_first_of(",\"\r\n") == std::string::npos) {
+      out += label;
+    } else {
+      out += '"';
+      for (char c : label) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+      out += '"';
+    }
+    out += '\n';
+  }
+}
+
+Status FromJson(const std::string& body, const Schema& schema, size_t max_rows, CellMatrix& out,
+                PredictOptions& options) {
   thread_local simdjson::dom::parser parser;
   Element doc;
   if (auto err = parser.parse(body).get(doc)) {
@@ -169,9 +257,13 @@ Status FromJson(const std::string& body, const Schema& schema, size_t max_rows, 
   std::string_view key;
   Element payload;
   for (auto field : obj) {
+    if (field.key == "params") {
+      MB_RETURN_IF_ERROR(ParamsFrom(field.value, options));
+      continue;
+    }
     if (field.key != "dataframe_split" && field.key != "dataframe_records" && field.key != "instances" &&
         field.key != "inputs") {
-      continue;  // "params" and other fields are ignored
+      continue;  // other fields are ignored
     }
     if (!key.empty()) {
       return InvalidArgument(fmt::format("the body has both \"{}\" and \"{}\"; send exactly one", key, field.key));
@@ -213,6 +305,10 @@ void Service::Invocations(const Request& request, Reply& reply, bool defer_log) 
                                               "(MLflow's payloads) or text/csv", request.content_type)),
                  reply);
   }
+  auto csv_answer = WantsCsv(request.accept);
+  if (!csv_answer.ok()) return Error(csv_answer.status(), reply);
+  PredictOptions options;
+  if (Status s = QueryOptions(request.target, options); !s.ok()) return Error(s, reply);
   auto model = cache_.Get(std::nullopt);
   if (!model.ok()) return Error(model.status(), reply);
   const Schema& schema = (*model)->schema();
@@ -223,13 +319,25 @@ void Service::Invocations(const Request& request, Reply& reply, bool defer_log) 
     if (!parsed.ok()) return Error(parsed.status(), reply);
     table = std::move(*parsed);
     if (Status s = FromCsv(*table, schema, options_.max_rows, cells); !s.ok()) return Error(s, reply);
-  } else if (Status s = FromJson(request.body, schema, options_.max_rows, cells); !s.ok()) {
+  } else if (Status s = FromJson(request.body, schema, options_.max_rows, cells, options); !s.ok()) {
     return Error(s, reply);
   }
-  ScoreAndLog(std::move(*model), std::move(cells), reply, defer_log,
-              [](const LoadedModel& m, const Predictions& p, Reply& out) {
+  if (*csv_answer && options.contributions) {
+    return Error(InvalidArgument("explain answers in JSON: send Accept: application/json with explain"), reply);
+  }
+  ScoreAndLog(std::move(*model), std::move(cells), options, reply, defer_log,
+              [csv = *csv_answer](const LoadedModel& m, const Predictions& p, Reply& out) {
+                if (csv) {
+                  out.content_type = "text/csv";
+                  AppendCsvPredictions(m, p, out.body);
+                  return;
+                }
                 out.body = "{\"predictions\":";
                 AppendPredictionList(m.schema(), p, out.body);
+                if (!p.contributions.empty()) {
+                  out.body += ",\"contributions\":";
+                  AppendContributions(m.schema(), p, out.body);
+                }
                 out.body += '}';
               });
 }

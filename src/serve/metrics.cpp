@@ -17,6 +17,7 @@ std::string_view RouteName(Route route) {
     case Route::kInvocations: return "/invocations";
     case Route::kPing: return "/ping";
     case Route::kDrift: return "/models/{version}/drift";
+    case Route::kVersion: return "/version";
     case Route::kOther:
     case Route::kCount: break;
   }

@@ -12,7 +12,7 @@
 
 namespace modelbay::serve {
 
-enum class Route { kInference, kHealth, kReady, kModels, kModel, kMetrics, kOpenApi, kV2, kInvocations, kPing, kDrift, kOther,
+enum class Route { kInference, kHealth, kReady, kModels, kModel, kMetrics, kOpenApi, kV2, kInvocations, kPing, kDrift, kVersion, kOther,
                    kCount };
 std::string_view RouteName(Route route);
 

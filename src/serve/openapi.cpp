@@ -148,8 +148,22 @@ constexpr const char* kDocument = R"json({
             "nullable": true,
             "description": "A version number (3 or \"3\"), \"latest\" or an alias; omitted: production, else latest.",
             "oneOf": [{"type": "integer"}, {"type": "string", "minLength": 1}]
-          }
+          },
+          "threshold": {"type": "number", "minimum": 0, "maximum": 1,
+                        "description": "Binary classifiers only (400 otherwise): the label is class 1 when its probability exceeds this; default 0.5."},
+          "explain": {"type": "boolean", "description": "true: add per-row feature contributions (XGBoost's SHAP values)."}
         }
+      },
+      "Contribution": {
+        "type": "object", "required": ["bias", "columns"],
+        "description": "One row's (or, for multi-class models, one class's) contributions to the margin: columns + bias = the margin (the logit for binary models).",
+        "properties": {"bias": {"type": "number", "nullable": true},
+                       "columns": {"type": "object", "additionalProperties": {"type": "number", "nullable": true}}}
+      },
+      "Contributions": {
+        "type": "array", "description": "One entry per row; for multi-class models a list in class_labels order.",
+        "items": {"oneOf": [{"$ref": "#/components/schemas/Contribution"},
+                            {"type": "array", "items": {"$ref": "#/components/schemas/Contribution"}}]}
       },
       "InferenceResponse": {
         "type": "object",
@@ -159,6 +173,7 @@ constexpr const char* kDocument = R"json({
           "predictions": {"type": "array", "items": {"nullable": true, "anyOf": [{"type": "number"}, {"type": "string"}]}},
           "probabilities": {"type": "array", "description": "Classifiers: one list of class probabilities per row.",
                             "items": {"type": "array", "items": {"type": "number", "nullable": true}}},
+          "contributions": {"$ref": "#/components/schemas/Contributions"},
           "request_id": {"type": "string"},
           "message": {"type": "string", "enum": ["inference completed"]}
         }
@@ -251,9 +266,18 @@ constexpr const char* kProtocols = R"json({
         "type": "object", "required": ["model_stats"], "properties": {"model_stats": {"type": "array", "items": {"type": "object"}}}}}}},
         "401": {"$ref": "#/components/responses/V2Error"}, "404": {"$ref": "#/components/responses/V2Error"}}}},
     "/invocations": {"post": {"operationId": "invocations",
-      "summary": "MLflow's scoring contract: dataframe_split, dataframe_records, instances or inputs as JSON, or a text/csv body with a header row; rows are logged as by /inference.",
+      "summary": "MLflow's and SageMaker's scoring contract: dataframe_split, dataframe_records, instances or inputs as JSON, or a text/csv body with a header row; rows are logged as by /inference. Accept: text/csv answers one prediction per line.",
+      "parameters": [
+        {"name": "threshold", "in": "query", "required": false, "description": "Binary classifiers: the decision threshold (as params.threshold).",
+         "schema": {"type": "number", "minimum": 0, "maximum": 1}},
+        {"name": "explain", "in": "query", "required": false, "description": "true: add contributions (JSON answers only).",
+         "schema": {"type": "boolean"}},
+        {"name": "Accept", "in": "header", "required": false, "description": "application/json (default) or text/csv.",
+         "schema": {"type": "string", "enum": ["application/json", "text/csv", "*/*"]}}],
       "requestBody": {"required": true, "content": {
         "application/json": {"schema": {"type": "object", "properties": {
+          "params": {"type": "object", "properties": {"threshold": {"type": "number", "minimum": 0, "maximum": 1},
+                                                      "explain": {"type": "boolean"}}},
           "dataframe_split": {"type": "object", "properties": {"columns": {"type": "array", "items": {"type": "string"}},
                                                               "data": {"type": "array", "items": {"type": "array", "items": {"$ref": "#/components/schemas/Cell"}}}}},
           "dataframe_records": {"type": "array", "items": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Cell"}}},
@@ -262,12 +286,19 @@ constexpr const char* kProtocols = R"json({
         "text/csv": {"schema": {"type": "string"}}}},
       "responses": {
         "200": {"description": "Predictions", "content": {"application/json": {"schema": {"type": "object", "required": ["predictions"],
-          "properties": {"predictions": {"type": "array", "items": {"nullable": true, "anyOf": [{"type": "number"}, {"type": "string"}]}}}}}}},
+          "properties": {"predictions": {"type": "array", "items": {"nullable": true, "anyOf": [{"type": "number"}, {"type": "string"}]}},
+                         "contributions": {"$ref": "#/components/schemas/Contributions"}}}},
+          "text/csv": {"schema": {"type": "string"}}}},
         "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
         "413": {"$ref": "#/components/responses/Error"}, "415": {"$ref": "#/components/responses/Error"},
         "503": {"$ref": "#/components/responses/Retry"}}}},
-    "/ping": {"get": {"operationId": "ping", "summary": "MLflow/SageMaker liveness: 200 while the process runs (never needs a token).",
-      "responses": {"200": {"description": "Alive", "content": {"application/json": {"schema": {"type": "object"}}}}}}}
+    "/ping": {"get": {"operationId": "ping", "summary": "MLflow/SageMaker health check: 200 once the default model is loaded, else 503 (never needs a token).",
+      "responses": {"200": {"description": "Ready to score", "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "503": {"description": "No model loaded yet", "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                            "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    "/version": {"get": {"operationId": "version", "summary": "MLflow's /version: modelbay's version as text.",
+      "responses": {"200": {"description": "Version", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                    "401": {"$ref": "#/components/responses/Error"}}}}
   },
   "parameters": {
     "ModelName": {"name": "model_name", "in": "path", "required": true, "example": "default",
@@ -285,11 +316,16 @@ constexpr const char* kProtocols = R"json({
       "name": {"type": "string"}, "shape": {"type": "array", "items": {"type": "integer"}}, "datatype": {"type": "string"},
       "parameters": {"type": "object"}, "data": {"type": "array"}}},
     "V2InferRequest": {"type": "object", "required": ["inputs"], "properties": {
-      "id": {"type": "string"}, "parameters": {"type": "object"},
+      "id": {"type": "string"},
+      "parameters": {"type": "object", "properties": {
+        "binary_data_output": {"type": "boolean"},
+        "threshold": {"type": "number", "minimum": 0, "maximum": 1, "description": "Binary classifiers only: the decision threshold (default 0.5)."}}},
       "inputs": {"type": "array", "items": {"$ref": "#/components/schemas/V2Tensor"},
                  "description": "One tensor per column (named after it, shape [rows] or [rows, 1]) or one [rows, columns] tensor in column order."},
       "outputs": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {
-        "name": {"type": "string", "enum": ["predict", "probabilities"]}, "parameters": {"type": "object"}}}}}},
+        "name": {"type": "string", "enum": ["predict", "probabilities", "contributions"],
+                 "description": "contributions: XGBoost's SHAP values, [rows, columns + 1] ([rows, classes, columns + 1] for multi-class), names in the metadata's parameters.contribution_names; sent only when listed."},
+        "parameters": {"type": "object"}}}}}},
     "V2InferResponse": {"type": "object", "required": ["model_name", "outputs"], "properties": {
       "model_name": {"type": "string"}, "model_version": {"type": "string"}, "id": {"type": "string"},
       "outputs": {"type": "array", "items": {"$ref": "#/components/schemas/V2Tensor"}}}}

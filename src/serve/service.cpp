@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/config.h"
+#include "modelbay_version.h"
 #include "serve/codec.h"
 
 namespace modelbay::serve {
@@ -145,6 +146,7 @@ Route Service::RouteOf(std::string_view target) {
   if (path == "/v2" || path.starts_with("/v2/")) return Route::kV2;
   if (path == "/invocations") return Route::kInvocations;
   if (path == "/ping") return Route::kPing;
+  if (path == "/version") return Route::kVersion;
   return Route::kOther;
 }
 
@@ -199,7 +201,11 @@ void Service::Handle(const Request& request, Reply& reply, bool defer_log) {
     case Route::kOpenApi: reply.body = OpenApiDocument(!options_.api_token.empty()); return;
     case Route::kV2: return V2(request, reply, defer_log);
     case Route::kInvocations: return Invocations(request, reply, defer_log);
-    case Route::kPing: reply.body = R"({"status":"ok"})"; return;
+    case Route::kPing: return Ping(reply);
+    case Route::kVersion:
+      reply.content_type = "text/plain; charset=utf-8";
+      reply.body = MODELBAY_VERSION;
+      return;
     case Route::kOther:
     case Route::kCount: break;
   }
@@ -222,17 +228,17 @@ void Service::Inference(const Request& request, Reply& reply, bool defer_log) {
   if (!model.ok()) return Error(model.status(), reply);
   CellMatrix cells;
   if (Status s = BuildCells(*parsed, (*model)->schema(), cells); !s.ok()) return Error(s, reply);
-  ScoreAndLog(std::move(*model), std::move(cells), reply, defer_log, {});
+  ScoreAndLog(std::move(*model), std::move(cells), parsed->options, reply, defer_log, {});
 }
 
-void Service::ScoreAndLog(std::shared_ptr<const LoadedModel> model, CellMatrix cells, Reply& reply,
-                          bool defer_log,
+void Service::ScoreAndLog(std::shared_ptr<const LoadedModel> model, CellMatrix cells, const PredictOptions& options,
+                          Reply& reply, bool defer_log,
                           std::function<void(const LoadedModel&, const Predictions&, Reply&)> respond) {
   auto pending = std::make_unique<PendingLog>();
   pending->model = std::move(model);
   pending->cells = std::move(cells);
   pending->respond = std::move(respond);
-  auto predictions = pending->model->Predict(pending->cells);
+  auto predictions = pending->model->Predict(pending->cells, options);
   if (!predictions.ok()) return Error(predictions.status(), reply);
   pending->predictions = std::move(*predictions);
   pending->OwnText();
@@ -313,6 +319,19 @@ std::string Service::LogProblem() const {
                        stats.backlog_rows);
   }
   return {};
+}
+
+// MLflow's and SageMaker's health check: 200 once the default model is
+// loaded (traffic can be scored), else 503.
+void Service::Ping(Reply& reply) {
+  const auto view = cache_.view();
+  if (view->default_version == 0 || !view->models.count(view->default_version)) {
+    reply.status = 503;
+    reply.retry_after = 5;
+    reply.body = R"({"status":"not_ready"})";
+    return;
+  }
+  reply.body = R"({"status":"ok"})";
 }
 
 // 200 "ready" (or "degraded" while the model store is unreachable but cached

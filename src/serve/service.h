@@ -34,6 +34,7 @@ struct Request {
   std::string_view request_id;  // X-Request-Id, may be empty
   const std::string& body;
   std::string_view inference_header_length = {};  // the binary tensor extension's header
+  std::string_view accept = {};                   // Accept (honoured by /invocations)
 };
 
 // The prediction-log append of a successful inference, when the caller
@@ -122,9 +123,10 @@ class Service {
  private:
   void Inference(const Request& request, Reply& reply, bool defer_log);
   // The one scoring path of every inference route: predicts `cells` with
-  // `model` and hands the rows to the prediction log (now, or deferred);
+  // `model` (threshold, contributions as `options` asks) and hands the rows to the prediction log (now, or deferred);
   // `respond` (empty: /inference's body) writes the reply once they are logged.
-  void ScoreAndLog(std::shared_ptr<const LoadedModel> model, CellMatrix cells, Reply& reply, bool defer_log,
+  void ScoreAndLog(std::shared_ptr<const LoadedModel> model, CellMatrix cells, const PredictOptions& options,
+                   Reply& reply, bool defer_log,
                    std::function<void(const LoadedModel&, const Predictions&, Reply&)> respond);
   // The Open Inference Protocol (v2_routes.cpp): /v2/...
   void V2(const Request& request, Reply& reply, bool defer_log);
@@ -134,6 +136,7 @@ class Service {
   // MLflow's scoring contract (invocations.cpp): POST /invocations.
   void Invocations(const Request& request, Reply& reply, bool defer_log);
   void Ready(Reply& reply);
+  void Ping(Reply& reply);
   void Models(Reply& reply);
   void ModelMetadata(std::string_view spec, Reply& reply);
   void MetricsText(Reply& reply);

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "serve/codec.h"
 
@@ -203,7 +204,8 @@ Status ParseOutputs(simdjson::dom::object obj, const Schema& schema, bool binary
                     std::vector<V2OutputRequest>& out) {
   simdjson::dom::array outputs;
   auto available = [&] {
-    return schema.is_classifier() ? "\"predict\" and \"probabilities\"" : "\"predict\"";
+    return schema.is_classifier() ? "\"predict\", \"probabilities\" and \"contributions\""
+                                  : "\"predict\" and \"contributions\"";
   };
   if (obj["outputs"].get(outputs)) {
     out.push_back({V2Output::kPredict, binary_default});
@@ -220,6 +222,8 @@ Status ParseOutputs(simdjson::dom::object obj, const Schema& schema, bool binary
     V2OutputRequest r{V2Output::kPredict, binary_default};
     if (name == "probabilities" && schema.is_classifier()) {
       r.output = V2Output::kProbabilities;
+    } else if (name == "contributions") {
+      r.output = V2Output::kContributions;
     } else if (name != "predict") {
       return InvalidArgument(fmt::format("output \"{}\" does not exist; this model has {}", name, available()));
     }
@@ -242,6 +246,20 @@ std::string LabelText(const Schema& schema, double v) {
   const auto idx = static_cast<size_t>(v);
   if (v >= 0 && idx < schema.class_labels.size()) return schema.class_labels[idx];
   return fmt::format("{}", v);
+}
+
+// An FP32 output's elements: a JSON "data" list, or raw little-endian floats.
+void AppendFloats(const std::vector<float>& values, bool as_binary, std::string& json, std::string& binary) {
+  if (as_binary) {
+    binary.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+    return;
+  }
+  json += ",\"data\":[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) json += ',';
+    AppendJsonNumber(values[i], json);
+  }
+  json += ']';
 }
 
 }  // namespace
@@ -280,11 +298,17 @@ Result<V2InferRequest> ParseV2Infer(simdjson::dom::parser& parser, const V2Body&
   }
   bool binary_default = false;
   simdjson::dom::object params;
+  const bool has_params = !obj["parameters"].get(params);
   Element b;
-  if (!obj["parameters"].get(params) && !params["binary_data_output"].get(b) && b.get(binary_default)) {
+  if (has_params && !params["binary_data_output"].get(b) && b.get(binary_default)) {
     return InvalidArgument("\"binary_data_output\" must be true or false");
   }
   MB_RETURN_IF_ERROR(ParseOutputs(obj, schema, binary_default, req.outputs));
+  for (const V2OutputRequest& o : req.outputs) req.options.contributions |= o.output == V2Output::kContributions;
+  Element threshold;
+  if (has_params && !params["threshold"].get(threshold)) {
+    MB_ASSIGN_OR_RETURN(req.options.threshold, ThresholdFrom(threshold, "parameters.threshold"));
+  }
 
   // Step 2: the input tensors and their binary slices.
   simdjson::dom::array inputs;
@@ -366,6 +390,19 @@ std::string_view V2InputDatatype(const Feature& f) {
 
 std::string_view V2PredictDatatype(const Schema& schema) { return schema.is_classifier() ? "BYTES" : "FP64"; }
 
+std::vector<int64_t> V2ContributionsShape(const Schema& schema) {
+  const auto width = static_cast<int64_t>(schema.features.size()) + 1;
+  if (schema.task == TaskType::kMulticlass) return {-1, static_cast<int64_t>(schema.class_labels.size()), width};
+  return {-1, width};
+}
+
+std::vector<std::string> V2ContributionNames(const Schema& schema) {
+  std::vector<std::string> names;
+  for (const Feature& f : schema.features) names.push_back(f.name);
+  names.push_back("bias");
+  return names;
+}
+
 void AppendV2Response(std::string_view model_name, int version, const Schema& schema, const Predictions& p,
                       const V2InferRequest& request, std::string& json, std::string& binary) {
   json += "{\"model_name\":";
@@ -405,19 +442,17 @@ void AppendV2Response(std::string_view model_name, int version, const Schema& sc
       } else {
         binary.append(reinterpret_cast<const char*>(p.values.data()), p.rows * sizeof(double));
       }
+    } else if (o.output == V2Output::kContributions) {
+      json += "{\"name\":\"contributions\",\"datatype\":\"FP32\",\"shape\":[";
+      std::vector<int64_t> shape = V2ContributionsShape(schema);
+      shape[0] = static_cast<int64_t>(p.rows);
+      json += fmt::format("{}", fmt::join(shape, ","));
+      json += ']';
+      AppendFloats(p.contributions, o.binary, json, binary);
     } else {
       fmt::format_to(std::back_inserter(json), "{{\"name\":\"probabilities\",\"datatype\":\"FP32\",\"shape\":[{},{}]",
                      p.rows, p.num_classes);
-      if (!o.binary) {
-        json += ",\"data\":[";
-        for (size_t i = 0; i < p.probabilities.size(); ++i) {
-          if (i) json += ',';
-          AppendJsonNumber(p.probabilities[i], json);
-        }
-        json += ']';
-      } else {
-        binary.append(reinterpret_cast<const char*>(p.probabilities.data()), p.probabilities.size() * sizeof(float));
-      }
+      AppendFloats(p.probabilities, o.binary, json, binary);
     }
     if (o.binary) {
       fmt::format_to(std::back_inserter(json), ",\"parameters\":{{\"binary_data_size\":{}}}", binary.size() - before);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,7 +35,10 @@ struct V2Body {
 // that is not a decimal number or exceeds the body is InvalidArgument.
 Result<V2Body> SplitV2Body(std::string_view body, std::string_view header_length);
 
-enum class V2Output { kPredict, kProbabilities };
+// "contributions" (XGBoost's SHAP values per column plus the bias, FP32
+// [rows, columns + 1], multi-class [rows, classes, columns + 1]) is sent
+// only when asked for in "outputs".
+enum class V2Output { kPredict, kProbabilities, kContributions };
 
 struct V2OutputRequest {
   V2Output output;
@@ -47,12 +51,15 @@ struct V2InferRequest {
   std::string id;  // echoed; empty when absent
   bool has_id = false;
   CellMatrix cells;
-  // In the order asked; every output (JSON unless binary_data_output) when
-  // the request lists none.
+  // In the order asked; predict and probabilities (JSON unless
+  // binary_data_output) when the request lists none.
   std::vector<V2OutputRequest> outputs;
+  // parameters.threshold (binary models); contributions when asked for.
+  PredictOptions options;
 };
 
-// Parses an infer request for a model with `schema`. Every problem is
+// Parses an infer request for a model with `schema`. The request's
+// parameters honoured: binary_data_output, threshold. Every problem is
 // InvalidArgument naming the tensor (and element); more than `max_rows`
 // rows is ResourceExhausted.
 Result<V2InferRequest> ParseV2Infer(simdjson::dom::parser& parser, const V2Body& body,
@@ -69,5 +76,9 @@ void AppendV2Response(std::string_view model_name, int version, const Schema& sc
 // classifiers, FP64 for regression).
 std::string_view V2InputDatatype(const Feature& f);
 std::string_view V2PredictDatatype(const Schema& schema);
+// The shape of the contributions output with -1 rows, and the names of its
+// last dimension: the columns in order, then "bias".
+std::vector<int64_t> V2ContributionsShape(const Schema& schema);
+std::vector<std::string> V2ContributionNames(const Schema& schema);
 
 }  // namespace modelbay::serve

@@ -106,7 +106,11 @@ void Service::V2Model(const Request& request, std::string_view rest, Reply& repl
     const auto classes = static_cast<int64_t>(schema.class_labels.size());
     j["outputs"].push_back({{"name", "probabilities"}, {"datatype", "FP32"}, {"shape", {-1, classes}}});
   }
-  j["parameters"] = {{"version", std::to_string(m.version())}, {"class_labels", schema.class_labels}};
+  // Sent only when listed in a request's "outputs".
+  j["outputs"].push_back({{"name", "contributions"}, {"datatype", "FP32"}, {"shape", V2ContributionsShape(schema)}});
+  j["parameters"] = {{"version", std::to_string(m.version())},
+                     {"class_labels", schema.class_labels},
+                     {"contribution_names", V2ContributionNames(schema)}};
   reply.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -125,7 +129,8 @@ void Service::V2Infer(const Request& request, std::optional<std::string> spec, R
   wanted->id = std::move(parsed->id);
   wanted->has_id = parsed->has_id;
   wanted->outputs = std::move(parsed->outputs);
-  ScoreAndLog(std::move(*model), std::move(cells), reply, defer_log,
+  const PredictOptions options = parsed->options;
+  ScoreAndLog(std::move(*model), std::move(cells), options, reply, defer_log,
               [this, wanted](const LoadedModel& m, const Predictions& p, Reply& out) {
                 std::string binary;
                 AppendV2Response(kDefaultModel, m.version(), m.schema(), p, *wanted, out.body, binary);

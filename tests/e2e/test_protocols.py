@@ -75,7 +75,8 @@ def test_tritonclient_health_and_metadata(server):
     meta = client.get_model_metadata("default")
     assert [(i["name"], i["datatype"], i["shape"]) for i in meta["inputs"]] == [
         ("Country", "BYTES", [-1]), ("Count", "FP64", [-1]), ("id", "FP64", [-1])]
-    assert [o["name"] for o in meta["outputs"]] == ["predict", "probabilities"]
+    # contributions is sent only when asked for (test_explain.py).
+    assert [o["name"] for o in meta["outputs"]] == ["predict", "probabilities", "contributions"]
     assert meta["outputs"][1]["shape"] == [-1, 2]
     assert meta["parameters"]["class_labels"] == ["0", "1"] and meta["versions"] == ["1"]
     assert client.get_model_metadata("default", "latest")["name"] == "default"

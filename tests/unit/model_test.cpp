@@ -136,6 +136,95 @@ TEST(LoadedModel, Regression) {
   EXPECT_NEAR(std::stod(model->LabelText(*p, 0)), p->values[0], 1e-6);
 }
 
+// Contributions (XGBoost's pred_contribs): one value per column plus the
+// bias, per class group, summing to the margin that the objective's link
+// turns into the prediction.
+TEST(LoadedModel, BinaryContributionsSumToTheLogitAndThresholdMovesLabels) {
+  auto model = TrainModel(ChurnCsv(400));
+  ASSERT_TRUE(model);
+  auto rows = Rows({{std::string_view("aa"), 2.0, 2.0}, {std::string_view("bb"), 7.0, std::monostate{}},
+                    {std::string_view("cc"), 1.0, 30.0}, {std::monostate{}, 5.0, 3.0}});
+  auto p = model->Predict(rows, {.threshold = std::nullopt, .contributions = true});
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  ASSERT_EQ(p->contribution_groups, 1u);
+  ASSERT_EQ(p->contributions.size(), 4u * 4u);  // 3 columns + bias per row
+  for (size_t r = 0; r < 4; ++r) {
+    const float* c = &p->contributions[r * 4];
+    const double margin = double(c[0]) + c[1] + c[2] + c[3];
+    EXPECT_NEAR(1.0 / (1.0 + std::exp(-margin)), p->probabilities[2 * r + 1], 1e-5) << "row " << r;
+  }
+  // The same bias for every row (the expected margin over the training data).
+  EXPECT_EQ(p->contributions[3], p->contributions[7]);
+  // "Country" drives the "aa" row: its contribution is the largest there.
+  EXPECT_GT(p->contributions[0], std::abs(p->contributions[2]));
+
+  // A threshold moves labels only, never probabilities.
+  auto plain = model->Predict(rows);
+  auto all_ones = model->Predict(rows, {.threshold = 0.0});
+  auto all_zeros = model->Predict(rows, {.threshold = 1.0});
+  ASSERT_TRUE(plain.ok() && all_ones.ok() && all_zeros.ok());
+  EXPECT_TRUE(plain->contributions.empty());
+  EXPECT_EQ(all_ones->probabilities, plain->probabilities);
+  for (size_t r = 0; r < 4; ++r) {
+    EXPECT_EQ(all_ones->values[r], plain->probabilities[2 * r + 1] > 0 ? 1 : 0);
+    EXPECT_EQ(all_zeros->values[r], 0);
+    EXPECT_EQ(plain->values[r], plain->probabilities[2 * r + 1] > 0.5f ? 1 : 0);
+  }
+  auto bad = model->Predict(rows, {.threshold = 1.5});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "threshold must be a number from 0 to 1 (got 1.5)");
+}
+
+TEST(LoadedModel, MulticlassContributionsHaveOneGroupPerClass) {
+  auto model = TrainModel(fixtures::MedalCsv(300));
+  ASSERT_TRUE(model);
+  ASSERT_EQ(model->schema().task, TaskType::kMulticlass);
+  const size_t width = model->schema().features.size();
+  CellMatrix rows;
+  rows.rows = 3;
+  rows.cols = width;
+  for (size_t r = 0; r < 3; ++r) {
+    for (size_t c = 0; c < width; ++c) {
+      rows.cells.push_back(model->schema().features[c].type == FeatureType::kNumeric ? Cell(double(r * 9 + c))
+                                                                                     : Cell(std::monostate{}));
+    }
+  }
+  auto p = model->Predict(rows, {.contributions = true});
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  const size_t k = p->num_classes;
+  ASSERT_EQ(p->contribution_groups, k);
+  ASSERT_EQ(p->contributions.size(), 3 * k * (width + 1));
+  for (size_t r = 0; r < 3; ++r) {
+    // softmax(group margins) = the probabilities.
+    std::vector<double> margin(k, 0.0);
+    for (size_t g = 0; g < k; ++g) {
+      for (size_t f = 0; f <= width; ++f) margin[g] += p->contributions[(r * k + g) * (width + 1) + f];
+    }
+    double total = 0;
+    for (double m : margin) total += std::exp(m);
+    for (size_t g = 0; g < k; ++g) {
+      EXPECT_NEAR(std::exp(margin[g]) / total, p->probabilities[r * k + g], 1e-5) << "row " << r << " class " << g;
+    }
+  }
+  auto bad = model->Predict(rows, {.threshold = 0.3});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("binary classifiers only"), std::string::npos) << bad.status().message();
+}
+
+TEST(LoadedModel, RegressionContributionsSumToTheValue) {
+  std::string csv = "x,kind,price\n";
+  for (int i = 0; i < 200; ++i) csv += fmt::format("{},{},{}\n", i % 40, i % 2 ? "a" : "b", (i % 40) * 2.5 + 0.25);
+  auto model = TrainModel(csv, 30);
+  ASSERT_TRUE(model);
+  auto p = model->Predict(Rows({{10.0, std::string_view("a")}, {33.0, std::monostate{}}}), {.contributions = true});
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  ASSERT_EQ(p->contributions.size(), 2u * 3u);
+  for (size_t r = 0; r < 2; ++r) {
+    const float* c = &p->contributions[r * 3];
+    EXPECT_NEAR(double(c[0]) + c[1] + c[2], p->values[r], 1e-3) << "row " << r;
+  }
+}
+
 TEST(LoadedModel, RejectsDamagedArtifacts) {
   auto model = TrainModel(ChurnCsv(50), 2);
   ASSERT_TRUE(model);

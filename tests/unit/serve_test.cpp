@@ -115,6 +115,55 @@ TEST(Codec, ResponseNumbersForNumericLabelsStringsOtherwise) {
   EXPECT_FALSE(j.contains("probabilities"));
 }
 
+TEST(Codec, ThresholdAndExplainFields) {
+  simdjson::dom::parser parser;
+  std::string body = R"({"data": [["aa", 1, 2]], "threshold": 0.2, "explain": true})";
+  auto r = ParseInferenceRequest(parser, body, 10);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->options.threshold, 0.2);
+  EXPECT_TRUE(r->options.contributions);
+  body = R"({"data": [["aa", 1, 2]]})";
+  r = ParseInferenceRequest(parser, body, 10);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->options.threshold.has_value());
+  EXPECT_FALSE(r->options.contributions);
+  body = R"({"data": [["aa", 1, 2]], "threshold": 2})";
+  r = ParseInferenceRequest(parser, body, 10);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("threshold must be a number from 0 to 1"), std::string::npos);
+  body = R"({"data": [["aa", 1, 2]], "explain": 1})";
+  r = ParseInferenceRequest(parser, body, 10);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "\"explain\" is a number; send true (contributions per column) or false");
+}
+
+TEST(Codec, ContributionsByColumnName) {
+  Schema s = ChurnSchema();
+  Predictions p;
+  p.rows = 1;
+  p.num_classes = 2;
+  p.values = {1};
+  p.probabilities = {0.25f, 0.75f};
+  p.contribution_groups = 1;
+  p.contributions = {0.5f, 0.25f, -0.125f, 0.5f};
+  std::string out;
+  AppendResponseParts(3, s, p, "r", out);
+  auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["contributions"], nlohmann::json::parse(
+                                    R"([{"bias": 0.5, "columns": {"plan": 0.5, "calls": 0.25, "months": -0.125}}])"));
+  s.task = TaskType::kMulticlass;
+  s.class_labels = {"a", "b"};
+  p.contribution_groups = 2;
+  p.contributions = {1, 2, 3, 4, 5, 6, 7, 8};
+  out.clear();
+  AppendContributions(s, p, out);
+  j = nlohmann::json::parse(out);
+  ASSERT_EQ(j.size(), 1u);
+  ASSERT_EQ(j[0].size(), 2u);
+  EXPECT_EQ(j[0][1]["bias"], 8);
+  EXPECT_EQ(j[0][1]["columns"]["plan"], 5);
+}
+
 TEST(Codec, JsonHelpers) {
   EXPECT_TRUE(IsJsonNumber("0"));
   EXPECT_TRUE(IsJsonNumber("-1.5e3"));
@@ -133,6 +182,8 @@ TEST(Service, RoutesAndContentType) {
   EXPECT_EQ(Service::RouteOf("/models/3/x"), Route::kOther);
   EXPECT_EQ(Service::RouteOf("/models/"), Route::kOther);
   EXPECT_EQ(Service::RouteOf("/health?x=1"), Route::kHealth);
+  EXPECT_EQ(Service::RouteOf("/version"), Route::kVersion);
+  EXPECT_EQ(Service::RouteOf("/invocations?threshold=0.3"), Route::kInvocations);
   EXPECT_TRUE(IsJsonContentType("application/json"));
   EXPECT_TRUE(IsJsonContentType("Application/JSON; charset=utf-8"));
   EXPECT_TRUE(IsJsonContentType("application/vnd.api+json"));

@@ -164,8 +164,66 @@ TEST(V2Codec, HostileShapes) {
 
 TEST(V2Codec, UnknownOutputIsNamed) {
   Parsed p(R"({"inputs": [{"name": "calls", "shape": [1], "datatype": "FP64", "data": [1]}],
-               "outputs": [{"name": "contributions"}]})");
-  EXPECT_NE(p.error().find("output \"contributions\" does not exist"), std::string::npos) << p.error();
+               "outputs": [{"name": "shap"}]})");
+  EXPECT_NE(p.error().find("output \"shap\" does not exist"), std::string::npos) << p.error();
+  EXPECT_NE(p.error().find("\"contributions\""), std::string::npos) << p.error();
+}
+
+TEST(V2Codec, ContributionsOnlyWhenAskedAndThresholdFromParameters) {
+  Parsed plain(R"({"inputs": [{"name": "calls", "shape": [1], "datatype": "FP64", "data": [1]}]})");
+  ASSERT_TRUE(plain.req.ok()) << plain.error();
+  EXPECT_FALSE(plain.req->options.contributions);
+  EXPECT_FALSE(plain.req->options.threshold.has_value());
+  Parsed asked(R"({"inputs": [{"name": "calls", "shape": [1], "datatype": "FP64", "data": [1]}],
+                   "parameters": {"threshold": 0.25},
+                   "outputs": [{"name": "contributions"}, {"name": "predict"}]})");
+  ASSERT_TRUE(asked.req.ok()) << asked.error();
+  EXPECT_TRUE(asked.req->options.contributions);
+  EXPECT_EQ(asked.req->options.threshold, 0.25);
+  ASSERT_EQ(asked.req->outputs.size(), 2u);
+  EXPECT_EQ(asked.req->outputs[0].output, V2Output::kContributions);
+  for (const char* bad : {"1.5", "\"0.3\"", "null", "-1"}) {
+    Parsed p(fmt::format(R"({{"inputs": [{{"name": "calls", "shape": [1], "datatype": "FP64", "data": [1]}}],
+                             "parameters": {{"threshold": {}}}}})", bad));
+    EXPECT_EQ(p.error(), "parameters.threshold must be a number from 0 to 1 (class 1 when its probability exceeds "
+                         "it; default 0.5)") << bad;
+  }
+}
+
+TEST(V2Codec, ContributionsResponse) {
+  const Schema schema = ChurnSchema({"no", "yes"}, false);
+  EXPECT_EQ(V2ContributionsShape(schema), (std::vector<int64_t>{-1, 4}));
+  EXPECT_EQ(V2ContributionNames(schema), (std::vector<std::string>{"plan", "calls", "months", "bias"}));
+  Predictions preds;
+  preds.rows = 2;
+  preds.num_classes = 2;
+  preds.values = {1, 0};
+  preds.probabilities = {0.25f, 0.75f, 0.5f, 0.5f};
+  preds.contribution_groups = 1;
+  preds.contributions = {0.5f, 0.25f, -0.125f, 0.475f, -1, 0, 0.5f, 0.5f};
+  V2InferRequest req;
+  req.outputs = {{V2Output::kContributions, false}};
+  std::string json, binary;
+  AppendV2Response("default", 3, schema, preds, req, json, binary);
+  auto j = nlohmann::json::parse(json);
+  EXPECT_EQ(j["outputs"][0]["name"], "contributions");
+  EXPECT_EQ(j["outputs"][0]["shape"], nlohmann::json({2, 4}));
+  EXPECT_EQ(j["outputs"][0]["data"], nlohmann::json({0.5, 0.25, -0.125, 0.4749999940395355, -1, 0, 0.5, 0.5}));
+  EXPECT_TRUE(binary.empty());
+  req.outputs = {{V2Output::kContributions, true}};
+  json.clear();
+  AppendV2Response("default", 3, schema, preds, req, json, binary);
+  j = nlohmann::json::parse(json);
+  EXPECT_EQ(j["outputs"][0]["parameters"]["binary_data_size"], 32);
+  ASSERT_EQ(binary.size(), 32u);
+  float back[8];
+  std::memcpy(back, binary.data(), 32);
+  EXPECT_EQ(back[3], 0.475f);
+  // Multi-class: [rows, classes, columns + 1].
+  Schema medal = schema;
+  medal.task = TaskType::kMulticlass;
+  medal.class_labels = {"a", "b", "c"};
+  EXPECT_EQ(V2ContributionsShape(medal), (std::vector<int64_t>{-1, 3, 4}));
 }
 
 TEST(V2Codec, ResponseJsonAndBinary) {
