@@ -42,6 +42,7 @@ struct ServeFlags {
   uint64_t drift_window = monitor::kDefaultDriftWindowRows;
   double results_refresh_s = 60.0;
   double results_lease_ttl_s = 30.0;
+  bool no_access_log = false;
 };
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -91,6 +92,7 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   server_options.max_body_bytes = f.max_body_bytes;
   server_options.read_timeout = Millis(f.read_timeout_s);
   server_options.write_timeout = Millis(f.write_timeout_s);
+  server_options.access_log = !f.no_access_log;
   serve::HttpServer server(server_options, service, metrics);  // handles SIGTERM from here on
   MB_RETURN_IF_ERROR(server.Listen());
 
@@ -187,6 +189,9 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
                   "that died mid-update")
       ->capture_default_str()
       ->check(NumberIn(1, kMaxSeconds));
+  cmd->add_flag("--no-access-log", flags->no_access_log,
+                "Do not log one line per request (method, path, status, latency, model version, rows, request\n"
+                "id; JSON with --log-format json). Every 5xx cause is logged at warning level either way");
   SetAction(cmd, ctx, [&ctx, flags] { return Serve(ctx, *flags); });
 }
 
