@@ -20,7 +20,7 @@ struct AccessEntry {
   std::string_view request_id;
 };
 
-// Text: `POST /inference 200 1.25ms route=inference version=3 rows=2 id=ab12-7`
+// Text: `POST /inference 200 1.25ms route=/inference version=3 rows=2 id=ab12-7`
 // (control characters in the path shown as '?'); JSON: the same as members
 // "access", "method", "path", "route", "status", "latency_ms",
 // "model_version" (null when none), "rows", "request_id".

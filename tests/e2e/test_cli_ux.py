@@ -245,7 +245,7 @@ def test_access_log_text_and_5xx_cause_at_warning(tmp_path):
         assert r.status_code == 200
         assert srv.get("/models/999").status_code == 404
         line = _wait_for(lambda: re.search(
-            r" info POST /inference 200 [0-9.]+ms route=inference version=1 rows=2 id=req-abc-1$",
+            r" info POST /inference 200 [0-9.]+ms route=/inference version=1 rows=2 id=req-abc-1$",
             srv.log_text(), re.M))
         assert line, srv.log_text()[-2000:]
         assert _wait_for(lambda: re.search(r"GET /models/999 404 .* version=- rows=0", srv.log_text())), \
@@ -279,7 +279,7 @@ def test_access_log_json_lines(tmp_path):
         assert doc, srv.log_text()[-2000:]
         assert doc["level"] == "info" and doc["method"] == "POST" and doc["status"] == 200
         assert doc["model_version"] == "1" and doc["rows"] == 1 and doc["request_id"]
-        assert doc["route"] == "inference" and doc["latency_ms"] >= 0 and doc["time"].endswith("Z")
+        assert doc["route"] == "/inference" and doc["latency_ms"] >= 0 and doc["time"].endswith("Z")
         others = [json.loads(l) for l in srv.log_text().splitlines() if l.startswith("{")]
         assert any("loaded model version 1" in d.get("message", "") for d in others)
     p = s.run("--log-format", "yaml", "config", check=False)
