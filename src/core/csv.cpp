@@ -128,6 +128,8 @@ class Parser {
   size_t pos() const { return pos_; }
   size_t line() const { return line_; }
   bool AtBlankLine() const { return text_[pos_] == '\n' || text_[pos_] == '\r'; }
+  // Whether the field that starts at `offset` is in quotes.
+  bool QuotedAt(size_t offset) const { return offset < text_.size() && text_[offset] == '"'; }
 
   // Parses one record starting at pos_. For each field calls
   // sink(index, view, escaped, offset); `escaped` fields still hold "" pairs.
@@ -323,7 +325,7 @@ Result<std::vector<std::string>> ParseHeader(Parser& parser) {
   MB_RETURN_IF_ERROR(parser.Row([&](size_t, std::string_view v, bool escaped, size_t offset) {
     std::string name(v);
     if (escaped) name = std::string(Unescape(name, name));
-    any_quoted = any_quoted || escaped;
+    any_quoted = any_quoted || parser.QuotedAt(offset);
     header.push_back(std::move(name));
     header_offsets.push_back(offset);
   }));

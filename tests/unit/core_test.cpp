@@ -140,7 +140,7 @@ TEST(Config, EveryDocumentedStoreFormStillWorks) {
   EXPECT_EQ(c->models.path, "/home/u/models");
   EXPECT_EQ(c->results.kind, StoreLocation::Kind::kLocal);
   EXPECT_EQ(c->results.path, "/w/res/");
-  env = {{"DATA_STORE", "file:///srv/d"}, {"MODEL_ARTIFACTS_STORE", "s3://b/p/q/"}, {"RESULTS_STORE", ".hidden"}};
+  env = {{"DATA_STORE", "file:///srv/d"}, {"MODEL_ARTIFACTS_STORE", "s3://bkt/p/q/"}, {"RESULTS_STORE", ".hidden"}};
   c = BuildConfig({}, env, {}, "/w");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->data.path, "/srv/d");
