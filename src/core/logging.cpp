@@ -35,7 +35,7 @@ std::unique_ptr<spdlog::formatter> MakeFormatter(const std::string& pattern) {
   return f;
 }
 
-// Structured lines: the same sink as the default logger, the message as it is.
+// Structured lines on stderr, the message as it is.
 std::shared_ptr<spdlog::logger>& RawLogger() {
   static std::shared_ptr<spdlog::logger> logger;
   return logger;
@@ -61,7 +61,10 @@ Status ConfigureLogging(std::string_view format, bool verbose) {
   logger->set_level(verbose ? spdlog::level::debug : spdlog::level::info);
   logger->set_formatter(MakeFormatter(f == LogFormat::kJson ? std::string(kTimeAndLevelJson) + "\"message\":%*}"
                                                              : std::string(kTimeAndLevelText) + "%v"));
-  auto raw = std::make_shared<spdlog::logger>("modelbay-raw", logger->sinks().begin(), logger->sinks().end());
+  // A sink of its own: spdlog keeps the formatter in the sink. Both write
+  // whole lines to stderr with one fwrite each, so lines never interleave.
+  auto raw = std::make_shared<spdlog::logger>("modelbay-raw",
+                                              std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   raw->set_level(spdlog::level::info);
   raw->set_formatter(MakeFormatter(f == LogFormat::kJson ? std::string(kTimeAndLevelJson) + "%v}"
                                                           : std::string(kTimeAndLevelText) + "%v"));

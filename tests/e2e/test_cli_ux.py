@@ -26,7 +26,7 @@ def trained(tmp_path_factory):
 def out_commands(s):
     """Every command that writes a file the user names: name -> (argv before
     the output, argv after it, a check of the bytes written)."""
-    s.run("store", "put", "data", "tiny.csv", "-", input="a,b\n1,2\n")
+    s.run("store", "put", "results", "tiny.csv", "-", input="a,b\n1,2\n")
     return {
         "sample-data": (["sample-data", "--rows", "5", "--out"], [],
                         lambda b: b.startswith(b"Country,Count,id,churn\n") and b.count(b"\n") == 6),
@@ -35,7 +35,7 @@ def out_commands(s):
         "results export": (["results", "export", "--version", "1", "--out"], [],
                            lambda b: b.count(b"\n") >= 4 and b"Country" in b.split(b"\n")[0]),
         "models export": (["models", "export", "1", "--out"], [], lambda b: b.startswith(b"PK\x03\x04")),
-        "store get": (["store", "get", "data", "tiny.csv"], [], lambda b: b == b"a,b\n1,2\n"),
+        "store get": (["store", "get", "results", "tiny.csv"], [], lambda b: b == b"a,b\n1,2\n"),
     }
 
 
