@@ -128,8 +128,8 @@ Result<StoreLocation> ParseStoreLocation(std::string_view value,
     std::string scheme = v.substr(0, v.find(':'));
     std::string rest = v.substr(scheme.size() + 1);
     while (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
-    std::string hint = scheme == "s3" ? "; did you mean s3://" + rest + " ?"
-                       : scheme == "file" ? "; did you mean file:///" + rest + " ?" : "";
+    std::string hint = scheme == "s3" ? " (did you mean s3://" + rest + "?)"
+                       : scheme == "file" ? " (did you mean file:///" + rest + "?)" : "";
     return InvalidArgument("'" + v + "': malformed store URL (a scheme needs '://')" + hint + "; " + forms);
   }
   if (IsLocalPathForm(v)) {
