@@ -1,9 +1,5 @@
 #include "batch/output.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 
 #include "core/posix_file.h"
@@ -12,45 +8,16 @@ namespace modelbay::batch {
 namespace fs = std::filesystem;
 namespace {
 
-// Writes to an fd; with a temp path, the file is renamed to `final` on
-// Commit and removed when abandoned.
+// A local file, stdout or a stream: core's OutputFile decides which.
 class FileSink final : public OutputSink {
  public:
-  FileSink(int fd, fs::path final_path, fs::path temp, bool owns_fd)
-      : fd_(fd), final_(std::move(final_path)), temp_(std::move(temp)), owns_fd_(owns_fd) {}
-  ~FileSink() override {
-    if (owns_fd_ && fd_ >= 0) ::close(fd_);
-    if (!committed_ && !temp_.empty()) {
-      std::error_code ec;
-      fs::remove(temp_, ec);
-    }
-  }
-  Status Write(std::string_view data) override {
-    return WriteAll(fd_, data, temp_.empty() ? final_ : temp_);
-  }
-  Status Commit() override {
-    if (temp_.empty()) {
-      committed_ = true;
-      return Status::Ok();
-    }
-    MB_RETURN_IF_ERROR(SyncFd(fd_, temp_));
-    ::close(fd_);
-    fd_ = -1;
-    if (::rename(temp_.c_str(), final_.c_str()) != 0) {
-      return Unavailable(fmt::format("cannot write {}: {}", final_.string(), ErrnoText(errno)));
-    }
-    committed_ = true;
-    FsyncDir(final_.has_parent_path() ? final_.parent_path() : fs::path("."));
-    return Status::Ok();
-  }
-  std::string Describe() const override { return final_.string(); }
+  explicit FileSink(std::unique_ptr<OutputFile> file) : file_(std::move(file)) {}
+  Status Write(std::string_view data) override { return file_->Write(data); }
+  Status Commit() override { return file_->Commit(); }
+  std::string Describe() const override { return file_->path().string(); }
 
  private:
-  int fd_;
-  fs::path final_;
-  fs::path temp_;
-  bool owns_fd_;
-  bool committed_ = false;
+  std::unique_ptr<OutputFile> file_;
 };
 
 class StoreSink final : public OutputSink {
@@ -83,26 +50,15 @@ class StoreSink final : public OutputSink {
 }  // namespace
 
 Result<std::unique_ptr<OutputSink>> OpenFileSink(const fs::path& path) {
-  if (path == "-") return std::unique_ptr<OutputSink>(std::make_unique<FileSink>(1, "-", fs::path(), false));
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-    if (S_ISDIR(st.st_mode)) {
+  auto file = OutputFile::Open(path);
+  if (!file.ok()) {
+    if (fs::is_directory(path)) {
       return InvalidArgument(fmt::format("--out {} is a folder; give a file name (one input writes one file)",
                                          path.string()));
     }
-    // A FIFO, /dev/stdout, a terminal: renaming over it would replace it.
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return InvalidArgument(fmt::format("cannot write {}: {}", path.string(), ErrnoText(errno)));
-    return std::unique_ptr<OutputSink>(std::make_unique<FileSink>(fd, path, fs::path(), true));
+    return file.status();
   }
-  fs::path temp = path;
-  temp += ".partial";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return InvalidArgument(fmt::format("cannot write {}: {}; check the folder exists and is writable",
-                                       temp.string(), ErrnoText(errno)));
-  }
-  return std::unique_ptr<OutputSink>(std::make_unique<FileSink>(fd, path, temp, true));
+  return std::unique_ptr<OutputSink>(std::make_unique<FileSink>(std::move(*file)));
 }
 
 Result<std::unique_ptr<OutputSink>> OpenStoreSink(std::shared_ptr<Store> store, std::string key,

@@ -3,14 +3,17 @@
 // `terraform destroy`). Shows what it would delete, then asks, unless --yes.
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "store/store.h"
 
 namespace modelbay {
@@ -34,13 +37,18 @@ void RegisterCleanupCommands(CLI::App& app, CliContext& ctx) {
       "cleanup", "Delete everything in a store (all object versions and delete markers), e.g. before terraform destroy");
   struct Args {
     std::string which = "all";
-    bool dry_run = false, yes = false;
+    bool dry_run = false, yes = false, json = false;
+    size_t list = 20;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--store", args->which, "data, models, results or all")
       ->check(CLI::IsMember({"data", "models", "results", "all"}))
       ->capture_default_str();
-  cmd->add_flag("--dry-run", args->dry_run, "Only show what would be deleted");
+  cmd->add_flag("--dry-run", args->dry_run, "Only show what would be deleted (counts and the keys)");
+  cmd->add_option("--list", args->list, "With --dry-run: how many keys to list per store (then a count of the rest)")
+      ->capture_default_str()
+      ->check(IntegerIn(0, 100'000'000));
+  cmd->add_flag("--json", args->json, "With --dry-run: print what would be deleted as JSON (every key)");
   cmd->add_flag("-y,--yes", args->yes, "Do not ask for confirmation");
 
   SetAction(cmd, ctx, [&ctx, args]() -> Status {
@@ -54,15 +62,31 @@ void RegisterCleanupCommands(CLI::App& app, CliContext& ctx) {
       targets.push_back({name, store});
     }
 
+    if (args->json && !args->dry_run) return InvalidArgument("--json goes with --dry-run");
     bool anything = false;
+    nlohmann::json doc = {{"dry_run", true}, {"stores", nlohmann::json::array()}};
     for (const auto& t : targets) {
       MB_ASSIGN_OR_RETURN(CleanupReport r, t.store->Cleanup(/*dry_run=*/true));
       anything = anything || !Empty(r);
+      if (args->json) {
+        doc["stores"].push_back({{"name", t.name}, {"store", RedactUrlCredentials(t.store->Describe())},
+                                 {"objects", r.objects}, {"old_versions", r.old_versions},
+                                 {"delete_markers", r.delete_markers}, {"keys", r.keys}});
+        continue;
+      }
       std::cout << fmt::format("{} store {}: {}{}\n", t.name, t.store->Describe(), Summary(r),
                                args->dry_run && !Empty(r) ? " would be deleted" : "");
+      if (!args->dry_run) continue;
+      const size_t shown = std::min(args->list, r.keys.size());
+      for (size_t i = 0; i < shown; ++i) std::cout << "  " << r.keys[i] << "\n";
+      if (shown < r.keys.size()) std::cout << fmt::format("  ... and {} more keys (--list N shows more)\n", r.keys.size() - shown);
     }
     if (args->dry_run) {
-      std::cout << "dry run: nothing deleted\n";
+      if (args->json) {
+        std::cout << doc.dump(2) << "\n";
+      } else {
+        std::cout << "dry run: nothing deleted\n";
+      }
       return Status::Ok();
     }
     if (!anything) {

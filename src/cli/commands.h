@@ -5,6 +5,8 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -26,6 +28,19 @@ struct CliContext {
 inline void SetAction(CLI::App* cmd, CliContext& ctx, std::function<Status()> fn) {
   cmd->callback([&ctx, fn = std::move(fn)] { ctx.result = fn(); });
 }
+
+// For a command line CLI11 refused: the first unknown subcommand or long
+// option, with the nearest known name ("unknown command `modelbay trian`
+// (did you mean `modelbay train`?)"); nullopt when none is unknown.
+std::optional<std::string> TypoHint(CLI::App& root, int argc, const char* const* argv);
+
+// Exit codes (ExitCodeFor, and 2 for every command-line usage error); shown
+// in `modelbay --help` and the README.
+inline constexpr const char* kExitCodesHelp =
+    "Exit codes: 0 ok; 1 internal error; 2 usage error or bad input (flags, CSV, parameters, store\n"
+    "settings); 3 not found; 4 already exists; 5 failed precondition (e.g. no model yet); 6 permission\n"
+    "denied; 7 store or service unavailable (retry); 8 data loss or integrity failure (checksum);\n"
+    "9 a limit exceeded; 130 interrupted.";
 
 void RegisterDataCommands(CLI::App& app, CliContext& ctx);      // sample-data, upload
 void RegisterTrainCommands(CLI::App& app, CliContext& ctx);     // train

@@ -37,14 +37,14 @@ void RegisterDataCommands(CLI::App& app, CliContext& ctx) {
       ->check(IntegerIn(1, 1'000'000'000));
   s->add_option("--seed", sample->options.seed, "Random seed (the same seed gives the same file)")
       ->capture_default_str();
-  s->add_option("--out", sample->out, "CSV file to write")->required();
+  s->add_option("--out", sample->out, "CSV file to write, - for stdout")->required();
   s->add_option("--classes", sample->options.classes,
                 "2: churn 0/1 (the seed's columns); 3-10: a string target `tier` instead")
       ->capture_default_str();  // range-checked by WriteSampleData (its message names the range)
   s->add_flag("--regression", sample->options.regression, "A numeric target `spend` instead of churn");
   SetAction(s, ctx, [sample]() -> Status {
     MB_RETURN_IF_ERROR(WriteSampleData(sample->out, sample->options));
-    fmt::print("wrote {} rows to {}\n", sample->options.rows, sample->out);
+    if (sample->out != "-") fmt::print("wrote {} rows to {}\n", sample->options.rows, sample->out);
     return Status::Ok();
   });
 

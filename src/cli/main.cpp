@@ -2,10 +2,9 @@
 #include <cstdio>
 #include <iostream>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "core/logging.h"
 #include "modelbay_version.h"
 
 int main(int argc, char** argv) {
@@ -42,16 +41,28 @@ int main(int argc, char** argv) {
   RegisterStoreCommands(app, ctx);
   RegisterMonitorCommands(app, ctx);
 
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format, "Log lines on stderr: text or json (one JSON object per line)")
+      ->envname("MODELBAY_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}));
   app.parse_complete_callback([&] {
-    spdlog::set_level(ctx.verbose ? spdlog::level::debug : spdlog::level::info);
+    if (Status s = ConfigureLogging(log_format, ctx.verbose); !s.ok()) throw CLI::ValidationError(s.message());
   });
-  spdlog::set_default_logger(spdlog::stderr_color_mt("modelbay"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  (void)ConfigureLogging("text", false);  // until the flags are parsed
+
+  app.footer(kExitCodesHelp);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version are "errors" with exit code 0.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    if (auto hint = TypoHint(app, argc, argv)) {
+      std::cerr << "modelbay: error: " << *hint << "\n";
+    } else {
+      app.exit(e);
+    }
+    return 2;  // every usage error: see kExitCodesHelp
   }
   if (!ctx.result.ok()) {
     std::fflush(stdout);

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "core/posix_file.h"
 #include "registry/registry.h"
 #include "store/store.h"
 
@@ -222,15 +223,8 @@ Status Export(const CliContext& ctx, const ModelsOptions& o) {
   MB_RETURN_IF_ERROR(registry->Fetch(version).status());
   MB_ASSIGN_OR_RETURN(std::string bundle, registry->Bundle(version));
   std::string out = o.out.empty() ? BundleName(version) : o.out;
-  std::string tmp = out + ".part";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f.write(bundle.data(), static_cast<std::streamsize>(bundle.size()));
-    if (!f.good()) return Unavailable(fmt::format("cannot write {}", tmp));
-  }
-  std::error_code ec;
-  fs::rename(tmp, out, ec);
-  if (ec) return Unavailable(fmt::format("cannot write {}: {}", out, ec.message()));
+  MB_RETURN_IF_ERROR(WriteOutputFile(out, bundle));
+  if (out == "-") return Status::Ok();
   std::cout << fmt::format("wrote version {} to {} ({} bytes)\n", version, out, bundle.size());
   return Status::Ok();
 }
@@ -265,7 +259,7 @@ void RegisterModelsCommands(CLI::App& app, CliContext& ctx) {
 
   auto* exp = models->add_subcommand("export", "Write a version's model_af_<N>.zip bundle to a local file");
   exp->add_option("version", opts->spec, "Version number, 'latest' or an alias")->required();
-  exp->add_option("--out", opts->out, "Output file (default: ./model_af_<N>.zip)");
+  exp->add_option("--out", opts->out, "Output file, - for stdout (default: ./model_af_<N>.zip)");
   SetAction(exp, ctx, [&ctx, opts] { return Export(ctx, *opts); });
 }
 

@@ -51,7 +51,7 @@ Status Export(const CliContext& ctx, const ExportFlags& f) {
     std::string where = results->Describe();
     if (!where.ends_with('/')) where += '/';
     fmt::print("{}results_{}.csv\n", where, f.version);
-  } else {
+  } else if (f.out != "-") {
     fmt::print("{}\n", f.out);
   }
   spdlog::info("exported {} rows of version {}", rows, f.version);
@@ -121,7 +121,7 @@ void RegisterResultsCommands(CLI::App& app, CliContext& ctx) {
       ->required()
       ->check(IntegerIn(1, 2147483647));
   exp->add_option("--out", ef->out,
-                  "Local file to write (default: results_<N>.csv at the root of the results store)");
+                  "Local file to write, - for stdout (default: results_<N>.csv at the root of the results store)");
   SetAction(exp, ctx, [&ctx, ef] { return Export(ctx, *ef); });
 
   auto rf = std::make_shared<ExportFlags>();

@@ -48,6 +48,7 @@ struct ServeFlags {
   // model store is the folder SageMaker unpacked model.tar.gz into.
   bool sagemaker = false;
   std::string model_dir = "/opt/ml/model";
+  bool no_access_log = false;
 };
 
 constexpr int kSageMakerPort = 8080;
@@ -128,6 +129,7 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   server_options.max_body_bytes = f.max_body_bytes;
   server_options.read_timeout = Millis(f.read_timeout_s);
   server_options.write_timeout = Millis(f.write_timeout_s);
+  server_options.access_log = !f.no_access_log;
   serve::HttpServer server(server_options, service, metrics);  // handles SIGTERM from here on
   MB_RETURN_IF_ERROR(server.Listen());
 
@@ -231,6 +233,9 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--model-dir", flags->model_dir,
                   "With --sagemaker: the folder holding the model store (SageMaker unpacks model.tar.gz there)")
       ->capture_default_str();
+  cmd->add_flag("--no-access-log", flags->no_access_log,
+                "Do not log one line per request (method, path, status, latency, model version, rows, request\n"
+                "id; JSON with --log-format json). Every 5xx cause is logged at warning level either way");
   SetAction(cmd, ctx, [&ctx, flags, port] {
     if (port->count() == 0) MB_RETURN_IF_ERROR(PortFromEnvironment(*flags));
     return Serve(ctx, *flags);

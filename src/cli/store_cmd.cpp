@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "core/clock.h"
+#include "core/posix_file.h"
 #include "store/sigv4.h"
 #include "store/store.h"
 
@@ -119,10 +120,18 @@ void RegisterStoreCommands(CLI::App& app, CliContext& ctx) {
   auto* get = store->add_subcommand("get", "Download an object to a local file");
   add_store(get);
   get->add_option("key", args->key, "Object key")->required();
-  get->add_option("file", args->file, "Local file to write")->required();
+  get->add_option("file", args->file,
+                  "Local file to write (replaced atomically), - for stdout; a FIFO or device is written through")
+      ->required();
   SetAction(get, ctx, [&ctx, args]() -> Status {
     MB_ASSIGN_OR_RETURN(auto s, OpenNamedStore(ctx, args->which));
-    return s->GetToFile(args->key, args->file);
+    // Downloaded to a temp folder first, so nothing reaches the output
+    // unless the whole object (and its checks) arrived.
+    ScopedTempDir tmp("modelbay-get");
+    MB_RETURN_IF_ERROR(s->GetToFile(args->key, tmp.path() / "object"));
+    MB_ASSIGN_OR_RETURN(auto out, OutputFile::Open(args->file));
+    MB_RETURN_IF_ERROR(out->WriteFrom(tmp.path() / "object"));
+    return out->Commit();
   });
 
   auto* put = store->add_subcommand("put", "Upload a local file (or '-' for stdin) as an object");

@@ -1,6 +1,7 @@
 #include "cli/train_flags.h"
 
 #include "cli/option_checks.h"
+#include "train/booster.h"
 
 #include <fstream>
 #include <sstream>
@@ -60,7 +61,10 @@ void TrainFlags::Add(CLI::App* cmd, bool with_data) {
                   "COLUMN=numeric or COLUMN=categorical: force a feature's type (repeatable; default: "
                   "inferred, see docs/training.md)");
   cmd->add_option("--params", params_file,
-                  "JSON file of XGBoost parameters over the defaults (num_boost_round sets the rounds)");
+                  "JSON file of XGBoost parameters over the defaults (num_boost_round sets the rounds); an\n"
+                  "unknown name is refused with the nearest XGBoost 1.7 parameter");
+  cmd->add_flag("--allow-unknown-params", allow_unknown_params,
+                "Hand --params keys that are not XGBoost 1.7 parameter names to XGBoost anyway");
   cmd->add_option("--tolerance", tolerance,
                   "--promote auto: how much worse than production a new version may score and still be promoted")
       ->check(NumberIn(0, 1e9))
@@ -76,6 +80,9 @@ Result<TrainOptions> TrainFlags::Build() const {
   options.promote_tolerance = tolerance;
   if (!params_file.empty()) {
     MB_ASSIGN_OR_RETURN(options.params, ReadParams(params_file));
+    if (!allow_unknown_params) {
+      MB_RETURN_IF_ERROR(CheckParamNames(options.params).WithContext("--params " + params_file));
+    }
   }
   return options;
 }

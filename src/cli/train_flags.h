@@ -17,8 +17,10 @@ struct TrainFlags {
   std::vector<std::string> column_types;  // COL=numeric|categorical
   std::string params_file;
   double tolerance = 0.0;
+  bool allow_unknown_params = false;
 
-  // Adds --target, --drop, --column-type, --params, --tolerance, and --data
+  // Adds --target, --drop, --column-type, --params, --allow-unknown-params,
+  // --tolerance, and --data
   // when with_data.
   void Add(CLI::App* cmd, bool with_data);
   // TrainOptions from the flags (reads and checks the --params file).

@@ -1,7 +1,12 @@
 #include "core/config.h"
 
+#include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 extern char** environ;
 
@@ -62,6 +67,27 @@ std::string StoreLocation::ToString() const {
   return s;
 }
 
+namespace {
+
+// A `scheme:` before any '/' (`s3:/bucket`, `s3:bucket`, `file:/x`): a URL
+// typed wrong, never a folder name.
+bool HasSchemeLikePrefix(std::string_view v) {
+  size_t colon = v.find(':');
+  if (colon == std::string_view::npos || colon == 0 || v.substr(0, colon).find('/') != std::string_view::npos) {
+    return false;
+  }
+  for (char c : v.substr(0, colon)) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '.' || c == '-')) return false;
+  }
+  return std::isalpha(static_cast<unsigned char>(v[0])) != 0;
+}
+
+bool IsLocalPathForm(std::string_view v) {
+  return v.starts_with('/') || v.starts_with('.') || v == "~" || v.starts_with("~/");
+}
+
+}  // namespace
+
 Result<StoreLocation> ParseStoreLocation(std::string_view value,
                                          const std::filesystem::path& default_path) {
   StoreLocation loc;
@@ -71,6 +97,7 @@ Result<StoreLocation> ParseStoreLocation(std::string_view value,
     loc.path = std::filesystem::absolute(default_path).lexically_normal();
     return loc;
   }
+  const std::string forms = std::string("accepted forms: ") + std::string(kStoreLocationForms);
   if (v.rfind("s3://", 0) == 0) {
     std::string rest = v.substr(5);
     size_t slash = rest.find('/');
@@ -95,15 +122,29 @@ Result<StoreLocation> ParseStoreLocation(std::string_view value,
     return loc;
   }
   if (v.find("://") != std::string::npos) {
-    return InvalidArgument("'" + v + "': unsupported store URL; use s3://bucket/prefix, a bucket name, file:///path or a folder path");
+    return InvalidArgument("'" + v + "': unsupported store URL scheme; " + forms);
   }
-  if (v.find('/') != std::string::npos || v[0] == '.' || v[0] == '~') {
+  if (HasSchemeLikePrefix(v)) {
+    std::string scheme = v.substr(0, v.find(':'));
+    std::string rest = v.substr(scheme.size() + 1);
+    while (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
+    std::string hint = scheme == "s3" ? " (did you mean s3://" + rest + "?)"
+                       : scheme == "file" ? " (did you mean file:///" + rest + "?)" : "";
+    return InvalidArgument("'" + v + "': malformed store URL (a scheme needs '://')" + hint + "; " + forms);
+  }
+  if (IsLocalPathForm(v)) {
     loc.path = std::filesystem::absolute(v).lexically_normal();
     return loc;
   }
-  // A bare name: the seed's bucket name.
+  if (v.find('/') != std::string::npos) {
+    std::string first = v.substr(0, v.find('/'));
+    return InvalidArgument("'" + v + "' is ambiguous: write s3://" + v + " for S3 (bucket " + first +
+                           ") or ./" + v + " for a local folder; " + forms);
+  }
+  // A bare name: the seed's bucket name, whatever folders exist here.
   if (!ValidBucketName(v)) {
-    return InvalidArgument("'" + v + "' is neither a bucket name nor a path; write ./" + v + " for a local folder");
+    return InvalidArgument("'" + v + "' is not a valid S3 bucket name (a bare name always means an S3 bucket); "
+                           "write ./" + v + " for a local folder; " + forms);
   }
   loc.kind = StoreLocation::Kind::kS3;
   loc.bucket = v;
@@ -160,35 +201,87 @@ Result<Config> BuildConfig(const ConfigOverrides& flags, const EnvMap& process_e
   auto pick = [&](const std::optional<std::string>& flag, std::string_view name) {
     return flag ? *flag : get(name);
   };
+  // Records where `name` came from (flag_name: its flag, when it has one).
+  auto note_source = [&](std::string_view name, const std::optional<std::string>* flag, std::string_view flag_name) {
+    std::string source = "default";
+    if (flag != nullptr && flag->has_value()) {
+      source = "flag " + std::string(flag_name);
+    } else if (auto it = process_env.find(name); it != process_env.end() && !it->second.empty()) {
+      source = "environment";
+    } else if (dotenv.find(name) != dotenv.end()) {
+      source = ".env";
+    }
+    c.sources[std::string(name)] = source;
+  };
+  note_source("MODELBAY_HOME", &flags.home, "--home");
 
   std::string home = pick(flags.home, "MODELBAY_HOME");
   c.home = home.empty() ? cwd / ".modelbay" : std::filesystem::path(home);
   if (c.home.is_relative()) c.home = cwd / c.home;
   c.home = c.home.lexically_normal();
 
-  struct Slot { StoreLocation* loc; const std::optional<std::string>* flag; const char* env; const char* sub; };
-  Slot slots[] = {{&c.data, &flags.data_store, "DATA_STORE", "data"},
-                  {&c.models, &flags.model_store, "MODEL_ARTIFACTS_STORE", "models"},
-                  {&c.results, &flags.results_store, "RESULTS_STORE", "results"}};
+  struct Slot {
+    StoreLocation* loc;
+    const std::optional<std::string>* flag;
+    const char* flag_name;
+    const char* env;
+    const char* sub;
+  };
+  Slot slots[] = {{&c.data, &flags.data_store, "--data-store", "DATA_STORE", "data"},
+                  {&c.models, &flags.model_store, "--model-store", "MODEL_ARTIFACTS_STORE", "models"},
+                  {&c.results, &flags.results_store, "--results-store", "RESULTS_STORE", "results"}};
   for (auto& s : slots) {
-    std::string v = pick(*s.flag, s.env);
-    if (!v.empty() && v[0] != '/' && v.find("://") == std::string::npos &&
-        (v.find('/') != std::string::npos || v[0] == '.')) {
+    note_source(s.env, s.flag, s.flag_name);
+    std::string v = Trim(pick(*s.flag, s.env));
+    // Relative and ~ paths are resolved here, where cwd and HOME are known.
+    if (v == "~" || v.starts_with("~/")) {
+      std::string home_dir = Lookup(process_env, {}, "HOME");
+      if (home_dir.empty()) return InvalidArgument(fmt::format("{}={}: HOME is not set", s.env, v));
+      v = home_dir + v.substr(1);
+    } else if (v.starts_with('.')) {
       v = (cwd / v).lexically_normal().string();
     }
     auto loc = ParseStoreLocation(v, c.home / s.sub);
-    if (!loc.ok()) return loc.status().WithContext(s.env);
+    if (!loc.ok()) return loc.status().WithContext(*s.flag ? s.flag_name : s.env);
+    if (loc->kind == StoreLocation::Kind::kS3 && v.find("://") == std::string::npos &&
+        std::filesystem::is_directory(cwd / v)) {
+      spdlog::warn("{}={} means the S3 bucket s3://{} (a bare name is always a bucket), not the folder ./{} "
+                   "here; write ./{} for the folder",
+                   *s.flag ? s.flag_name : s.env, v, v, v, v);
+    }
     *s.loc = *loc;
   }
 
   c.aws.endpoint_url = pick(flags.endpoint_url, "AWS_ENDPOINT_URL");
-  if (c.aws.endpoint_url.empty()) c.aws.endpoint_url = get("AWS_ENDPOINT_URL_S3");
+  note_source("AWS_ENDPOINT_URL", &flags.endpoint_url, "--endpoint-url");
+  if (c.aws.endpoint_url.empty()) {
+    c.aws.endpoint_url = get("AWS_ENDPOINT_URL_S3");
+    if (!c.aws.endpoint_url.empty()) {
+      note_source("AWS_ENDPOINT_URL_S3", nullptr, "");
+      c.sources["AWS_ENDPOINT_URL"] = c.sources["AWS_ENDPOINT_URL_S3"] + " (AWS_ENDPOINT_URL_S3)";
+    }
+  }
   std::string region = pick(flags.region, "AWS_REGION");
-  if (region.empty()) region = get("AWS_DEFAULT_REGION");
+  note_source("AWS_REGION", &flags.region, "--region");
+  if (region.empty()) {
+    region = get("AWS_DEFAULT_REGION");
+    if (!region.empty()) {
+      note_source("AWS_DEFAULT_REGION", nullptr, "");
+      c.sources["AWS_REGION"] = c.sources["AWS_DEFAULT_REGION"] + " (AWS_DEFAULT_REGION)";
+    }
+  }
   if (!region.empty()) c.aws.region = region;
   if (std::string p = get("AWS_PROFILE"); !p.empty()) c.aws.profile = p;
+  note_source("AWS_PROFILE", nullptr, "");
   c.aws.access_key_id = get("AWS_ACCESS_KEY_ID");
-  if (c.aws.access_key_id.empty()) c.aws.access_key_id = get("AWS_ACCESS_KEY");
+  note_source("AWS_ACCESS_KEY_ID", nullptr, "");
+  if (c.aws.access_key_id.empty()) {
+    c.aws.access_key_id = get("AWS_ACCESS_KEY");
+    if (!c.aws.access_key_id.empty()) {
+      note_source("AWS_ACCESS_KEY", nullptr, "");
+      c.sources["AWS_ACCESS_KEY_ID"] = c.sources["AWS_ACCESS_KEY"] + " (the seed's AWS_ACCESS_KEY)";
+    }
+  }
   c.aws.secret_access_key = get("AWS_SECRET_ACCESS_KEY");
   c.aws.session_token = get("AWS_SESSION_TOKEN");
   if (c.aws.access_key_id.empty() != c.aws.secret_access_key.empty()) {

@@ -18,9 +18,12 @@
 
 namespace modelbay {
 
-// A parsed store URL. `s3://bucket/prefix`, a bare bucket name (the seed's
-// form, means s3://name), `file:///abs/path`, or a path (contains '/' or
-// starts with '.').
+// A parsed store URL, parsed strictly (ParseStoreLocation): `s3://bucket/prefix`;
+// a bare bucket name (the seed's form) always means s3://name, whatever
+// folders exist; `file:///abs/path`; a folder path starting with '/', '.' or
+// '~/'. Anything else is an error naming the accepted forms: `s3:/b`
+// (malformed scheme), `gs://b` (unsupported), `name/` or `a/b` (ambiguous
+// between a bucket and a relative folder).
 struct StoreLocation {
   enum class Kind { kLocal, kS3 };
   Kind kind = Kind::kLocal;
@@ -34,6 +37,10 @@ struct StoreLocation {
 // -> "http://***@host") replaced, so that a password embedded in an
 // endpoint URL is never printed.
 std::string RedactUrlCredentials(std::string_view text);
+
+inline constexpr std::string_view kStoreLocationForms =
+    "s3://bucket[/prefix], a bare bucket name (always S3, e.g. my-data = s3://my-data), file:///absolute/path, "
+    "or a folder path starting with /, ./, ../ or ~/";
 
 // `default_path` is used when `value` is empty.
 Result<StoreLocation> ParseStoreLocation(std::string_view value,
@@ -59,6 +66,10 @@ struct Config {
   // Merged environment (process env over .env) for settings read later,
   // e.g. MODELBAY_API_TOKEN. Use Get().
   std::map<std::string, std::string, std::less<>> env;
+  // Where each setting came from, by variable name (DATA_STORE, MODELBAY_HOME,
+  // AWS_REGION, AWS_ACCESS_KEY_ID, ...): "flag --data-store", "environment",
+  // ".env" or "default". Never holds a value.
+  std::map<std::string, std::string, std::less<>> sources;
 
   std::string Get(std::string_view name, std::string_view fallback = "") const;
 };

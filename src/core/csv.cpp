@@ -128,6 +128,8 @@ class Parser {
   size_t pos() const { return pos_; }
   size_t line() const { return line_; }
   bool AtBlankLine() const { return text_[pos_] == '\n' || text_[pos_] == '\r'; }
+  // Whether the field that starts at `offset` is in quotes.
+  bool QuotedAt(size_t offset) const { return offset < text_.size() && text_[offset] == '"'; }
 
   // Parses one record starting at pos_. For each field calls
   // sink(index, view, escaped, offset); `escaped` fields still hold "" pairs.
@@ -288,18 +290,58 @@ CsvTable CsvTable::Subset(std::span<const uint32_t> rows, std::span<const size_t
   return out;
 }
 
+std::optional<char> OtherDelimiterIn(std::string_view header_line) {
+  if (header_line.find(',') != std::string_view::npos) return std::nullopt;
+  std::optional<char> best;
+  size_t best_count = 0;
+  for (char d : {';', '\t', '|'}) {
+    size_t n = static_cast<size_t>(std::count(header_line.begin(), header_line.end(), d));
+    if (n > best_count) {
+      best = d;
+      best_count = n;
+    }
+  }
+  return best;
+}
+
+std::string DelimiterName(char d) {
+  switch (d) {
+    case ';': return "semicolon (;)";
+    case '\t': return "tab";
+    case '|': return "pipe (|)";
+    case ',': return "comma (,)";
+  }
+  return fmt::format("'{}'", d);
+}
+
 namespace {
 
-// The header record at the parser's position: names non-empty and distinct.
+// The header record at the parser's position: names non-empty and distinct,
+// and not one column of a file written with another delimiter.
 Result<std::vector<std::string>> ParseHeader(Parser& parser) {
   std::vector<std::string> header;
   std::vector<size_t> header_offsets;
+  bool any_quoted = false;
   MB_RETURN_IF_ERROR(parser.Row([&](size_t, std::string_view v, bool escaped, size_t offset) {
     std::string name(v);
     if (escaped) name = std::string(Unescape(name, name));
+    any_quoted = any_quoted || parser.QuotedAt(offset);
     header.push_back(std::move(name));
     header_offsets.push_back(offset);
   }));
+  if (header.size() == 1 && !any_quoted) {
+    // One unquoted column whose name holds another delimiter: the file was
+    // written with that delimiter, and reading it as one column would only
+    // fail later, far away (in train).
+    if (auto d = OtherDelimiterIn(header[0])) {
+      return parser.ErrorAt(header_offsets[0], fmt::format(
+          "the header is one column '{}' that contains {}: this file looks {}-separated, and modelbay "
+          "reads comma-separated CSV (RFC 4180); save it with commas, e.g. in Python: "
+          "pandas.read_csv(FILE, sep='{}').to_csv(NEW, index=False)",
+          header[0].size() > 80 ? header[0].substr(0, 80) + "..." : header[0], DelimiterName(*d),
+          DelimiterName(*d), *d == '\t' ? "\\t" : std::string(1, *d)));
+    }
+  }
   // One pass with a hash index: linear in the number of columns (a wide
   // file, e.g. 200k columns, must not take quadratic time here).
   std::unordered_map<std::string_view, size_t> first_with_name;

@@ -4,14 +4,16 @@
 // ends, UTF-8 (a BOM is skipped). Errors are InvalidArgument with one clear
 // message: "FILE:LINE:COLUMN: what is wrong; how to fix it". The checks: the
 // bytes are UTF-8 and not binary (NUL), the file is not empty, it has a
-// header with non-empty, distinct names, every row has the header's width,
-// quotes are balanced.
+// header with non-empty, distinct names (and is not one column of a file
+// written with `;`, tab or `|`), every row has the header's width, quotes are
+// balanced.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -66,6 +68,14 @@ class CsvTable {
   std::vector<std::unique_ptr<std::string>> buffers_;   // owns the bytes views point into
   std::vector<std::pair<size_t, std::string>> parts_;   // (first row, source) per Append
 };
+
+// The delimiter a CSV header line was written with when it is not a comma:
+// `;`, tab or `|` (the most frequent) in a line with no comma; else nullopt.
+// A one-column header holding one is refused by ParseCsv and CsvFileReader
+// with a hint naming it.
+std::optional<char> OtherDelimiterIn(std::string_view header_line);
+// "semicolon (;)", "tab", "pipe (|)", ...
+std::string DelimiterName(char delimiter);
 
 // Parses CSV text; `source` names the file in errors.
 Result<CsvTable> ParseCsv(std::string text, std::string source);

@@ -1,9 +1,11 @@
 #include "core/posix_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -50,6 +52,108 @@ ScopedTempDir::ScopedTempDir(std::string_view prefix) {
 ScopedTempDir::~ScopedTempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+Result<std::unique_ptr<OutputFile>> OutputFile::Open(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  using Ptr = std::unique_ptr<OutputFile>;
+  if (path == "-") {
+    std::fflush(stdout);  // what the program printed before comes first
+    return Ptr(new OutputFile(1, false, path, path, fs::path()));
+  }
+  struct stat st {};
+  fs::path target = path;
+  if (::stat(path.c_str(), &st) == 0) {  // follows symlinks
+    if (S_ISDIR(st.st_mode)) {
+      return InvalidArgument(fmt::format("{} is a folder; give a file name", path.string()));
+    }
+    if (!S_ISREG(st.st_mode)) {
+      // A FIFO, a character device, /dev/stdout: renaming over it would
+      // replace it, so write through.
+      int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) return InvalidArgument(fmt::format("cannot write {}: {}", path.string(), ErrnoText(errno)));
+      return Ptr(new OutputFile(fd, true, path, path, fs::path()));
+    }
+    std::error_code ec;
+    fs::path resolved = fs::canonical(path, ec);  // a symlink to a regular file: replace its target
+    if (!ec) target = resolved;
+  }
+  fs::path temp = target;
+  temp += ".partial";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return InvalidArgument(fmt::format("cannot write {}: {}; check the folder exists and is writable",
+                                       temp.string(), ErrnoText(errno)));
+  }
+  return Ptr(new OutputFile(fd, true, path, target, temp));
+}
+
+OutputFile::OutputFile(int fd, bool owns_fd, std::filesystem::path path, std::filesystem::path target,
+                       std::filesystem::path temp)
+    : fd_(fd), owns_fd_(owns_fd), path_(std::move(path)), target_(std::move(target)), temp_(std::move(temp)) {}
+
+OutputFile::~OutputFile() {
+  if (owns_fd_ && fd_ >= 0) ::close(fd_);
+  if (!committed_ && !temp_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(temp_, ec);
+  }
+}
+
+Status OutputFile::Flush() {
+  if (buffer_.empty()) return Status::Ok();
+  Status s = WriteAll(fd_, buffer_, temp_.empty() ? path_ : temp_);
+  buffer_.clear();
+  return s;
+}
+
+Status OutputFile::Write(std::string_view data) {
+  constexpr size_t kBufferBytes = size_t{1} << 20;
+  if (buffer_.size() + data.size() > kBufferBytes) {
+    MB_RETURN_IF_ERROR(Flush());
+    if (data.size() >= kBufferBytes) return WriteAll(fd_, data, temp_.empty() ? path_ : temp_);
+  }
+  buffer_.append(data);
+  return Status::Ok();
+}
+
+Status OutputFile::WriteFrom(const std::filesystem::path& file) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Unavailable(fmt::format("cannot read {}: {}", file.string(), ErrnoText(errno)));
+  std::string chunk(size_t{1} << 20, '\0');
+  Status s;
+  while (s.ok()) {
+    ssize_t n = ::read(fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) s = Unavailable(fmt::format("cannot read {}: {}", file.string(), ErrnoText(errno)));
+    if (n <= 0) break;
+    s = Write(std::string_view(chunk.data(), static_cast<size_t>(n)));
+  }
+  ::close(fd);
+  return s;
+}
+
+Status OutputFile::Commit() {
+  MB_RETURN_IF_ERROR(Flush());
+  if (temp_.empty()) {
+    committed_ = true;
+    return Status::Ok();
+  }
+  MB_RETURN_IF_ERROR(SyncFd(fd_, temp_));
+  ::close(fd_);
+  fd_ = -1;
+  if (::rename(temp_.c_str(), target_.c_str()) != 0) {
+    return Unavailable(fmt::format("cannot write {}: {}", path_.string(), ErrnoText(errno)));
+  }
+  committed_ = true;
+  FsyncDir(target_.has_parent_path() ? target_.parent_path() : std::filesystem::path("."));
+  return Status::Ok();
+}
+
+Status WriteOutputFile(const std::filesystem::path& path, std::string_view data) {
+  MB_ASSIGN_OR_RETURN(auto out, OutputFile::Open(path));
+  MB_RETURN_IF_ERROR(out->Write(data));
+  return out->Commit();
 }
 
 }  // namespace modelbay

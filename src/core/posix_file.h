@@ -1,10 +1,12 @@
-// Small POSIX file helpers shared by the local store and the prediction-log
-// spool: full writes that retry on EINTR, fsync of files and folders, and
-// errno text, a self-removing temp folder. Errors are Unavailable and name
-// the path.
+// Small POSIX file helpers shared by the local store, the prediction-log
+// spool and every command that writes a file the user named (--out): full
+// writes that retry on EINTR, fsync of files and folders, errno text, a
+// self-removing temp folder and OutputFile. Errors are Unavailable (or
+// InvalidArgument for an output path that cannot be used) and name the path.
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -33,5 +35,53 @@ class ScopedTempDir {
  private:
   std::filesystem::path path_;
 };
+
+// The one way a command writes a file the user named (`--out PATH`, `store
+// get KEY PATH`):
+// - "-" is standard output (stdio's buffer is flushed first; never closed);
+// - an existing non-regular file (a FIFO, a character device, a terminal,
+//   /dev/stdout or any symlink that leads to one) is opened and written
+//   through: it is never renamed over, so it survives;
+// - anything else (a new name, a regular file, a symlink to a regular file)
+//   is written to `<target>.partial` beside the target and renamed over it by
+//   Commit, so readers see the old file or the whole new one. A symlink to a
+//   regular file keeps being a symlink: its target is replaced.
+// Destroying an uncommitted OutputFile removes its temp file. A folder is
+// refused. Writes are buffered (1 MiB); Commit flushes.
+// Not thread-safe: one writer.
+class OutputFile {
+ public:
+  static Result<std::unique_ptr<OutputFile>> Open(const std::filesystem::path& path);
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  Status Write(std::string_view data);
+  // Writes the whole content of a local file.
+  Status WriteFrom(const std::filesystem::path& file);
+  // Flushes; for a temp file also fsyncs and renames it over the target.
+  Status Commit();
+  // True when the output is written to a temp file renamed by Commit.
+  bool atomic() const { return !temp_.empty(); }
+  bool is_stdout() const { return fd_ == 1 && !owns_fd_; }
+  // The name the user gave ("-" for stdout).
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  OutputFile(int fd, bool owns_fd, std::filesystem::path path, std::filesystem::path target,
+             std::filesystem::path temp);
+  Status Flush();
+
+  int fd_;
+  bool owns_fd_;
+  std::filesystem::path path_;    // as given
+  std::filesystem::path target_;  // what Commit renames onto (symlinks resolved)
+  std::filesystem::path temp_;    // empty when written through
+  std::string buffer_;
+  bool committed_ = false;
+};
+
+// OutputFile::Open + Write + Commit.
+Status WriteOutputFile(const std::filesystem::path& path, std::string_view data);
 
 }  // namespace modelbay

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "core/posix_file.h"
+
 namespace modelbay {
 namespace {
 
@@ -53,17 +55,11 @@ Status WriteSampleData(const std::filesystem::path& out, const SampleDataOptions
     return InvalidArgument(fmt::format("--classes {}: choose 2 (churn 0/1) up to {} (tier names)",
                                        options.classes, kTiers.size()));
   }
-  std::filesystem::path tmp = out;
-  tmp += fmt::format(".tmp-{}", ::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) {
-    return InvalidArgument(fmt::format("--out {}: cannot create: {}", out.string(), std::strerror(errno)));
-  }
+  MB_ASSIGN_OR_RETURN(auto file, OutputFile::Open(out));
   const std::string_view target = options.regression ? "spend" : options.classes == 2 ? "churn" : "tier";
   fmt::memory_buffer buf;
   fmt::format_to(std::back_inserter(buf), "Country,Count,id,{}\n", target);
   Rng rng(options.seed);
-  bool write_ok = true;
   for (size_t i = 0; i < options.rows; ++i) {
     size_t c = rng.Below(kCountries.size());
     int count = static_cast<int>(rng.Below(100));
@@ -80,22 +76,11 @@ Status WriteSampleData(const std::filesystem::path& out, const SampleDataOptions
       fmt::format_to(out_it, "{}\n", kTiers[k]);
     }
     if (buf.size() >= (1 << 20) || i + 1 == options.rows) {
-      write_ok = write_ok && std::fwrite(buf.data(), 1, buf.size(), f) == buf.size();
+      MB_RETURN_IF_ERROR(file->Write(std::string_view(buf.data(), buf.size())));
       buf.clear();
     }
   }
-  write_ok = std::fclose(f) == 0 && write_ok;
-  std::error_code ec;
-  if (!write_ok) {
-    std::filesystem::remove(tmp, ec);
-    return Unavailable(fmt::format("--out {}: write failed (disk full?)", out.string()));
-  }
-  std::filesystem::rename(tmp, out, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    return InvalidArgument(fmt::format("--out {}: cannot create: {}", out.string(), ec.message()));
-  }
-  return Status::Ok();
+  return file->Commit();
 }
 
 }  // namespace modelbay

@@ -20,7 +20,8 @@ struct SampleDataOptions {
   bool regression = false;
 };
 
-// Writes the CSV to `out` (to a temporary name, renamed when complete).
+// Writes the CSV to `out` through OutputFile: "-" is stdout, a FIFO or device
+// is written through, a regular file is replaced atomically when complete.
 Status WriteSampleData(const std::filesystem::path& out, const SampleDataOptions& options);
 
 }  // namespace modelbay

@@ -126,12 +126,8 @@ Status MergeRuns(const std::vector<fs::path>& runs, Less less, const std::functi
   return Status::Ok();
 }
 
-Status MergeRuns(const std::vector<fs::path>& runs, std::ostream& out) {
-  MB_RETURN_IF_ERROR(MergeRuns(runs, RowBefore, [&out](const CsvRow& row) {
-    out << row.record;
-    return Status::Ok();
-  }));
-  return out ? Status::Ok() : Unavailable("cannot write the export (disk full?)");
+Status MergeRuns(const std::vector<fs::path>& runs, OutputFile& out) {
+  return MergeRuns(runs, RowBefore, [&out](const CsvRow& row) { return out.Write(row.record); });
 }
 
 Status WriteSortedRun(std::vector<CsvRow>& rows, Less less, const fs::path& run) {
@@ -275,24 +271,12 @@ Result<SortedExport> WriteSortedExport(Store& results, const std::vector<ObjectI
     summary.rows += kept;
   }
   MB_RETURN_IF_ERROR(ReduceRuns(runs, RowBefore, tmp.path(), "merge"));
-  // Step 3: header + final merge into a .partial file renamed over `out`.
-  fs::path partial = out;
-  partial += ".partial";
-  {
-    std::ofstream o(partial, std::ios::binary | std::ios::trunc);
-    if (!o) return Unavailable(fmt::format("cannot write {}: check the folder exists and is writable", partial.string()));
-    o << summary.header;
-    Status s = MergeRuns(runs, o);
-    o.close();
-    if (!s.ok() || !o) {
-      std::error_code ec;
-      fs::remove(partial, ec);
-      return s.ok() ? Unavailable(fmt::format("cannot write {} (disk full?)", partial.string())) : s;
-    }
-  }
-  std::error_code ec;
-  fs::rename(partial, out, ec);
-  if (ec) return Unavailable(fmt::format("cannot write {}: {}", out.string(), ec.message()));
+  // Step 3: header + final merge into `out` (OutputFile: a temp file renamed
+  // over a regular file; stdout and streams written through).
+  MB_ASSIGN_OR_RETURN(auto file, OutputFile::Open(out));
+  MB_RETURN_IF_ERROR(file->Write(summary.header));
+  MB_RETURN_IF_ERROR(MergeRuns(runs, *file));
+  MB_RETURN_IF_ERROR(file->Commit());
   return summary;
 }
 

@@ -84,7 +84,8 @@ class PredictionLog {
 // when `out` is empty, to the key results_<version>.csv at the root of the
 // results store: rebuilt whole and sorted, under the lease of the servers
 // that keep that file current, with its checkpoint (results/results_file.h),
-// so their next update appends to it. Returns the number of rows.
+// so their next update appends to it. `out` goes through OutputFile ("-" is
+// stdout; FIFOs and devices are written through). Returns the number of rows.
 Result<size_t> ExportResults(Store& results, int version, const std::filesystem::path& out);
 
 }  // namespace modelbay

@@ -2,6 +2,8 @@
 
 #include "serve/http_server.h"
 
+#include "serve/access_log.h"
+
 #include <atomic>
 #include <optional>
 #include <thread>
@@ -143,8 +145,12 @@ class Session : public std::enable_shared_from_this<Session> {
       res_->prepare_payload();
     }
     const double seconds = std::chrono::duration<double>(SteadyClock::now() - started_).count();
-    state_.metrics.ObserveRequest(transport_error ? Route::kOther : Service::RouteOf(req.target()),
-                                  reply_.status, seconds);
+    const Route route = transport_error ? Route::kOther : Service::RouteOf(req.target());
+    state_.metrics.ObserveRequest(route, reply_.status, seconds);
+    if (state_.options.access_log) {
+      LogAccess({req.method_string(), req.target(), RouteName(route), reply_.status, seconds * 1000,
+                 reply_.model_version, reply_.rows, reply_.request_id});
+    }
 
     stream_.expires_after(state_.options.write_timeout);
     http::async_write(stream_, *res_, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));

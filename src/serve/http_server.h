@@ -27,6 +27,8 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{15000};
   // How long SIGTERM waits for requests in flight.
   std::chrono::milliseconds shutdown_grace{30000};
+  // One access-log line per answered request (serve/access_log.h).
+  bool access_log = true;
 };
 
 class HttpServer {

@@ -297,6 +297,8 @@ void Service::CompleteInference(Reply& reply, const Status& logged) {
     last_append_failure_ = {};
   }
   metrics_.AddRows(m.version(), p->predictions.rows);
+  reply.model_version = std::to_string(m.version());
+  reply.rows = p->predictions.rows;
   if (p->respond) return p->respond(m, p->predictions, reply);
   reply.body.reserve(128 + p->predictions.rows * 48);
   AppendInferenceResponse(m, p->predictions, reply.request_id, reply.body);

@@ -215,9 +215,24 @@ Result<TimedCredentials> ChainCredentialsProvider::Resolve() {
       return *found;
     }
   }
-  return PermissionDenied(
-      "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (in the environment or ./.env), "
-      "or a profile in ~/.aws/credentials (AWS_PROFILE), or run with an ECS task role or EC2 instance profile");
+  return PermissionDenied(fmt::format(
+      "no AWS credentials found (profile '{}' is not in the shared credentials file): set AWS_ACCESS_KEY_ID and "
+      "AWS_SECRET_ACCESS_KEY (in the environment or ./.env), or a profile in ~/.aws/credentials (AWS_PROFILE), "
+      "or run with an ECS task role or EC2 instance profile",
+      aws_.profile));
+}
+
+std::string DescribeCredentialSource(const AwsConfig& aws, const EnvLookup& env) {
+  if (!aws.access_key_id.empty()) return "static keys (hidden)";
+  auto profile = FromProfile(aws, env);
+  if (!profile.ok()) return fmt::format("profile '{}': {}", aws.profile, profile.status().message());
+  if (*profile) return fmt::format("profile '{}'", aws.profile);
+  std::string rest = fmt::format("profile '{}' not found in the shared credentials file, so ", aws.profile);
+  if (!env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").empty() || !env("AWS_CONTAINER_CREDENTIALS_FULL_URI").empty()) {
+    return rest + "the ECS task role";
+  }
+  if (env("AWS_EC2_METADATA_DISABLED") == "true") return rest + "none (EC2 metadata is disabled)";
+  return rest + "the EC2 instance profile (IMDSv2), when running on EC2";
 }
 
 Result<AwsCredentials> ChainCredentialsProvider::Get() {

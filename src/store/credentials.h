@@ -60,6 +60,12 @@ class ChainCredentialsProvider final : public CredentialsProvider {
   std::optional<TimedCredentials> cached_;
 };
 
+// Where the default chain would take credentials from, without touching the
+// network and without any secret: "static keys (hidden)", "profile 'dev'",
+// "profile 'x' not found in the shared credentials file, so the ECS task
+// role", ... For `modelbay config`.
+std::string DescribeCredentialSource(const AwsConfig& aws, const EnvLookup& env);
+
 // Parses an INI shared-credentials file's text and returns the profile's keys.
 // NotFound when the profile is absent; InvalidArgument naming the line when
 // the profile is incomplete.

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "core/suggest.h"
+
 namespace modelbay {
 namespace {
 
@@ -34,6 +36,35 @@ Result<std::string> ParamText(const std::string& key, const nlohmann::json& v) {
   return InvalidArgument(fmt::format("--params: '{}' must be a string, a number or a boolean, got {}", key, v.dump()));
 }
 
+// Every parameter name XGBoost 1.7 documents (doc/parameter.rst of 1.7:
+// general, tree booster, dart, linear booster, learning task, objective
+// specific), its aliases, and modelbay's names for the number of rounds.
+const std::vector<std::string>& KnownParamNames() {
+  static const std::vector<std::string> names = {
+      // general
+      "booster", "verbosity", "validate_parameters", "nthread", "disable_default_eval_metric", "num_feature",
+      "gpu_id", "use_rmm",
+      // tree booster
+      "eta", "learning_rate", "gamma", "min_split_loss", "max_depth", "min_child_weight", "max_delta_step",
+      "subsample", "sampling_method", "colsample_bytree", "colsample_bylevel", "colsample_bynode", "lambda",
+      "reg_lambda", "alpha", "reg_alpha", "tree_method", "sketch_eps", "scale_pos_weight", "updater",
+      "refresh_leaf", "process_type", "grow_policy", "max_leaves", "max_bin", "predictor", "num_parallel_tree",
+      "monotone_constraints", "interaction_constraints", "single_precision_histogram",
+      // categorical features
+      "max_cat_to_onehot", "max_cat_threshold",
+      // dart booster
+      "sample_type", "normalize_type", "rate_drop", "one_drop", "skip_drop",
+      // linear booster
+      "feature_selector", "top_k",
+      // learning task
+      "objective", "base_score", "eval_metric", "seed", "random_state", "seed_per_iteration",
+      "tweedie_variance_power", "huber_slope", "aft_loss_distribution", "aft_loss_distribution_scale",
+      "num_class",
+      // modelbay: the number of boosting rounds
+      "num_boost_round", "n_estimators", "num_rounds"};
+  return names;
+}
+
 }  // namespace
 
 nlohmann::json BoostParams::ToJson() const {
@@ -41,6 +72,20 @@ nlohmann::json BoostParams::ToJson() const {
   for (const auto& [k, v] : params) out[k] = v;
   out["num_boost_round"] = rounds;
   return out;
+}
+
+Status CheckParamNames(const nlohmann::json& overrides) {
+  if (!overrides.is_object()) return Status::Ok();  // ResolveParams says what is wrong
+  const auto& known = KnownParamNames();
+  for (const auto& [key, value] : overrides.items()) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    auto near = NearestName(key, known);
+    return InvalidArgument(fmt::format(
+        "'{}' is not an XGBoost 1.7 parameter{}; fix the name, or pass --allow-unknown-params to "
+        "hand it to XGBoost as it is",
+        key, near ? fmt::format(" (did you mean {}?)", *near) : ""));
+  }
+  return Status::Ok();
 }
 
 Result<BoostParams> ResolveParams(const Schema& schema, const nlohmann::json& overrides) {

@@ -34,6 +34,12 @@ struct BoostParams {
 // value has the wrong type or the objective does not fit the task.
 Result<BoostParams> ResolveParams(const Schema& schema, const nlohmann::json& overrides);
 
+// InvalidArgument naming the first key of `overrides` that is not one of
+// XGBoost 1.7's documented parameter names (or an alias, or modelbay's
+// num_boost_round), with the nearest known name: {"max_dept": 4} ->
+// "did you mean max_depth?". XGBoost itself accepts unknown keys silently.
+Status CheckParamNames(const nlohmann::json& overrides);
+
 // Called after each round with (rounds done, total).
 using RoundCallback = std::function<void(int, int)>;
 

@@ -1,8 +1,17 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "core/config.h"
+#include "core/csv.h"
 #include "core/hash.h"
+#include "core/posix_file.h"
 #include "core/status.h"
+#include "core/suggest.h"
 
 namespace modelbay {
 namespace {
@@ -100,6 +109,124 @@ TEST(Config, BadStoreUrlNamesTheVariable) {
   auto c = BuildConfig({}, env, {}, "/w");
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("DATA_STORE"), std::string::npos);
+}
+
+// Issue 15: store settings never fall back to a folder by guessing.
+TEST(Config, StoreUrlsAreParsedStrictly) {
+  struct Case { const char* value; const char* expect_in_error; };
+  for (const Case& c : {Case{"s3:/ux-data", "did you mean s3://ux-data"}, Case{"s3:ux-data", "malformed"},
+                        Case{"file:/srv/x", "did you mean file:///srv/x"}, Case{"ux-data/", "ambiguous"},
+                        Case{"team/data", "ambiguous"}, Case{"gs://b", "unsupported"},
+                        Case{"My_Data", "not a valid S3 bucket name"}}) {
+    auto r = BuildConfig({}, Env{{"DATA_STORE", c.value}}, {}, "/w");
+    ASSERT_FALSE(r.ok()) << c.value;
+    EXPECT_NE(r.status().message().find("DATA_STORE"), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find(c.expect_in_error), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("accepted forms"), std::string::npos) << r.status().message();
+  }
+  ConfigOverrides flags;
+  flags.model_store = "s3:/m";
+  auto r = BuildConfig(flags, {}, {}, "/w");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("--model-store"), std::string::npos) << r.status().message();
+}
+
+TEST(Config, EveryDocumentedStoreFormStillWorks) {
+  Env env{{"DATA_STORE", "mydata"}, {"MODEL_ARTIFACTS_STORE", "~/models"}, {"RESULTS_STORE", "../res/"},
+          {"HOME", "/home/u"}};
+  auto c = BuildConfig({}, env, {}, "/w/p");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->data.ToString(), "s3://mydata");
+  EXPECT_EQ(c->models.path, "/home/u/models");
+  EXPECT_EQ(c->results.kind, StoreLocation::Kind::kLocal);
+  EXPECT_EQ(c->results.path, "/w/res/");
+  env = {{"DATA_STORE", "file:///srv/d"}, {"MODEL_ARTIFACTS_STORE", "s3://bkt/p/q/"}, {"RESULTS_STORE", ".hidden"}};
+  c = BuildConfig({}, env, {}, "/w");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->data.path, "/srv/d");
+  EXPECT_EQ(c->models.prefix, "p/q/");
+  EXPECT_EQ(c->results.path, "/w/.hidden");
+}
+
+TEST(Suggest, NearestNameWithinATypo) {
+  EXPECT_EQ(EditDistance("trian", "train"), 1u);  // a swap is one edit
+  EXPECT_EQ(EditDistance("", "abc"), 3u);
+  EXPECT_EQ(EditDistance("max_dept", "max_depth"), 1u);
+  std::vector<std::string> names = {"train", "predict", "models", "--target", "--tolerance"};
+  EXPECT_EQ(NearestName("trian", names), "train");
+  EXPECT_EQ(NearestName("--traget", names), "--target");
+  EXPECT_EQ(NearestName("zzzzzz", names), std::nullopt);
+  EXPECT_EQ(NearestName("xx", {"ab"}), std::nullopt);  // 2 edits on a short word is not a typo
+}
+
+TEST(Csv, OtherDelimiterIsNamed) {
+  EXPECT_EQ(OtherDelimiterIn("a;b;c"), ';');
+  EXPECT_EQ(OtherDelimiterIn("a\tb"), '\t');
+  EXPECT_EQ(OtherDelimiterIn("a|b;c|d"), '|');
+  EXPECT_EQ(OtherDelimiterIn("a,b;c"), std::nullopt);
+  EXPECT_EQ(OtherDelimiterIn("abc"), std::nullopt);
+  auto t = ParseCsv("Country;Count;churn\naa;1,5;0\n", "eu.csv");
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("eu.csv:1:"), std::string::npos) << t.status().message();
+  EXPECT_NE(t.status().message().find("semicolon"), std::string::npos) << t.status().message();
+  EXPECT_TRUE(ParseCsv("\"a;b\"\n1\n", "q.csv").ok());
+  EXPECT_TRUE(ParseCsv("name\nx\n", "one.csv").ok());
+}
+
+std::string ReadAll(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(OutputFile, RegularFileReplacedByRenameSymlinkKept) {
+  ScopedTempDir dir("mb-out");
+  auto real = dir.path() / "real.csv";
+  auto link = dir.path() / "link.csv";
+  std::ofstream(real) << "old";
+  std::filesystem::create_symlink(real, link);
+  {
+    auto out = OutputFile::Open(link);
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    EXPECT_TRUE((*out)->atomic());
+    ASSERT_TRUE((*out)->Write("new").ok());
+    EXPECT_EQ(ReadAll(real), "old");  // nothing visible before Commit
+    ASSERT_TRUE((*out)->Commit().ok());
+  }
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_EQ(ReadAll(real), "new");
+  {
+    auto out = OutputFile::Open(dir.path() / "abandoned.csv");
+    ASSERT_TRUE(out.ok());
+    ASSERT_TRUE((*out)->Write("x").ok());
+  }  // no Commit: nothing left
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "abandoned.csv"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "abandoned.csv.partial"));
+  EXPECT_FALSE(OutputFile::Open(dir.path()).ok());  // a folder
+}
+
+TEST(OutputFile, FifoBehindASymlinkIsWrittenThrough) {
+  ScopedTempDir dir("mb-out");
+  auto fifo = dir.path() / "pipe";
+  auto link = dir.path() / "stdout";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::filesystem::create_symlink(fifo, link);
+  std::string got;
+  std::thread reader([&] { got = ReadAll(fifo); });
+  {
+    auto out = OutputFile::Open(link);
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    EXPECT_FALSE((*out)->atomic());
+    ASSERT_TRUE((*out)->Write("streamed\n").ok());
+    ASSERT_TRUE((*out)->Commit().ok());
+  }
+  reader.join();
+  EXPECT_EQ(got, "streamed\n");
+  struct stat st {};
+  ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
 }
 
 TEST(DotEnv, ParsesQuotesCommentsExport) {

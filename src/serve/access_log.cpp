@@ -1,0 +1,51 @@
+#include "serve/access_log.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/logging.h"
+
+namespace modelbay::serve {
+namespace {
+
+std::string_view PathOnly(std::string_view target) { return target.substr(0, target.find('?')); }
+
+std::string Printable(std::string_view s, size_t max) {
+  std::string out;
+  for (char c : s.substr(0, max)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ' ') ? '?' : c;
+  if (s.size() > max) out += "...";
+  return out;
+}
+
+}  // namespace
+
+std::string AccessText(const AccessEntry& e) {
+  return fmt::format("{} {} {} {:.2f}ms route={} version={} rows={} id={}", Printable(e.method, 16),
+                     Printable(PathOnly(e.target), 256), e.status, e.latency_ms, e.route,
+                     e.model_version.empty() ? "-" : e.model_version, e.rows,
+                     e.request_id.empty() ? "-" : Printable(e.request_id, 128));
+}
+
+std::string AccessJsonFields(const AccessEntry& e) {
+  nlohmann::json j = {{"access", true},
+                      {"method", std::string(e.method)},
+                      {"path", std::string(PathOnly(e.target))},
+                      {"route", std::string(e.route)},
+                      {"status", e.status},
+                      {"latency_ms", static_cast<double>(static_cast<long long>(e.latency_ms * 1000)) / 1000},
+                      {"model_version", e.model_version.empty() ? nlohmann::json() : nlohmann::json(e.model_version)},
+                      {"rows", e.rows},
+                      {"request_id", e.request_id.empty() ? nlohmann::json() : nlohmann::json(e.request_id)}};
+  std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return s.substr(1, s.size() - 2);  // the members, without the braces
+}
+
+void LogAccess(const AccessEntry& e) {
+  if (CurrentLogFormat() == LogFormat::kJson) {
+    LogInfoLine({}, AccessJsonFields(e));
+  } else {
+    LogInfoLine(AccessText(e), {});
+  }
+}
+
+}  // namespace modelbay::serve

@@ -1,0 +1,31 @@
+// The server's access log: one line per answered request, at info level, in
+// the format chosen by --log-format (core/logging.h). Written by the
+// transport's one response writer (http_server.cpp, Session::Respond).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace modelbay::serve {
+
+struct AccessEntry {
+  std::string_view method;
+  std::string_view target;      // the request target; logged without its query
+  std::string_view route;       // RouteName
+  int status = 0;
+  double latency_ms = 0;
+  std::string_view model_version;  // "" when no model answered
+  size_t rows = 0;
+  std::string_view request_id;
+};
+
+// Text: `POST /inference 200 1.25ms route=/inference version=3 rows=2 id=ab12-7`
+// (control characters in the path shown as '?'); JSON: the same as members
+// "access", "method", "path", "route", "status", "latency_ms",
+// "model_version" (null when none), "rows", "request_id".
+std::string AccessText(const AccessEntry& e);
+std::string AccessJsonFields(const AccessEntry& e);
+void LogAccess(const AccessEntry& e);
+
+}  // namespace modelbay::serve
