@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -301,20 +302,24 @@ class TrainRun {
     if (team_.rank() != 0 || options_.promote != PromoteMode::kAuto) return std::nullopt;
     auto current = registry_.GetAlias(kProductionAlias);
     if (current.ok() && !current->has_value()) return std::nullopt;
-    std::vector<size_t> columns;
+    // Production's feature names; unreadable metadata keeps every column.
     auto metadata = current.ok() ? registry_.Metadata(**current) : Result<nlohmann::json>(current.status());
     const nlohmann::json* features = nullptr;
-    if (metadata.ok() && metadata->contains("schema") && (*metadata)["schema"].is_object() &&
-        (*metadata)["schema"].contains("features") && (*metadata)["schema"]["features"].is_array()) {
-      features = &(*metadata)["schema"]["features"];
-    }
-    for (size_t c = 0; c < table_.cols(); ++c) {
-      bool needed = features == nullptr;
-      for (size_t i = 0; features != nullptr && i < features->size() && !needed; ++i) {
-        const nlohmann::json& f = (*features)[i];
-        needed = f.is_object() && f.contains("name") && f["name"] == table_.header()[c];
+    if (metadata.ok()) {
+      const auto schema = metadata->find("schema");
+      if (schema != metadata->end() && schema->is_object()) {
+        const auto list = schema->find("features");
+        if (list != schema->end() && list->is_array()) features = &*list;
       }
-      if (needed) columns.push_back(c);
+    }
+    std::set<std::string> names;
+    for (size_t i = 0; features != nullptr && i < features->size(); ++i) {
+      const nlohmann::json& f = (*features)[i];
+      if (f.is_object() && f.contains("name") && f["name"].is_string()) names.insert(f["name"].get<std::string>());
+    }
+    std::vector<size_t> columns;
+    for (size_t c = 0; c < table_.cols(); ++c) {
+      if (features == nullptr || names.contains(table_.header()[c])) columns.push_back(c);
     }
     return columns;
   }
