@@ -7,7 +7,10 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # ccache keys on paths relative to the checkout, so another clone (CI's) reuses the cache.
 export CCACHE_BASEDIR ?= $(CURDIR)
 
-.PHONY: all deps build test unit e2e fuzz fuzz-short demo bench soak docker-up asan asan-test clean format
+# Where `make install` puts modelbay (DESTDIR is honoured for packaging).
+PREFIX ?= /usr/local
+
+.PHONY: all deps build install test unit e2e fuzz fuzz-short demo bench soak docker-up asan asan-test clean format
 
 all: build
 
@@ -17,6 +20,10 @@ deps:
 build: deps
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The binary, its man page (modelbay.1) and bash/zsh completions.
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

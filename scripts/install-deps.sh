@@ -15,6 +15,7 @@ APT_PACKAGES=(
   wrk hyperfine prometheus python3-venv shellcheck ccache python3-xgboost
   docker.io debootstrap
   clang libclang-rt-14-dev
+  zsh groff-base  # the completion and man-page tests (tests/e2e/test_install.py)
 )
 
 need_apt=0

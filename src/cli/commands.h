@@ -52,5 +52,6 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx);   // watch, worker
 void RegisterConfigCommands(CLI::App& app, CliContext& ctx);    // config
 void RegisterStoreCommands(CLI::App& app, CliContext& ctx);     // store ls|cat|get|put|rm|stat
 void RegisterMonitorCommands(CLI::App& app, CliContext& ctx);   // monitor
+void RegisterCompletionCommands(CLI::App& app, CliContext& ctx);  // completion, manpage (register last)
 
 }  // namespace modelbay

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   RegisterTriggerCommands(app, ctx);
   RegisterStoreCommands(app, ctx);
   RegisterMonitorCommands(app, ctx);
+  RegisterCompletionCommands(app, ctx);
 
   std::string log_format = "text";
   app.add_option("--log-format", log_format, "Log lines on stderr: text or json (one JSON object per line)")
