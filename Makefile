@@ -10,16 +10,24 @@ export CCACHE_BASEDIR ?= $(CURDIR)
 # Where `make install` puts modelbay (DESTDIR is honoured for packaging).
 PREFIX ?= /usr/local
 
-.PHONY: all deps build install test unit e2e fuzz fuzz-short demo bench soak docker-up asan asan-test clean format
+.PHONY: all deps deps-build build install test unit e2e fuzz fuzz-short demo bench soak docker-up asan asan-test clean format
 
 all: build
 
 deps:
 	./scripts/install-deps.sh
 
-build: deps
+define compile
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
+endef
+
+build: deps
+	$(compile)
+
+# The demo needs only the compiler and libraries, not the test tools.
+deps-build:
+	./scripts/install-deps.sh --build-only
 
 # The binary, its man page (modelbay.1) and bash/zsh completions.
 install: build
@@ -47,7 +55,8 @@ fuzz: deps
 fuzz-short: deps
 	./tests/fuzz/run.sh 45
 
-demo: build
+demo: deps-build
+	$(compile)
 	./scripts/demo.sh $(BUILD)/src/modelbay
 
 bench: build

@@ -2,22 +2,30 @@
 # Installs everything modelbay needs to build and test on Debian bookworm:
 # the -dev packages (apt) and the Python venv for the end-to-end suite (.venv).
 # Idempotent: a second run only checks. Set MODELBAY_SKIP_APT=1 to skip apt.
+#   --build-only   only what building modelbay (and `make demo`) needs: the
+#                  compiler and -dev packages; no test tools, no venv, no Go tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BUILD_ONLY=0
+[ "${1:-}" = --build-only ] && BUILD_ONLY=1
 
-# python3-xgboost: XGBoost's rabit tracker (xgboost/tracker.py) for train --workers / --distributed.
-APT_PACKAGES=(
-  build-essential cmake pkg-config git zip unzip curl ca-certificates
+BUILD_PACKAGES=(
+  build-essential cmake pkg-config git zip unzip curl ca-certificates ccache python3
   libxgboost-dev libboost-dev libboost-system-dev libsimdjson-dev
   rapidjson-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
   libpugixml-dev libsqlite3-dev libzip-dev libcli11-dev libspdlog-dev
-  libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libfmt-dev libgtest-dev libgmock-dev
+)
+# python3-xgboost: XGBoost's rabit tracker (xgboost/tracker.py) for train --workers / --distributed.
+APT_PACKAGES=(
+  "${BUILD_PACKAGES[@]}" libbenchmark-dev
   wrk hyperfine prometheus python3-venv shellcheck ccache python3-xgboost
   docker.io debootstrap
   clang libclang-rt-14-dev
   zsh groff-base  # the completion and man-page tests (tests/e2e/test_install.py)
 )
 
+[ "$BUILD_ONLY" = 1 ] && APT_PACKAGES=("${BUILD_PACKAGES[@]}")
 need_apt=0
 if [ "${MODELBAY_SKIP_APT:-0}" != 1 ]; then
   for p in "${APT_PACKAGES[@]}"; do
@@ -30,6 +38,8 @@ if [ "$need_apt" = 1 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
 fi
+
+[ "$BUILD_ONLY" = 1 ] && exit 0
 
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
