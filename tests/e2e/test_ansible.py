@@ -56,7 +56,8 @@ def write_churn_csv(path: Path, rows: int = 300, seed: int = 11) -> Path:
 def playbook(stores, name: str, check=True, **extra_vars) -> subprocess.CompletedProcess:
     env = {**stores.env, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "false",
            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false", "ANSIBLE_HOME": str(stores.cwd / ".ansible"),
-           "ANSIBLE_LOCAL_TEMP": str(stores.cwd / ".ansible" / "tmp"), "PATH": f"{VENV_BIN}:/usr/bin:/bin"}
+           "ANSIBLE_LOCAL_TEMP": str(stores.cwd / ".ansible" / "tmp"), "PATH": f"{VENV_BIN}:/usr/bin:/bin",
+           "PWD": str(stores.cwd)}  # as a shell started in stores.cwd exports it
     proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), str(PLAYBOOKS / name), "-e", json.dumps(extra_vars)],
                           cwd=stores.cwd, env=env, capture_output=True, text=True, timeout=300)
     if check and proc.returncode != 0:
@@ -77,6 +78,15 @@ def test_upload_data_puts_the_file_under_the_given_key(s3, tmp_path):
     again = playbook(s3, "upload_data.yml", bucket=s3.buckets["data"], file=str(data), key="2024/churn.csv",
                      endpoint=s3.s3.endpoint)
     assert "changed=0" in again.stdout, "re-uploading identical content must be a no-op"
+
+
+def test_upload_data_takes_a_relative_path_from_where_it_runs(s3):
+    """`-e file=churn.csv` as the playbook's own example says: relative to the
+    shell's working directory (PWD, as a shell exports it), not the playbook's."""
+    data = write_churn_csv(s3.cwd / "churn.csv")
+    out = playbook(s3, "upload_data.yml", bucket=s3.buckets["data"], file="churn.csv", endpoint=s3.s3.endpoint)
+    assert "uploaded: s3://" in out.stdout
+    assert s3.read("data", "churn.csv") == data.read_bytes()
 
 
 def test_upload_data_refuses_a_key_the_data_store_would_ignore(s3, tmp_path):
