@@ -8,7 +8,6 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <random>
 #include <thread>
 
 #include <fmt/format.h>
@@ -18,6 +17,7 @@
 #include "core/csv.h"
 #include "core/hash.h"
 #include "core/posix_file.h"
+#include "core/strings.h"
 #include "registry/loader.h"
 #include "registry/registry.h"
 #include "results/results_file.h"
@@ -38,11 +38,6 @@ struct LogCloser {
     if (log) (void)log->Close();
   }
 };
-
-std::string RandomId() {
-  std::random_device rd;
-  return fmt::format("{:08x}{:08x}", rd(), rd());
-}
 
 // The model's feature columns in a file's header; InvalidArgument naming the
 // first missing one.
@@ -430,7 +425,7 @@ Result<PredictReport> Predict(const Config& config, const PredictOptions& o) {
   if (job.empty()) {
     job = out.parts ? Sha256Hex(fmt::format("{}\n{}\n{}", PlanJson(inputs, parts, ""), out.describe,
                                             model->version())).substr(0, 16)
-                    : RandomId();
+                    : RandomHex(8);
   }
   PredictReport report;
   report.version = model->version();

@@ -8,19 +8,14 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/strings.h"
+
 extern char** environ;
 
 namespace modelbay {
 namespace {
 
 using EnvMap = std::map<std::string, std::string, std::less<>>;
-
-std::string Trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r')) --e;
-  return std::string(s.substr(b, e - b));
-}
 
 bool ValidBucketName(std::string_view b) {
   if (b.size() < 3 || b.size() > 63) return false;
@@ -91,7 +86,7 @@ bool IsLocalPathForm(std::string_view v) {
 Result<StoreLocation> ParseStoreLocation(std::string_view value,
                                          const std::filesystem::path& default_path) {
   StoreLocation loc;
-  std::string v = Trim(value);
+  std::string v(TrimAscii(value));
   if (v.empty()) {
     loc.kind = StoreLocation::Kind::kLocal;
     loc.path = std::filesystem::absolute(default_path).lexically_normal();
@@ -165,27 +160,27 @@ Result<EnvMap> ParseDotEnv(std::string_view text, std::string_view source) {
     std::string_view raw = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
     ++line_no;
-    std::string line = Trim(raw);
+    std::string line(TrimAscii(raw));
     if (line.empty() || line[0] == '#') continue;
-    if (line.rfind("export ", 0) == 0) line = Trim(line.substr(7));
+    if (line.rfind("export ", 0) == 0) line = std::string(TrimAscii(line.substr(7)));
     size_t eq = line.find('=');
     if (eq == std::string::npos || eq == 0) {
       return InvalidArgument(std::string(source) + ":" + std::to_string(line_no) +
                              ": expected KEY=VALUE");
     }
-    std::string key = Trim(line.substr(0, eq));
+    std::string key(TrimAscii(line.substr(0, eq)));
     for (char c : key) {
       if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) {
         return InvalidArgument(std::string(source) + ":" + std::to_string(line_no) +
                                ": '" + key + "' is not a valid variable name");
       }
     }
-    std::string value = Trim(line.substr(eq + 1));
+    std::string value(TrimAscii(line.substr(eq + 1)));
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
         value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
     } else if (auto hash = value.find(" #"); hash != std::string::npos) {
-      value = Trim(value.substr(0, hash));
+      value = std::string(TrimAscii(value.substr(0, hash)));
     }
     out[key] = value;
   }
@@ -232,7 +227,7 @@ Result<Config> BuildConfig(const ConfigOverrides& flags, const EnvMap& process_e
                   {&c.results, &flags.results_store, "--results-store", "RESULTS_STORE", "results"}};
   for (auto& s : slots) {
     note_source(s.env, s.flag, s.flag_name);
-    std::string v = Trim(pick(*s.flag, s.env));
+    std::string v(TrimAscii(pick(*s.flag, s.env)));
     // Relative and ~ paths are resolved here, where cwd and HOME are known.
     if (v == "~" || v.starts_with("~/")) {
       std::string home_dir = Lookup(process_env, {}, "HOME");

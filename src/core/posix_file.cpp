@@ -7,9 +7,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <random>
 
 #include <fmt/format.h>
+
+#include "core/strings.h"
 
 namespace modelbay {
 
@@ -44,8 +45,7 @@ void FsyncDir(const std::filesystem::path& dir) {
 }
 
 ScopedTempDir::ScopedTempDir(std::string_view prefix) {
-  std::random_device rd;
-  path_ = std::filesystem::temp_directory_path() / fmt::format("{}-{:08x}{:08x}", prefix, rd(), rd());
+  path_ = std::filesystem::temp_directory_path() / fmt::format("{}-{}", prefix, RandomHex(8));
   std::filesystem::create_directories(path_);
 }
 

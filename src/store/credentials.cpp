@@ -11,19 +11,13 @@
 #include <spdlog/spdlog.h>
 
 #include "core/hash.h"
+#include "core/strings.h"
 #include "store/http_client.h"
 
 namespace modelbay {
 namespace {
 
 constexpr auto kRefreshBefore = std::chrono::minutes(5);
-
-std::string Trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r')) --e;
-  return std::string(s.substr(b, e - b));
-}
 
 // "2026-01-01T00:00:00Z" (also with fractional seconds).
 std::optional<std::chrono::system_clock::time_point> ParseIsoUtc(const std::string& s) {
@@ -120,8 +114,8 @@ Result<std::optional<TimedCredentials>> FromImds(const EnvLookup& env) {
   role.url = base + "/latest/meta-data/iam/security-credentials/";
   role.headers.emplace_back("X-aws-ec2-metadata-token", token->body);
   auto name = PlainHttp(role);
-  if (!name.ok() || !name->ok() || Trim(name->body).empty()) return std::optional<TimedCredentials>();
-  std::string role_name = Trim(name->body.substr(0, name->body.find('\n')));
+  if (!name.ok() || !name->ok() || TrimAscii(name->body).empty()) return std::optional<TimedCredentials>();
+  std::string role_name(TrimAscii(name->body.substr(0, name->body.find('\n'))));
 
   PlainRequest get = role;
   get.url += role_name;
@@ -149,13 +143,13 @@ Result<AwsCredentials> ParseSharedCredentials(std::string_view text, std::string
   size_t line_no = 0, header_line = 0, pos = 0;
   while (pos <= text.size()) {
     size_t nl = text.find('\n', pos);
-    std::string line = Trim(text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
+    std::string line(TrimAscii(text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos)));
     pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
     ++line_no;
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
     if (line.front() == '[' && line.back() == ']') {
-      std::string name = Trim(line.substr(1, line.size() - 2));
-      if (name.rfind("profile ", 0) == 0) name = Trim(name.substr(8));
+      std::string name(TrimAscii(line.substr(1, line.size() - 2)));
+      if (name.rfind("profile ", 0) == 0) name = std::string(TrimAscii(name.substr(8)));
       in_profile = name == profile;
       if (in_profile) {
         found = true;
@@ -166,7 +160,7 @@ Result<AwsCredentials> ParseSharedCredentials(std::string_view text, std::string
     if (!in_profile) continue;
     size_t eq = line.find('=');
     if (eq == std::string::npos) continue;
-    values[Trim(line.substr(0, eq))] = Trim(line.substr(eq + 1));
+    values[std::string(TrimAscii(line.substr(0, eq)))] = std::string(TrimAscii(line.substr(eq + 1)));
   }
   if (!found) return NotFound(fmt::format("{}: no profile [{}]", source, profile));
   AwsCredentials c{values["aws_access_key_id"], values["aws_secret_access_key"], values["aws_session_token"]};

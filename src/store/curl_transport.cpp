@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <mutex>
 
+#include "core/strings.h"
+
 namespace modelbay {
 namespace {
 
@@ -39,13 +41,6 @@ CURL* Handle() {
   return curl.get();
 }
 
-std::string Trimmed(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
-
 struct Transfer {
   CURL* curl = nullptr;
   HttpResponse* response = nullptr;
@@ -59,9 +54,9 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   if (line.rfind("HTTP/", 0) == 0) {
     t->response->headers.clear();  // a new response (after 100-continue)
   } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
-    std::string name = Trimmed(line.substr(0, colon));
+    std::string name(TrimAscii(line.substr(0, colon)));
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    t->response->headers[name] = Trimmed(line.substr(colon + 1));
+    t->response->headers[name] = TrimAscii(line.substr(colon + 1));
   }
   return size * n;
 }

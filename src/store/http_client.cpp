@@ -10,15 +10,10 @@
 #include <spdlog/spdlog.h>
 
 #include "core/hash.h"
+#include "core/strings.h"
 
 namespace modelbay {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool RetryableResponse(const AwsResponse& r) {
   if (r.status == 429 || r.status >= 500) return true;
@@ -34,7 +29,7 @@ bool RetryableResponse(const AwsResponse& r) {
 // bounded by max_backoff. Half the wait is fixed, so retries never bunch
 // at zero; the other half spreads concurrent clients apart.
 std::chrono::milliseconds Backoff(const HttpOptions& o, int attempt) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
+  thread_local std::mt19937_64 rng{RandomU64()};
   auto cap = std::min<int64_t>(o.max_backoff.count(), o.base_backoff.count() << std::min(attempt, 20));
   std::uniform_int_distribution<int64_t> dist(cap / 2, std::max<int64_t>(cap, 1));
   return std::chrono::milliseconds(dist(rng));
@@ -126,13 +121,13 @@ Result<std::string> HostOfEndpoint(std::string_view endpoint) {
   if (scheme_end == std::string_view::npos) {
     return InvalidArgument(fmt::format("endpoint '{}' needs a scheme, e.g. https://s3.example.com", endpoint));
   }
-  std::string scheme = Lower(endpoint.substr(0, scheme_end));
+  std::string scheme = AsciiLower(endpoint.substr(0, scheme_end));
   std::string_view rest = endpoint.substr(scheme_end + 3);
   std::string host(rest.substr(0, rest.find('/')));
   if (host.empty()) return InvalidArgument(fmt::format("endpoint '{}' has no host", endpoint));
   if (scheme == "https" && host.size() > 4 && host.ends_with(":443")) host.resize(host.size() - 4);
   if (scheme == "http" && host.size() > 3 && host.ends_with(":80")) host.resize(host.size() - 3);
-  return Lower(host);
+  return AsciiLower(host);
 }
 
 AwsHttpClient::AwsHttpClient(std::shared_ptr<CredentialsProvider> credentials, HttpOptions options, Clock clock)
@@ -175,7 +170,7 @@ Result<HttpExchange> AwsHttpClient::Prepare(const AwsRequest& req, const std::st
   bool has_type = false;
   for (const auto& [k, v] : req.headers) {
     x.header_lines.push_back(k + ": " + v);
-    has_type = has_type || Lower(k) == "content-type";
+    has_type = has_type || AsciiLower(k) == "content-type";
   }
   for (const auto& [k, v] : signed_headers.headers) x.header_lines.push_back(k + ": " + v);
   x.header_lines.push_back("Expect:");                       // no 100-continue round trip

@@ -9,18 +9,13 @@
 
 #include "core/clock.h"
 #include "core/hash.h"
+#include "core/strings.h"
 
 namespace modelbay {
 namespace {
 
 bool Unreserved(unsigned char c) {
   return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~';
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // Trims and collapses runs of spaces, as SigV4's canonical headers require.
@@ -118,7 +113,7 @@ SignedHeaders SignV4(const SigV4Request& req, const AwsCredentials& creds,
   // Every header is signed: the caller's, host, and the ones added above.
   std::map<std::string, std::string> canon;
   auto add = [&canon](std::string_view name, std::string_view value) {
-    std::string key = Lower(name);
+    std::string key = AsciiLower(name);
     std::string v = CanonicalValue(value);
     auto it = canon.find(key);
     if (it == canon.end()) {
@@ -130,7 +125,7 @@ SignedHeaders SignV4(const SigV4Request& req, const AwsCredentials& creds,
   };
   add("host", req.host);
   for (const auto& [k, v] : req.headers) {
-    if (Lower(k) != "host") add(k, v);
+    if (AsciiLower(k) != "host") add(k, v);
   }
   for (const auto& [k, v] : result.headers) add(k, v);
 

@@ -10,6 +10,7 @@
 #include "core/csv.h"
 #include "core/hash.h"
 #include "core/posix_file.h"
+#include "core/strings.h"
 #include "core/status.h"
 #include "core/suggest.h"
 
@@ -243,3 +244,22 @@ TEST(DotEnv, ParsesQuotesCommentsExport) {
 
 }  // namespace
 }  // namespace modelbay
+
+// core/strings.h: the one copy of each small string helper.
+TEST(Strings, LowerTrimAndCompareAreAsciiOnly) {
+  EXPECT_EQ(modelbay::AsciiLower("Content-TYPE: \xC3\x89"), "content-type: \xC3\x89");
+  EXPECT_EQ(modelbay::TrimAscii(" \t\r\n value \v\f"), "value");
+  EXPECT_EQ(modelbay::TrimAscii("   "), "");
+  EXPECT_EQ(modelbay::TrimAscii(""), "");
+  EXPECT_TRUE(modelbay::EqualsIgnoreCase("X-Amz-Date", "x-amz-date"));
+  EXPECT_FALSE(modelbay::EqualsIgnoreCase("x-amz-date", "x-amz-dates"));
+}
+
+TEST(Strings, RandomHexHasTheAskedLengthAndDiffers) {
+  std::string a = modelbay::RandomHex(8), b = modelbay::RandomHex(8);
+  EXPECT_EQ(a.size(), 16u);
+  EXPECT_EQ(modelbay::RandomHex(3).size(), 6u);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_NE(a, b);
+  EXPECT_NE(modelbay::RandomU64(), 0u);
+}
