@@ -13,9 +13,15 @@
 #include "core/strings.h"
 #include "core/status.h"
 #include "core/suggest.h"
+#include "test_util.h"
 
 namespace modelbay {
 namespace {
+
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
 using Env = std::map<std::string, std::string, std::less<>>;
 
@@ -76,7 +82,7 @@ TEST(Config, HalfCredentialsAreAnErrorWithoutTheSecret) {
   Env env{{"AWS_SECRET_ACCESS_KEY", "topsecretvalue"}};
   auto c = BuildConfig({}, env, {}, "/w");
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.status().message().find("topsecretvalue"), std::string::npos);
+  EXPECT_THAT(c, StatusIs(_, Not(HasSubstr("topsecretvalue"))));
 }
 
 // Issue 12 §5: `modelbay config` printed a password embedded in a URL.
@@ -109,7 +115,7 @@ TEST(Config, BadStoreUrlNamesTheVariable) {
   Env env{{"DATA_STORE", "gs://bucket"}};
   auto c = BuildConfig({}, env, {}, "/w");
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.status().message().find("DATA_STORE"), std::string::npos);
+  EXPECT_THAT(c, StatusIs(_, HasSubstr("DATA_STORE")));
 }
 
 // Issue 15: store settings never fall back to a folder by guessing.
@@ -121,15 +127,15 @@ TEST(Config, StoreUrlsAreParsedStrictly) {
                         Case{"My_Data", "not a valid S3 bucket name"}}) {
     auto r = BuildConfig({}, Env{{"DATA_STORE", c.value}}, {}, "/w");
     ASSERT_FALSE(r.ok()) << c.value;
-    EXPECT_NE(r.status().message().find("DATA_STORE"), std::string::npos) << r.status().message();
-    EXPECT_NE(r.status().message().find(c.expect_in_error), std::string::npos) << r.status().message();
-    EXPECT_NE(r.status().message().find("accepted forms"), std::string::npos) << r.status().message();
+    EXPECT_THAT(r, StatusIs(_, HasSubstr("DATA_STORE")));
+    EXPECT_THAT(r, StatusIs(_, HasSubstr(c.expect_in_error)));
+    EXPECT_THAT(r, StatusIs(_, HasSubstr("accepted forms")));
   }
   ConfigOverrides flags;
   flags.model_store = "s3:/m";
   auto r = BuildConfig(flags, {}, {}, "/w");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("--model-store"), std::string::npos) << r.status().message();
+  EXPECT_THAT(r, StatusIs(_, HasSubstr("--model-store")));
 }
 
 TEST(Config, EveryDocumentedStoreFormStillWorks) {
@@ -168,8 +174,8 @@ TEST(Csv, OtherDelimiterIsNamed) {
   EXPECT_EQ(OtherDelimiterIn("abc"), std::nullopt);
   auto t = ParseCsv("Country;Count;churn\naa;1,5;0\n", "eu.csv");
   ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.status().message().find("eu.csv:1:"), std::string::npos) << t.status().message();
-  EXPECT_NE(t.status().message().find("semicolon"), std::string::npos) << t.status().message();
+  EXPECT_THAT(t, StatusIs(_, HasSubstr("eu.csv:1:")));
+  EXPECT_THAT(t, StatusIs(_, HasSubstr("semicolon")));
   EXPECT_TRUE(ParseCsv("\"a;b\"\n1\n", "q.csv").ok());
   EXPECT_TRUE(ParseCsv("name\nx\n", "one.csv").ok());
 }
@@ -239,7 +245,7 @@ TEST(DotEnv, ParsesQuotesCommentsExport) {
   EXPECT_EQ((*m)["D"], "v");
   auto bad = ParseDotEnv("A=1\nnot a pair\n", "/p/.env");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("/p/.env:2"), std::string::npos);
+  EXPECT_THAT(bad, StatusIs(_, HasSubstr("/p/.env:2")));
 }
 
 }  // namespace

@@ -9,9 +9,15 @@
 #include <vector>
 
 #include "core/csv.h"
+#include "test_util.h"
 
 namespace modelbay {
 namespace {
+
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
 namespace fs = std::filesystem;
 
@@ -116,49 +122,49 @@ TEST(Csv, HeaderOnlyGivesZeroRows) {
 
 TEST(CsvErrors, EmptyFile) {
   EXPECT_EQ(ParseError(""), "t.csv: the file is empty; a CSV file needs a header line and at least one data row");
-  EXPECT_NE(ParseError("\xEF\xBB\xBF\n\r\n").find("t.csv: the file is empty"), std::string::npos);
+  EXPECT_THAT(ParseError("\xEF\xBB\xBF\n\r\n"), HasSubstr("t.csv: the file is empty"));
 }
 
 TEST(CsvErrors, EmptyAndDuplicateHeaderNames) {
   std::string m = ParseError("a,,c\n1,2,3\n");
-  EXPECT_NE(m.find("t.csv:1:3: column 2 of the header has an empty name"), std::string::npos) << m;
+  EXPECT_THAT(m, HasSubstr("t.csv:1:3: column 2 of the header has an empty name"));
   m = ParseError("id,x,id\n1,2,3\n");
-  EXPECT_NE(m.find("t.csv:1:6: column 3 of the header is named 'id' like column 1"), std::string::npos) << m;
+  EXPECT_THAT(m, HasSubstr("t.csv:1:6: column 3 of the header is named 'id' like column 1"));
 }
 
 TEST(CsvErrors, RaggedRowsNameLineAndCounts) {
   std::string m = ParseError("a,b,c\n1,2,3\n4,5\n");
-  EXPECT_NE(m.find("t.csv:3:4: this row has 2 fields but the header has 3 (a,b,c)"), std::string::npos) << m;
+  EXPECT_THAT(m, HasSubstr("t.csv:3:4: this row has 2 fields but the header has 3 (a,b,c)"));
   m = ParseError("a,b\n1,2\n3,4\n5,6,7,8\n");
-  EXPECT_NE(m.find("t.csv:4:5: this row has 4 fields but the header has 2"), std::string::npos) << m;
+  EXPECT_THAT(m, HasSubstr("t.csv:4:5: this row has 4 fields but the header has 2"));
   m = ParseError("a,b\r\n1,2\r\nonly\r\n");
-  EXPECT_NE(m.find("t.csv:3:5: this row has 1 field but"), std::string::npos) << m;
+  EXPECT_THAT(m, HasSubstr("t.csv:3:5: this row has 1 field but"));
   // A row after a multi-line quoted field is reported on its real line.
   m = ParseError("a,b\n\"x\ny\",1\n2\n");
-  EXPECT_NE(m.find("t.csv:4:"), std::string::npos) << m;
+  EXPECT_THAT(m, HasSubstr("t.csv:4:"));
 }
 
 TEST(CsvErrors, BlankLineInTheMiddle) {
   std::string m = ParseError("a,b\n1,2\n\n3,4\n");
-  EXPECT_NE(m.find("t.csv:3:1: empty line"), std::string::npos) << m;
+  EXPECT_THAT(m, HasSubstr("t.csv:3:1: empty line"));
 }
 
 TEST(CsvErrors, UnterminatedQuoteNamesTheLineItOpened) {
   std::string m = ParseError("a,b\n1,2\n3,\"open\n4,5\n6,7\n");
-  EXPECT_NE(m.find("t.csv:3:3: unterminated quoted field"), std::string::npos) << m;
+  EXPECT_THAT(m, HasSubstr("t.csv:3:3: unterminated quoted field"));
 }
 
 TEST(CsvErrors, QuoteInsideUnquotedField) {
   std::string m = ParseError("a,b\n1,ab\"c\n");
-  EXPECT_NE(m.find("t.csv:2:5: quote in the middle of an unquoted field"), std::string::npos) << m;
+  EXPECT_THAT(m, HasSubstr("t.csv:2:5: quote in the middle of an unquoted field"));
   m = ParseError("a,b\n1,\"ab\"c\n");
-  EXPECT_NE(m.find("t.csv:2:7: unexpected text after a closing quote"), std::string::npos) << m;
+  EXPECT_THAT(m, HasSubstr("t.csv:2:7: unexpected text after a closing quote"));
 }
 
 TEST(CsvErrors, InvalidUtf8NamesLineAndCharacterColumn) {
   // Latin-1 'é' (0xE9) after two-byte 'ü' (column counts characters).
   std::string m = ParseError("a,b\nü,caf\xE9\n");
-  EXPECT_NE(m.find("t.csv:2:6: invalid UTF-8 byte 0xE9"), std::string::npos) << m;
+  EXPECT_THAT(m, HasSubstr("t.csv:2:6: invalid UTF-8 byte 0xE9"));
   const char* bad[] = {
       "\xC0\x80",          // overlong NUL
       "\xC1\xBF",          // overlong
@@ -172,38 +178,33 @@ TEST(CsvErrors, InvalidUtf8NamesLineAndCharacterColumn) {
   };
   for (const char* b : bad) {
     m = ParseError(std::string("a\nx") + b + "\n");
-    EXPECT_NE(m.find("t.csv:2:2: invalid UTF-8"), std::string::npos) << m;
+    EXPECT_THAT(m, HasSubstr("t.csv:2:2: invalid UTF-8"));
   }
   // Truncated at the very end of the file.
   m = ParseError("a\nx\xF0\x9F\x98");
-  EXPECT_NE(m.find("t.csv:2:2: invalid UTF-8"), std::string::npos) << m;
+  EXPECT_THAT(m, HasSubstr("t.csv:2:2: invalid UTF-8"));
 }
 
 TEST(CsvErrors, BinaryContent) {
   std::string m = ParseError(std::string("PK\x03\x04\x14\x00\x00\x00", 8));
-  EXPECT_NE(m.find("t.csv:1:6: NUL byte: this looks like a binary file, not CSV"), std::string::npos) << m;
+  EXPECT_THAT(m, HasSubstr("t.csv:1:6: NUL byte: this looks like a binary file, not CSV"));
   m = ParseError(std::string("\xFF\xFE" "a\0,\0b\0", 8));
-  EXPECT_NE(m.find("UTF-16"), std::string::npos) << m;
+  EXPECT_THAT(m, HasSubstr("UTF-16"));
 }
 
 TEST(CsvErrors, BareCarriageReturn) {
   std::string m = ParseError("a,b\r1,2\r");
-  EXPECT_NE(m.find("t.csv:1:4: carriage return (CR) without a line feed"), std::string::npos) << m;
+  EXPECT_THAT(m, HasSubstr("t.csv:1:4: carriage return (CR) without a line feed"));
 }
 
-class CsvFiles : public ::testing::Test {
+class CsvFiles : public testutil::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("csv_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   fs::path Write(const std::string& name, const std::string& content) {
     fs::path p = dir_ / name;
     std::ofstream(p, std::ios::binary) << content;
     return p;
   }
-  fs::path dir_;
+  const fs::path dir_ = tmp();
 };
 
 TEST_F(CsvFiles, ReadsAFileAndNamesItInErrors) {
@@ -220,7 +221,7 @@ TEST_F(CsvFiles, MissingFileAndFolder) {
   auto missing = ReadCsvFile(dir_ / "nope.csv");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), Code::kNotFound);
-  EXPECT_NE(missing.status().message().find("nope.csv: no such file"), std::string::npos);
+  EXPECT_THAT(missing, StatusIs(_, HasSubstr("nope.csv: no such file")));
   auto folder = ReadCsvFile(dir_);
   ASSERT_FALSE(folder.ok());
   EXPECT_EQ(folder.status().code(), Code::kInvalidArgument);
@@ -313,7 +314,7 @@ TEST_F(CsvFiles, BlockErrorsNameTheFilesOwnLineAndColumn) {
   EXPECT_EQ(error.rfind("f.csv:4:1: empty line", 0), 0u) << error;
   error.clear();
   ReadBlocks(Write("z.csv", ""), 1, 0, UINT64_MAX, &error);
-  EXPECT_NE(error.find("the file is empty"), std::string::npos) << error;
+  EXPECT_THAT(error, HasSubstr("the file is empty"));
 }
 
 TEST(CsvAppend, SameHeaderConcatenatesAndKeepsSources) {
@@ -334,8 +335,7 @@ TEST(CsvAppend, DifferentHeadersAreRejected) {
   ASSERT_TRUE(b.ok());
   Status st = a.Append(std::move(b).value());
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("t.csv and b.csv have different columns (x,y vs x,z)"), std::string::npos)
-      << st.message();
+  EXPECT_THAT(st.message(), HasSubstr("t.csv and b.csv have different columns (x,y vs x,z)"));
 }
 
 // The promotion gate keeps the holdout's text after the training table is
@@ -380,7 +380,7 @@ TEST(CsvWide, TwoHundredThousandColumnHeaderParses) {
   // The duplicate check still names both columns on a wide header.
   std::string dup = text.substr(0, text.find('\n')) + ",c5\n" + text.substr(text.find('\n') + 1);
   dup.insert(dup.size() - 1, ",1");
-  EXPECT_NE(ParseError(dup).find("column 200001 of the header is named 'c5' like column 6"), std::string::npos);
+  EXPECT_THAT(ParseError(dup), HasSubstr("column 200001 of the header is named 'c5' like column 6"));
 }
 
 }  // namespace

@@ -11,23 +11,24 @@
 #include "data/data_store.h"
 #include "data/sample_data.h"
 #include "store/local_store.h"
+#include "test_util.h"
 
 namespace modelbay {
 namespace {
 
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
+
 namespace fs = std::filesystem;
 
-class DataStoreTest : public ::testing::Test {
+class DataStoreTest : public testutil::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("data_store_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
     fs::create_directories(dir_ / "in");
     store_ = std::make_unique<LocalStore>(dir_ / "store");
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   fs::path Local(const std::string& name, const std::string& content) {
     fs::path p = dir_ / "in" / name;
@@ -48,7 +49,7 @@ class DataStoreTest : public ::testing::Test {
     return keys;
   }
 
-  fs::path dir_;
+  const fs::path dir_ = tmp();
   std::unique_ptr<LocalStore> store_;
 };
 
@@ -56,8 +57,7 @@ TEST_F(DataStoreTest, EmptyStoreSaysHowToUpload) {
   auto sel = SelectData(*store_, "latest");
   ASSERT_FALSE(sel.ok());
   EXPECT_EQ(sel.status().code(), Code::kNotFound);
-  EXPECT_NE(sel.status().message().find("has no CSV files; upload one with `modelbay upload FILE`"),
-            std::string::npos);
+  EXPECT_THAT(sel, StatusIs(_, HasSubstr("has no CSV files; upload one with `modelbay upload FILE`")));
 }
 
 TEST_F(DataStoreTest, LatestIsTheNewestCsvOutsideBookkeeping) {
@@ -90,9 +90,8 @@ TEST_F(DataStoreTest, ExplicitKeyAndMissingKeyListsWhatExists) {
   auto missing = SelectData(*store_, "mar.csv");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), Code::kNotFound);
-  EXPECT_NE(missing.status().message().find("no data file 'mar.csv'"), std::string::npos);
-  EXPECT_NE(missing.status().message().find("it has: feb.csv, jan/data.csv"), std::string::npos)
-      << missing.status().message();
+  EXPECT_THAT(missing, StatusIs(_, HasSubstr("no data file 'mar.csv'")));
+  EXPECT_THAT(missing, StatusIs(_, HasSubstr("it has: feb.csv, jan/data.csv")));
 }
 
 TEST_F(DataStoreTest, AllReadsIdenticalContentOnce) {
@@ -121,8 +120,7 @@ TEST_F(DataStoreTest, AllWithDifferentHeadersIsAClearError) {
   auto table = LoadData(*store_, *sel);
   ASSERT_FALSE(table.ok());
   EXPECT_EQ(table.status().code(), Code::kInvalidArgument);
-  EXPECT_NE(table.status().message().find("have different columns (x,y vs x,z)"), std::string::npos)
-      << table.status().message();
+  EXPECT_THAT(table, StatusIs(_, HasSubstr("have different columns (x,y vs x,z)")));
 }
 
 TEST_F(DataStoreTest, LoadDataNamesTheStoreObjectInParseErrors) {
@@ -131,8 +129,7 @@ TEST_F(DataStoreTest, LoadDataNamesTheStoreObjectInParseErrors) {
   ASSERT_TRUE(sel.ok());
   auto table = LoadData(*store_, *sel);
   ASSERT_FALSE(table.ok());
-  EXPECT_NE(table.status().message().find((dir_ / "store" / "bad.csv").string() + ":3:2:"), std::string::npos)
-      << table.status().message();
+  EXPECT_THAT(table, StatusIs(_, HasSubstr((dir_ / "store" / "bad.csv").string() + ":3:2:")));
 }
 
 TEST_F(DataStoreTest, UploadStoresFileAndRecordThenIsANoOp) {
@@ -190,13 +187,13 @@ TEST_F(DataStoreTest, BadUploadsWriteNothing) {
   for (const auto& c : cases) {
     auto up = UploadData(*store_, c.file, c.options);
     ASSERT_FALSE(up.ok()) << c.file;
-    EXPECT_NE(up.status().message().find(c.expect), std::string::npos) << up.status().message();
+    EXPECT_THAT(up, StatusIs(_, HasSubstr(c.expect)));
   }
   UploadOptions bad_name;
   bad_name.name = "data.txt";
   auto up = UploadData(*store_, Local("ok.csv", "a\n1\n"), bad_name);
   ASSERT_FALSE(up.ok());
-  EXPECT_NE(up.status().message().find("use --name data.txt.csv"), std::string::npos);
+  EXPECT_THAT(up, StatusIs(_, HasSubstr("use --name data.txt.csv")));
   EXPECT_TRUE(Keys().empty());
 }
 

@@ -18,9 +18,15 @@
 #include "model_fixtures.h"
 #include "registry/registry.h"
 #include "store/local_store.h"
+#include "test_util.h"
 
 namespace modelbay {
 namespace {
+
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -134,13 +140,12 @@ TEST(ForestParse, CraftedModelsAreRefusedNamingTreeNodeAndProblem) {
     auto checked = CheckArtifacts(bytes, BinaryModel().preprocessor_json, "version 4");
     ASSERT_FALSE(checked.ok()) << c.name;
     EXPECT_EQ(checked.status().code(), Code::kInvalidArgument) << c.name;
-    EXPECT_NE(checked.status().message().find(c.expect), std::string::npos)
-        << c.name << ": " << checked.status().message();
+    EXPECT_THAT(checked, StatusIs(_, HasSubstr(c.expect)));
 
     auto loaded = LoadedModel::FromArtifacts(4, bytes, BinaryModel().preprocessor_json, {});
     ASSERT_FALSE(loaded.ok()) << c.name;
     EXPECT_EQ(loaded.status().code(), Code::kDataLoss) << c.name;
-    EXPECT_NE(loaded.status().message().find("version 4"), std::string::npos) << loaded.status().message();
+    EXPECT_THAT(loaded, StatusIs(_, HasSubstr("version 4")));
 
     auto published = registry.Publish(bytes, BinaryModel().preprocessor_json, json::object());
     EXPECT_EQ(published.status().code(), Code::kInvalidArgument) << c.name;
@@ -151,25 +156,21 @@ TEST(ForestParse, CraftedModelsAreRefusedNamingTreeNodeAndProblem) {
 
 TEST(ForestParse, MalformedDocumentsAndLimits) {
   const std::string& real = BinaryModel().model_json;
-  EXPECT_NE(ParseXgboostModel(" " + real).status().message().find("first byte must be '{'"), std::string::npos);
-  EXPECT_NE(ParseXgboostModel(real.substr(0, real.size() / 2)).status().message().find("not valid JSON"),
-            std::string::npos);
-  EXPECT_NE(ParseXgboostModel("{}").status().message().find("has no \"learner\""), std::string::npos);
-  EXPECT_NE(ParseXgboostModel(std::string(100, '[')).status().message().find("first byte"), std::string::npos);
-  EXPECT_NE(ParseXgboostModel("{" + std::string(100000, '[')).status().message().find("not valid JSON"),
-            std::string::npos);
+  EXPECT_THAT(ParseXgboostModel(" " + real), StatusIs(_, HasSubstr("first byte must be '{'")));
+  EXPECT_THAT(ParseXgboostModel(real.substr(0, real.size() / 2)), StatusIs(_, HasSubstr("not valid JSON")));
+  EXPECT_THAT(ParseXgboostModel("{}"), StatusIs(_, HasSubstr("has no \"learner\"")));
+  EXPECT_THAT(ParseXgboostModel(std::string(100, '[')), StatusIs(_, HasSubstr("first byte")));
+  EXPECT_THAT(ParseXgboostModel("{" + std::string(100000, '[')), StatusIs(_, HasSubstr("not valid JSON")));
   ForestLimits shallow;
   shallow.max_depth = 1;
   auto deep = ParseXgboostModel(real, "model.json", shallow);
-  EXPECT_NE(deep.status().message().find("is deeper than 1 levels"), std::string::npos) << deep.status().message();
+  EXPECT_THAT(deep, StatusIs(_, HasSubstr("is deeper than 1 levels")));
   ForestLimits few;
   few.max_trees = 10;
-  EXPECT_NE(ParseXgboostModel(real, "model.json", few).status().message().find("expected an integer from 0 to 10"),
-            std::string::npos);
+  EXPECT_THAT(ParseXgboostModel(real, "model.json", few), StatusIs(_, HasSubstr("expected an integer from 0 to 10")));
   ForestLimits small;
   small.max_model_bytes = 100;
-  EXPECT_NE(ParseXgboostModel(real, "model.json", small).status().message().find("over the limit"),
-            std::string::npos);
+  EXPECT_THAT(ParseXgboostModel(real, "model.json", small), StatusIs(_, HasSubstr("over the limit")));
 }
 
 TEST(ForestParse, PreprocessorWithARepeatedColumnIsRefused) {
@@ -177,9 +178,7 @@ TEST(ForestParse, PreprocessorWithARepeatedColumnIsRefused) {
   pre["features"][2]["name"] = pre["features"][0]["name"];
   auto checked = CheckArtifacts(BinaryModel().model_json, pre.dump(), "version 2");
   ASSERT_FALSE(checked.ok());
-  EXPECT_NE(checked.status().message().find("features[2].name' repeats the column name 'Country'"),
-            std::string::npos)
-      << checked.status().message();
+  EXPECT_THAT(checked, StatusIs(_, HasSubstr("features[2].name' repeats the column name 'Country'")));
 }
 
 // Random encoded rows that reach every branch: NaN (missing), values exactly
@@ -299,8 +298,7 @@ TEST(ForestScorer, DartFallsBackToXgboostAndGblinearIsRefused) {
 
   auto linear = fixtures::TrainArtifacts(fixtures::ChurnCsv(300), 5, {{"booster", "gblinear"}});
   auto refused = ParseXgboostModel(linear.model_json);
-  EXPECT_NE(refused.status().message().find("gblinear booster is not supported"), std::string::npos)
-      << refused.status().message();
+  EXPECT_THAT(refused, StatusIs(_, HasSubstr("gblinear booster is not supported")));
 }
 
 }  // namespace

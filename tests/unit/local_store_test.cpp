@@ -10,21 +10,16 @@
 #include <vector>
 
 #include "store/local_store.h"
+#include "test_util.h"
 
 namespace modelbay {
 namespace {
 
 namespace fs = std::filesystem;
 
-class LocalStoreTest : public ::testing::Test {
+class LocalStoreTest : public testutil::TempDirTest {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("mb-local-store-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    store_ = std::make_unique<LocalStore>(root_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
+  void SetUp() override { store_ = std::make_unique<LocalStore>(root_); }
 
   std::vector<std::string> Keys(const std::string& prefix = "") {
     auto list = store_->List(prefix);
@@ -34,7 +29,7 @@ class LocalStoreTest : public ::testing::Test {
     return out;
   }
 
-  fs::path root_;
+  const fs::path root_ = tmp() / "store";
   std::unique_ptr<LocalStore> store_;
 };
 

@@ -10,9 +10,15 @@
 #include "model/loaded_model.h"
 #include "model/preprocessor.h"
 #include "model_fixtures.h"
+#include "test_util.h"
 
 namespace modelbay {
 namespace {
+
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
 using fixtures::ChurnCsv;
 
@@ -90,8 +96,8 @@ TEST(LoadedModel, ErrorsNameRowAndColumn) {
   EXPECT_EQ(bad.status().message(), "row 2, column 'Count': expected a number, got \"abc\"");
   auto narrow = model->Predict(Rows({{std::string_view("aa"), 1.0}}));
   ASSERT_FALSE(narrow.ok());
-  EXPECT_NE(narrow.status().message().find("each row must have 3 values"), std::string::npos);
-  EXPECT_NE(narrow.status().message().find("Country, Count, Tenure"), std::string::npos);
+  EXPECT_THAT(narrow, StatusIs(_, HasSubstr("each row must have 3 values")));
+  EXPECT_THAT(narrow, StatusIs(_, HasSubstr("Country, Count, Tenure")));
   auto idx = model->ColumnIndex("Tenure");
   ASSERT_TRUE(idx.ok());
   EXPECT_EQ(*idx, 2u);
@@ -208,7 +214,7 @@ TEST(LoadedModel, MulticlassContributionsHaveOneGroupPerClass) {
   }
   auto bad = model->Predict(rows, {.threshold = 0.3});
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("binary classifiers only"), std::string::npos) << bad.status().message();
+  EXPECT_THAT(bad, StatusIs(_, HasSubstr("binary classifiers only")));
 }
 
 TEST(LoadedModel, RegressionContributionsSumToTheValue) {
@@ -232,7 +238,7 @@ TEST(LoadedModel, RejectsDamagedArtifacts) {
   auto bad_model = LoadedModel::FromArtifacts(3, "{\"not\": \"a model\"}", pre, {});
   ASSERT_FALSE(bad_model.ok());
   EXPECT_EQ(bad_model.status().code(), Code::kDataLoss);
-  EXPECT_NE(bad_model.status().message().find("version 3 model.json"), std::string::npos);
+  EXPECT_THAT(bad_model, StatusIs(_, HasSubstr("version 3 model.json")));
 }
 
 }  // namespace

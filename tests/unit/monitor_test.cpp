@@ -15,6 +15,7 @@
 #include "monitor/offline.h"
 #include "results/row_format.h"
 #include "model_fixtures.h"
+#include "test_util.h"
 
 namespace modelbay {
 namespace {
@@ -197,7 +198,8 @@ TEST(Drift, NoBaselineSaysSo) {
 TEST(Drift, OfflineFromTheLogEqualsLive) {
   auto model = F().WithBaseline(F().baseline_json);
   monitor::DriftTracker tracker(100000);
-  const auto path = std::filesystem::temp_directory_path() / "modelbay_monitor_test_log.csv";
+  ScopedTempDir dir("mb-monitor");  // not a fixed name: parallel runs must not share it
+  const auto path = dir.path() / "log.csv";
   std::string log = results::HeaderLine(model->schema());
   std::mt19937 rng(5);
   const char* countries[] = {"aa", "bb", "cc", "dd"};
@@ -212,7 +214,6 @@ TEST(Drift, OfflineFromTheLogEqualsLive) {
   }
   std::ofstream(path) << log;
   auto offline = monitor::DriftFromLog(*model, path, {});
-  std::filesystem::remove(path);
   ASSERT_TRUE(offline.ok()) << offline.status().message();
   json live = tracker.Report(*model);
   EXPECT_EQ((*offline)["features"], live["features"]);

@@ -8,9 +8,15 @@
 #include "model/preprocessor.h"
 #include "model/schema_infer.h"
 #include "model/values.h"
+#include "test_util.h"
 
 namespace modelbay {
 namespace {
+
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
 CsvTable Parse(std::string text) {
   auto t = ParseCsv(std::move(text), "train.csv");
@@ -102,22 +108,22 @@ TEST(InferSchema, ErrorsNameTheFileAndColumn) {
 
   auto drop = InferSchema(t, {.drop = {"Nope"}});
   ASSERT_FALSE(drop.ok());
-  EXPECT_NE(drop.status().message().find("'Nope' not in train.csv"), std::string::npos);
+  EXPECT_THAT(drop, StatusIs(_, HasSubstr("'Nope' not in train.csv")));
 
   auto none = InferSchema(t, {.drop = {"Country", "Count"}});
   ASSERT_FALSE(none.ok());
-  EXPECT_NE(none.status().message().find("no feature columns left"), std::string::npos);
+  EXPECT_THAT(none, StatusIs(_, HasSubstr("no feature columns left")));
 
   auto single = Parse("a,churn\n1,1\n2,1\n3,1\n");
   auto s = InferSchema(single, {});
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("single value (\"1\")"), std::string::npos) << s.status().message();
+  EXPECT_THAT(s, StatusIs(_, HasSubstr("single value (\"1\")")));
 
   auto empty = Parse("a,b,churn\n1,,1\n2,NA,0\n");
   auto e = InferSchema(empty, {});
   ASSERT_FALSE(e.ok());
-  EXPECT_NE(e.status().message().find("column 'b' in train.csv is empty in every row"), std::string::npos);
-  EXPECT_NE(e.status().message().find("--drop b"), std::string::npos);
+  EXPECT_THAT(e, StatusIs(_, HasSubstr("column 'b' in train.csv is empty in every row")));
+  EXPECT_THAT(e, StatusIs(_, HasSubstr("--drop b")));
   EXPECT_TRUE(InferSchema(empty, {.drop = {"b"}}).ok());
 }
 
@@ -229,14 +235,14 @@ TEST(InferSchema, ColumnTypesForceAType) {
 
   auto unknown = InferSchema(numbers, {.column_types = {{"Nope", FeatureType::kNumeric}}});
   ASSERT_FALSE(unknown.ok());
-  EXPECT_NE(unknown.status().message().find("--column-type Nope"), std::string::npos) << unknown.status().message();
+  EXPECT_THAT(unknown, StatusIs(_, HasSubstr("--column-type Nope")));
   auto target = InferSchema(numbers, {.column_types = {{"churn", FeatureType::kNumeric}}});
   ASSERT_FALSE(target.ok());
-  EXPECT_NE(target.status().message().find("target"), std::string::npos) << target.status().message();
+  EXPECT_THAT(target, StatusIs(_, HasSubstr("target")));
   auto text = Parse("Country,churn\naa,1\nbb,0\n");
   auto no_number = InferSchema(text, {.column_types = {{"Country", FeatureType::kNumeric}}});
   ASSERT_FALSE(no_number.ok());
-  EXPECT_NE(no_number.status().message().find("no number"), std::string::npos) << no_number.status().message();
+  EXPECT_THAT(no_number, StatusIs(_, HasSubstr("no number")));
 }
 
 class PreprocessorTest : public ::testing::Test {
@@ -314,20 +320,20 @@ TEST_F(PreprocessorTest, StrictParsing) {
     EXPECT_EQ(r.status().code(), Code::kDataLoss);
     return r.ok() ? std::string() : r.status().message();
   };
-  EXPECT_NE(bad("{not json").find("v3/preprocessor.json: not a JSON object"), std::string::npos);
+  EXPECT_THAT(bad("{not json"), HasSubstr("v3/preprocessor.json: not a JSON object"));
   auto doc = nlohmann::json::parse(pre_.ToJson());
   auto without = doc;
   without.erase("target");
-  EXPECT_NE(bad(without.dump()).find("field 'target' is missing"), std::string::npos);
+  EXPECT_THAT(bad(without.dump()), HasSubstr("field 'target' is missing"));
   auto future = doc;
   future["format_version"] = 99;
-  EXPECT_NE(bad(future.dump()).find("upgrade modelbay"), std::string::npos);
+  EXPECT_THAT(bad(future.dump()), HasSubstr("upgrade modelbay"));
   auto unsorted = doc;
   unsorted["features"][0]["categories"] = {"bb", "aa"};
-  EXPECT_NE(bad(unsorted.dump()).find("features[0].categories"), std::string::npos);
+  EXPECT_THAT(bad(unsorted.dump()), HasSubstr("features[0].categories"));
   auto labels = doc;
   labels["class_labels"] = {"0"};
-  EXPECT_NE(bad(labels.dump()).find("class_labels"), std::string::npos);
+  EXPECT_THAT(bad(labels.dump()), HasSubstr("class_labels"));
 }
 
 }  // namespace

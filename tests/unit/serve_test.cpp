@@ -7,9 +7,15 @@
 #include "serve/codec.h"
 #include "serve/metrics.h"
 #include "serve/service.h"
+#include "test_util.h"
 
 namespace modelbay::serve {
 namespace {
+
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
 struct Parsed {
   simdjson::dom::parser parser;
@@ -56,28 +62,24 @@ TEST(Codec, ErrorsNameWhatIsWrong) {
     if (!p.req.ok()) return p.req.status().ToString();
     return p.build.ToString();
   };
-  EXPECT_NE(message("{\"data\": [[").find("INVALID_ARGUMENT: the body is not valid JSON"), std::string::npos);
-  EXPECT_NE(message("[1,2]").find("not a JSON object"), std::string::npos);
-  EXPECT_NE(message("{}").find("no \"data\" field"), std::string::npos);
-  EXPECT_NE(message(R"({"data": []})").find("\"data\" is empty"), std::string::npos);
-  EXPECT_NE(message(R"({"data": {"a": 1}})").find("must be a list of rows"), std::string::npos);
-  EXPECT_NE(message(R"({"data": [["a",1,1]], "model_version": 1.5})").find("non-integer"), std::string::npos);
-  EXPECT_NE(message(R"({"data": [["a",1,1]], "model_version": true})").find("a boolean"), std::string::npos);
-  EXPECT_NE(message(R"({"data": [["a",1,1]], "model_version": ""})").find("empty"), std::string::npos);
-  EXPECT_NE(message(R"({"data": [["a",1,1],["a",1]]})")
-                .find("row 1 has 2 values; the model expects 3 in this order: plan, calls, months"),
-            std::string::npos);
-  EXPECT_NE(message(R"({"data": [{"plan": "a", "colour": 3}]})").find("row 0: unknown column \"colour\""),
-            std::string::npos);
-  EXPECT_NE(message(R"({"data": [["a", [1], 1]]})").find("row 0, column \"calls\": a list"), std::string::npos);
-  EXPECT_NE(message(R"({"data": [["a", true, 1]]})").find("row 0, column \"calls\": a boolean"), std::string::npos);
-  EXPECT_NE(message(R"({"data": [7]})").find("row 0 is a number"), std::string::npos);
+  EXPECT_THAT(message("{\"data\": [["), HasSubstr("INVALID_ARGUMENT: the body is not valid JSON"));
+  EXPECT_THAT(message("[1,2]"), HasSubstr("not a JSON object"));
+  EXPECT_THAT(message("{}"), HasSubstr("no \"data\" field"));
+  EXPECT_THAT(message(R"({"data": []})"), HasSubstr("\"data\" is empty"));
+  EXPECT_THAT(message(R"({"data": {"a": 1}})"), HasSubstr("must be a list of rows"));
+  EXPECT_THAT(message(R"({"data": [["a",1,1]], "model_version": 1.5})"), HasSubstr("non-integer"));
+  EXPECT_THAT(message(R"({"data": [["a",1,1]], "model_version": true})"), HasSubstr("a boolean"));
+  EXPECT_THAT(message(R"({"data": [["a",1,1]], "model_version": ""})"), HasSubstr("empty"));
+  EXPECT_THAT(message(R"({"data": [["a",1,1],["a",1]]})") , HasSubstr("row 1 has 2 values; the model expects 3 in this order: plan, calls, months"));
+  EXPECT_THAT(message(R"({"data": [{"plan": "a", "colour": 3}]})"), HasSubstr("row 0: unknown column \"colour\""));
+  EXPECT_THAT(message(R"({"data": [["a", [1], 1]]})"), HasSubstr("row 0, column \"calls\": a list"));
+  EXPECT_THAT(message(R"({"data": [["a", true, 1]]})"), HasSubstr("row 0, column \"calls\": a boolean"));
+  EXPECT_THAT(message(R"({"data": [7]})"), HasSubstr("row 0 is a number"));
   // Issue 12 §5: a NUL would reach the prediction log and the exported CSV.
-  EXPECT_NE(message(R"({"data": [["a\u0000b", 1, 1]]})").find("row 0, column \"plan\": the string contains \\u0000"),
-            std::string::npos);
+  EXPECT_THAT(message(R"({"data": [["a\u0000b", 1, 1]]})"), HasSubstr("row 0, column \"plan\": the string contains \\u0000"));
   const std::string too_many = message(R"({"data": [["a",1,1],["a",1,1],["a",1,1]]})");
-  EXPECT_NE(too_many.find("RESOURCE_EXHAUSTED"), std::string::npos);
-  EXPECT_NE(too_many.find("limit is 2"), std::string::npos);
+  EXPECT_THAT(too_many, HasSubstr("RESOURCE_EXHAUSTED"));
+  EXPECT_THAT(too_many, HasSubstr("limit is 2"));
 }
 
 TEST(Codec, ResponseNumbersForNumericLabelsStringsOtherwise) {
@@ -130,7 +132,7 @@ TEST(Codec, ThresholdAndExplainFields) {
   body = R"({"data": [["aa", 1, 2]], "threshold": 2})";
   r = ParseInferenceRequest(parser, body, 10);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("threshold must be a number from 0 to 1"), std::string::npos);
+  EXPECT_THAT(r, StatusIs(_, HasSubstr("threshold must be a number from 0 to 1")));
   body = R"({"data": [["aa", 1, 2]], "explain": 1})";
   r = ParseInferenceRequest(parser, body, 10);
   ASSERT_FALSE(r.ok());
@@ -217,14 +219,14 @@ TEST(Metrics, ExpositionFormat) {
   m.CacheHit();
   m.StoreReadDone(StoreRead::kFetch);
   const std::string text = m.Render({5, 2, 1}, 3, true);
-  EXPECT_NE(text.find("modelbay_http_requests_total{route=\"/inference\",status=\"200\"} 2\n"), std::string::npos);
-  EXPECT_NE(text.find("modelbay_http_requests_total{route=\"/inference\",status=\"400\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("modelbay_inference_duration_seconds_bucket{le=\"0.0005\"} 2\n"), std::string::npos);
-  EXPECT_NE(text.find("modelbay_inference_duration_seconds_bucket{le=\"+Inf\"} 3\n"), std::string::npos);
-  EXPECT_NE(text.find("modelbay_inference_duration_seconds_count 3\n"), std::string::npos);
-  EXPECT_NE(text.find("modelbay_rows_predicted_total{version=\"3\"} 101\n"), std::string::npos);
-  EXPECT_NE(text.find("modelbay_store_reads_total{kind=\"fetch\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("modelbay_spool_backlog_rows 5\n"), std::string::npos);
+  EXPECT_THAT(text, HasSubstr("modelbay_http_requests_total{route=\"/inference\",status=\"200\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("modelbay_http_requests_total{route=\"/inference\",status=\"400\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("modelbay_inference_duration_seconds_bucket{le=\"0.0005\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("modelbay_inference_duration_seconds_bucket{le=\"+Inf\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("modelbay_inference_duration_seconds_count 3\n"));
+  EXPECT_THAT(text, HasSubstr("modelbay_rows_predicted_total{version=\"3\"} 101\n"));
+  EXPECT_THAT(text, HasSubstr("modelbay_store_reads_total{kind=\"fetch\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("modelbay_spool_backlog_rows 5\n"));
   // Every sample line belongs to a family declared by # TYPE before it.
   std::string declared;
   std::istringstream in(text);

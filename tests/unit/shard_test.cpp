@@ -10,22 +10,16 @@
 #include "model/preprocessor.h"
 #include "model/schema_infer.h"
 #include "store/local_store.h"
+#include "test_util.h"
 
 namespace modelbay {
 namespace {
 
 namespace fs = std::filesystem;
 
-class ShardTest : public ::testing::Test {
+class ShardTest : public testutil::TempDirTest {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("mb-shard-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-    store_ = std::make_unique<LocalStore>(root_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
+  void SetUp() override { store_ = std::make_unique<LocalStore>(root_); }
 
   DataFile Put(const std::string& key, const std::string& text) {
     EXPECT_TRUE(store_->Put(key, text).ok());
@@ -35,7 +29,7 @@ class ShardTest : public ::testing::Test {
     return f;
   }
 
-  fs::path root_;
+  const fs::path root_ = tmp();
   std::unique_ptr<LocalStore> store_;
 };
 

@@ -7,9 +7,15 @@
 
 #include "core/hash.h"
 #include "store/sigv4.h"
+#include "test_util.h"
 
 namespace modelbay {
 namespace {
+
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
 using std::chrono::system_clock;
 
@@ -101,8 +107,7 @@ TEST(SigV4, SessionTokenIsSentAndSigned) {
   c.session_token = "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==";
   auto h = SignV4(SuiteRequest("GET"), c, At(2015, 8, 30, 12, 36, 0));
   EXPECT_EQ(Header(h, "x-amz-security-token"), c.session_token);
-  EXPECT_NE(Header(h, "authorization").find("SignedHeaders=host;x-amz-date;x-amz-security-token,"),
-            std::string::npos);
+  EXPECT_THAT(Header(h, "authorization"), HasSubstr("SignedHeaders=host;x-amz-date;x-amz-security-token,"));
 }
 
 // https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html

@@ -15,6 +15,7 @@
 #include "triggers/debounce.h"
 #include "store/lease.h"
 #include "triggers/s3_event.h"
+#include "test_util.h"
 
 namespace modelbay {
 namespace {
@@ -159,22 +160,15 @@ TEST(Debounce, WaitsForTheChangeToSettle) {
   EXPECT_TRUE(immediate.Observe("x", t0));
 }
 
-class LeaseTest : public ::testing::Test {
+class LeaseTest : public testutil::TempDirTest {
  protected:
-  void SetUp() override {
-    root_ = std::filesystem::temp_directory_path() /
-            ("mb-lease-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(root_);
-    store_ = std::make_shared<LocalStore>(root_);
-  }
-  void TearDown() override { std::filesystem::remove_all(root_); }
+  void SetUp() override { store_ = std::make_shared<LocalStore>(root_); }
 
   Clock clock() {
     return [this] { return std::chrono::system_clock::time_point(std::chrono::hours(1000)) + now_; };
   }
 
-  std::filesystem::path root_;
+  const std::filesystem::path root_ = tmp() / "store";
   std::shared_ptr<Store> store_;
   std::chrono::milliseconds now_{0};
 };

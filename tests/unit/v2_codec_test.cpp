@@ -9,9 +9,15 @@
 
 #include "churn_schema.h"
 #include "serve/v2_codec.h"
+#include "test_util.h"
 
 namespace modelbay::serve {
 namespace {
+
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
 // BYTES elements as the extension writes them: 4-byte little-endian length + bytes.
 std::string Bytes(std::initializer_list<std::string_view> items) {
@@ -95,13 +101,13 @@ TEST(V2Codec, BinaryBytesAndNumbers) {
 
 TEST(V2Codec, HostileHeaderLengths) {
   const std::string json = R"({"inputs": [{"name": "calls", "shape": [1], "datatype": "FP64", "data": [1]}]})";
-  EXPECT_NE(Parsed(json, "", "100000").error().find("body has only"), std::string::npos);
-  EXPECT_NE(Parsed(json, "", "-1").error().find("not a byte count"), std::string::npos);
-  EXPECT_NE(Parsed(json, "", "12abc").error().find("not a byte count"), std::string::npos);
+  EXPECT_THAT(Parsed(json, "", "100000").error(), HasSubstr("body has only"));
+  EXPECT_THAT(Parsed(json, "", "-1").error(), HasSubstr("not a byte count"));
+  EXPECT_THAT(Parsed(json, "", "12abc").error(), HasSubstr("not a byte count"));
   // A header length that cuts the JSON: not valid JSON, no crash.
-  EXPECT_NE(Parsed(json, "", "10").error().find("not valid JSON"), std::string::npos);
+  EXPECT_THAT(Parsed(json, "", "10").error(), HasSubstr("not valid JSON"));
   // Bytes after the header that no tensor claims.
-  EXPECT_NE(Parsed(json, "xxxx").error().find("follow the JSON header"), std::string::npos);
+  EXPECT_THAT(Parsed(json, "xxxx").error(), HasSubstr("follow the JSON header"));
 }
 
 TEST(V2Codec, HostileBinarySizes) {
@@ -111,49 +117,33 @@ TEST(V2Codec, HostileBinarySizes) {
                   binary).error();
   };
   // Declared beyond what follows the header.
-  EXPECT_NE(with("BYTES", 999, Bytes({"aa", "bb"})).find("only 12 bytes of binary data remain"), std::string::npos);
+  EXPECT_THAT(with("BYTES", 999, Bytes({"aa", "bb"})), HasSubstr("only 12 bytes of binary data remain"));
   // FP64 of the wrong size.
-  EXPECT_NE(with("FP64", 12, std::string(12, '\0')).find("2 elements of FP64 take 16"), std::string::npos);
+  EXPECT_THAT(with("FP64", 12, std::string(12, '\0')), HasSubstr("2 elements of FP64 take 16"));
   // A BYTES length running past the tensor.
   std::string lying = Bytes({"aa"});
   lying += std::string("\xff\xff\xff\x7f", 4);
-  EXPECT_NE(with("BYTES", lying.size(), lying).find("element 1: its length"), std::string::npos);
+  EXPECT_THAT(with("BYTES", lying.size(), lying), HasSubstr("element 1: its length"));
   // Too few bytes for the second element's length.
-  EXPECT_NE(with("BYTES", 6, Bytes({"aa"})).find("element 1: the binary data ends"), std::string::npos);
+  EXPECT_THAT(with("BYTES", 6, Bytes({"aa"})), HasSubstr("element 1: the binary data ends"));
   // Extra bytes inside the tensor.
-  EXPECT_NE(with("BYTES", 12, Bytes({"a", "b"}) + "zz").find("take 10 bytes"), std::string::npos);
+  EXPECT_THAT(with("BYTES", 12, Bytes({"a", "b"}) + "zz"), HasSubstr("take 10 bytes"));
   // Not UTF-8, and a NUL.
-  EXPECT_NE(with("BYTES", 12, Bytes({"\xff\xfe", "ok"})).find("element 0: the bytes are not UTF-8"),
-            std::string::npos);
-  EXPECT_NE(with("BYTES", 12, Bytes({std::string_view("a\0", 2), "ok"})).find("NUL"), std::string::npos);
+  EXPECT_THAT(with("BYTES", 12, Bytes({"\xff\xfe", "ok"})), HasSubstr("element 0: the bytes are not UTF-8"));
+  EXPECT_THAT(with("BYTES", 12, Bytes({std::string_view("a\0", 2), "ok"})), HasSubstr("NUL"));
 }
 
 TEST(V2Codec, HostileShapes) {
   auto err = [](const std::string& inputs) { return Parsed(R"({"inputs": )" + inputs + "}").error(); };
-  EXPECT_NE(err(R"([{"name": "calls", "shape": [3], "datatype": "FP64", "data": [1, 2]}])")
-                .find("input tensor \"calls\": \"data\" holds 2 elements but its shape declares 3"),
-            std::string::npos);
-  EXPECT_NE(err(R"([{"name": "calls", "shape": [1], "datatype": "FP64", "data": [1, 2]}])").find("more than the 1"),
-            std::string::npos);
-  EXPECT_NE(err(R"([{"name": "calls", "shape": [-1], "datatype": "FP64", "data": [1]}])").find("non-negative"),
-            std::string::npos);
-  EXPECT_NE(err(R"([{"name": "x", "shape": [1, 2], "datatype": "BYTES", "data": ["a", "b"]}])")
-                .find("the model takes 3 in this order: plan, calls, months"),
-            std::string::npos);
-  EXPECT_NE(err(R"([{"name": "calls", "shape": [1], "datatype": "FP64", "data": [1]},
-                    {"name": "months", "shape": [2], "datatype": "FP64", "data": [1, 2]}])")
-                .find("\"months\": has 2 rows but \"calls\" has 1"),
-            std::string::npos);
-  EXPECT_NE(err(R"([{"name": "bogus", "shape": [1], "datatype": "FP64", "data": [1]}])")
-                .find("\"bogus\": is not a column"),
-            std::string::npos);
-  EXPECT_NE(err(R"([{"name": "calls", "shape": [1], "datatype": "FP16", "data": [1]}])").find("not supported"),
-            std::string::npos);
-  EXPECT_NE(err(R"([{"name": "calls", "shape": [1], "datatype": "FP64", "data": [[1, [2]]]}])").find("more than"),
-            std::string::npos);
-  EXPECT_NE(err(R"([{"name": "plan", "shape": [1], "datatype": "BYTES", "data": [{"a": 1}]}])")
-                .find("input tensor \"plan\": element 0: row 0, column \"plan\": an object"),
-            std::string::npos);
+  EXPECT_THAT(err(R"([{"name": "calls", "shape": [3], "datatype": "FP64", "data": [1, 2]}])") , HasSubstr("input tensor \"calls\": \"data\" holds 2 elements but its shape declares 3"));
+  EXPECT_THAT(err(R"([{"name": "calls", "shape": [1], "datatype": "FP64", "data": [1, 2]}])"), HasSubstr("more than the 1"));
+  EXPECT_THAT(err(R"([{"name": "calls", "shape": [-1], "datatype": "FP64", "data": [1]}])"), HasSubstr("non-negative"));
+  EXPECT_THAT(err(R"([{"name": "x", "shape": [1, 2], "datatype": "BYTES", "data": ["a", "b"]}])") , HasSubstr("the model takes 3 in this order: plan, calls, months"));
+  EXPECT_THAT(err(R"([{"name": "calls", "shape": [1], "datatype": "FP64", "data": [1]}, {"name": "months", "shape": [2], "datatype": "FP64", "data": [1, 2]}])") , HasSubstr("\"months\": has 2 rows but \"calls\" has 1"));
+  EXPECT_THAT(err(R"([{"name": "bogus", "shape": [1], "datatype": "FP64", "data": [1]}])") , HasSubstr("\"bogus\": is not a column"));
+  EXPECT_THAT(err(R"([{"name": "calls", "shape": [1], "datatype": "FP16", "data": [1]}])"), HasSubstr("not supported"));
+  EXPECT_THAT(err(R"([{"name": "calls", "shape": [1], "datatype": "FP64", "data": [[1, [2]]]}])"), HasSubstr("more than"));
+  EXPECT_THAT(err(R"([{"name": "plan", "shape": [1], "datatype": "BYTES", "data": [{"a": 1}]}])") , HasSubstr("input tensor \"plan\": element 0: row 0, column \"plan\": an object"));
   // A huge shape is refused before anything is allocated.
   Parsed huge(R"({"inputs": [{"name": "calls", "shape": [4000000000, 4000000000], "datatype": "FP64",
                               "parameters": {"binary_data_size": 0}}]})");
@@ -165,8 +155,8 @@ TEST(V2Codec, HostileShapes) {
 TEST(V2Codec, UnknownOutputIsNamed) {
   Parsed p(R"({"inputs": [{"name": "calls", "shape": [1], "datatype": "FP64", "data": [1]}],
                "outputs": [{"name": "shap"}]})");
-  EXPECT_NE(p.error().find("output \"shap\" does not exist"), std::string::npos) << p.error();
-  EXPECT_NE(p.error().find("\"contributions\""), std::string::npos) << p.error();
+  EXPECT_THAT(p.error(), HasSubstr("output \"shap\" does not exist"));
+  EXPECT_THAT(p.error(), HasSubstr("\"contributions\""));
 }
 
 TEST(V2Codec, ContributionsOnlyWhenAskedAndThresholdFromParameters) {
