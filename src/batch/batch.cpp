@@ -17,7 +17,6 @@
 #include "core/csv.h"
 #include "core/hash.h"
 #include "core/posix_file.h"
-#include "core/strings.h"
 #include "registry/loader.h"
 #include "registry/registry.h"
 #include "results/results_file.h"

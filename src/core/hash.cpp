@@ -30,6 +30,14 @@ std::string RandomHex(size_t bytes) {
   return HexEncode(raw);
 }
 
+uint64_t RandomU64() {
+  uint64_t v = 0;
+  while (v == 0) {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof v) != 1) std::abort();
+  }
+  return v;
+}
+
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
   EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
 }

@@ -2,6 +2,7 @@
 // checksums and SigV4.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -13,7 +14,10 @@ namespace modelbay {
 std::string HexEncode(std::string_view bytes);
 // `bytes` random bytes from the OS's CSPRNG (OpenSSL RAND_bytes), hex-encoded:
 // tokens that tell one writer from another (reservations, leases).
+// The one random-id source: request ids, writer ids, temp names, job ids.
 std::string RandomHex(size_t bytes);
+// A random 64-bit value from the same generator (never 0).
+uint64_t RandomU64();
 std::string Sha256Hex(std::string_view data);
 // Streams the file; NotFound / InvalidArgument on read errors.
 Result<std::string> Sha256FileHex(const std::filesystem::path& path);

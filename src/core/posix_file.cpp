@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "core/strings.h"
+#include "core/hash.h"
 
 namespace modelbay {
 

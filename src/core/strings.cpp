@@ -1,8 +1,6 @@
 #include "core/strings.h"
 
-#include <random>
-
-#include <fmt/format.h>
+#include <unistd.h>
 
 namespace modelbay {
 
@@ -32,23 +30,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-uint64_t RandomU64() {
-  thread_local std::random_device rd;
-  uint64_t v = 0;
-  while (v == 0) v = (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  return v;
-}
-
-std::string RandomHex(int bytes) {
-  std::string out;
-  out.reserve(static_cast<size_t>(bytes) * 2);
-  uint64_t pool = 0;
-  for (int i = 0; i < bytes; ++i) {
-    if (i % 8 == 0) pool = RandomU64();
-    out += fmt::format("{:02x}", static_cast<unsigned>(pool & 0xff));
-    pool >>= 8;
-  }
-  return out;
+std::string HostName() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') return "unknown";
+  return host;
 }
 
 }  // namespace modelbay

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
+#include "core/hash.h"
 #include "results/group_commit.h"
 #include "results/shipper.h"
 #include "results/spool_dir.h"

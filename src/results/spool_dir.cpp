@@ -8,12 +8,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <random>
 #include <tuple>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/hash.h"
 #include "core/posix_file.h"
 
 namespace modelbay::results {
@@ -113,13 +113,6 @@ Result<SegmentFate> RecoverSegment(const fs::path& file, const fs::path& quarant
 
 fs::path WritersDir(const fs::path& root) { return root / "writers"; }
 fs::path QuarantineDir(const fs::path& root) { return root / "quarantine"; }
-
-std::string RandomHex(int bytes) {
-  std::random_device rd;
-  std::string out;
-  for (int i = 0; i < bytes; ++i) out += fmt::format("{:02x}", rd() & 0xff);
-  return out;
-}
 
 Status CheckWriterId(std::string_view id) {
   if (id.empty() || id.size() > 64 || !std::all_of(id.begin(), id.end(), WriterIdChar)) {

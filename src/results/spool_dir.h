@@ -93,7 +93,5 @@ Status Quarantine(const std::filesystem::path& quarantine, const std::filesystem
 std::string NewWriterId();
 // InvalidArgument unless 1-64 characters of A-Z a-z 0-9 . _ -.
 Status CheckWriterId(std::string_view id);
-// `bytes` random bytes as lower-case hex.
-std::string RandomHex(int bytes);
 
 }  // namespace modelbay::results

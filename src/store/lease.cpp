@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/hash.h"
+#include "core/strings.h"
 
 namespace modelbay {
 namespace {
@@ -33,9 +34,7 @@ std::optional<int> ParseAttempt(std::string_view rest) {
 }  // namespace
 
 std::string DefaultLeaseOwner() {
-  char host[256] = {};
-  if (::gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "unknown");
-  return fmt::format("{}:{}:{}", host, ::getpid(), RandomHex(4));
+  return fmt::format("{}:{}:{}", HostName(), ::getpid(), RandomHex(4));
 }
 
 LeaseManager::LeaseManager(std::shared_ptr<Store> store, std::string owner, Clock clock,

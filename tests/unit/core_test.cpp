@@ -261,11 +261,12 @@ TEST(Strings, LowerTrimAndCompareAreAsciiOnly) {
   EXPECT_FALSE(modelbay::EqualsIgnoreCase("x-amz-date", "x-amz-dates"));
 }
 
-TEST(Strings, RandomHexHasTheAskedLengthAndDiffers) {
+TEST(Ids, RandomHexHasTheAskedLengthAndDiffers) {
   std::string a = modelbay::RandomHex(8), b = modelbay::RandomHex(8);
   EXPECT_EQ(a.size(), 16u);
   EXPECT_EQ(modelbay::RandomHex(3).size(), 6u);
   EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
   EXPECT_NE(a, b);
   EXPECT_NE(modelbay::RandomU64(), 0u);
+  EXPECT_FALSE(modelbay::HostName().empty());
 }
