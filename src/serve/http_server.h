@@ -31,6 +31,11 @@ struct ServerOptions {
   bool access_log = true;
 };
 
+// Ownership: `service` and `metrics` are borrowed and must outlive the
+// HttpServer (serve_cmd owns all three and destroys the server first). Run()
+// is called once, from one thread; it runs `options.threads` io threads that
+// call Service::Handle concurrently (Service is thread-safe). Stop() may be
+// called from any thread, including a signal-watching one.
 class HttpServer {
  public:
   HttpServer(ServerOptions options, Service& service, Metrics& metrics);

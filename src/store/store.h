@@ -34,6 +34,11 @@ struct CleanupReport {
 // The smallest part of an S3 multipart upload other than the last (5 MiB).
 inline constexpr uint64_t kMinCopyPartBytes = 5ull << 20;
 
+// Thread-safety: every method of both backends may be called from several
+// threads at once on one instance (the server's io threads, the log shipper
+// and the cache refresher share one per store); each call is independent, and
+// consistency across processes comes from PutIfAbsent and the commit markers,
+// never from in-process locking. Instances are shared through shared_ptr.
 class Store {
  public:
   virtual ~Store() = default;
