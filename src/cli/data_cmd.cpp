@@ -4,6 +4,7 @@
 #include <string>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/option_checks.h"
@@ -23,6 +24,7 @@ struct UploadArgs {
   std::string file;
   std::string name;
   std::string target;
+  bool json = false;
 };
 
 }  // namespace
@@ -54,6 +56,7 @@ void RegisterDataCommands(CLI::App& app, CliContext& ctx) {
   u->add_option("file", up->file, "CSV file (RFC 4180, UTF-8, with a header line)")->required();
   u->add_option("--name", up->name, "Key in the data store (default: the file's name)");
   u->add_option("--target", up->target, "Require this column (the training target) in the file");
+  u->add_flag("--json", up->json, "Print the outcome as JSON: {key, store, rows, sha256, unchanged}");
   SetAction(u, ctx, [up, &ctx]() -> Status {
     MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
     MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> store, OpenStore(cfg.data, cfg));
@@ -61,6 +64,13 @@ void RegisterDataCommands(CLI::App& app, CliContext& ctx) {
     options.name = up->name;
     if (!up->target.empty()) options.target = up->target;
     MB_ASSIGN_OR_RETURN(UploadOutcome outcome, UploadData(*store, up->file, options));
+    if (up->json) {
+      nlohmann::json out = {{"key", outcome.key},       {"store", store->Describe()},
+                            {"rows", outcome.rows},     {"sha256", outcome.sha256},
+                            {"unchanged", outcome.unchanged}};
+      fmt::print("{}\n", out.dump(2));
+      return Status::Ok();
+    }
     fmt::print("{} {} in {}: {} rows, sha256 {}\n", outcome.key,
                outcome.unchanged ? "unchanged (identical content already stored)" : "uploaded",
                store->Describe(), outcome.rows, outcome.sha256);

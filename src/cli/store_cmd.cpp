@@ -80,7 +80,7 @@ void RegisterStoreCommands(CLI::App& app, CliContext& ctx) {
   struct Args {
     std::string which, key, file, prefix;
     std::vector<std::string> keys;
-    bool long_format = false, if_absent = false;
+    bool long_format = false, if_absent = false, json = false;
   };
   auto args = std::make_shared<Args>();
   auto add_store = [&](CLI::App* cmd) {
@@ -91,9 +91,22 @@ void RegisterStoreCommands(CLI::App& app, CliContext& ctx) {
   add_store(ls);
   ls->add_option("prefix", args->prefix, "Key prefix, e.g. 1/ or uploads/");
   ls->add_flag("-l,--long", args->long_format, "Show size, last-modified time and ETag");
+  ls->add_flag("--json", args->json, "Print a JSON array of {key, size, last_modified, etag}");
   SetAction(ls, ctx, [&ctx, args]() -> Status {
     MB_ASSIGN_OR_RETURN(auto s, OpenNamedStore(ctx, args->which));
     MB_ASSIGN_OR_RETURN(auto objects, s->List(args->prefix));
+    if (args->json) {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& o : objects) {
+        out.push_back({{"key", o.key},
+                       {"size", o.size},
+                       {"last_modified", FormatIso8601(std::chrono::system_clock::time_point(
+                                             std::chrono::milliseconds(o.last_modified_ms)))},
+                       {"etag", o.etag}});
+      }
+      std::cout << out.dump(2) << "\n";
+      return Status::Ok();
+    }
     for (const auto& o : objects) {
       if (args->long_format) {
         std::cout << fmt::format("{:>12}  {}  {}  {}\n", o.size,

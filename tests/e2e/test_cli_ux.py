@@ -321,3 +321,27 @@ def test_cleanup_dry_run_lists_the_keys(local_stores):
     assert doc["stores"][0]["keys"] == [f"k/{i:02}.csv" for i in range(25)]
     assert doc["stores"][0]["objects"] == 25 and doc["dry_run"] is True
     assert len(s.list_keys("data")) == 25, "a dry run deleted something"
+
+
+# --- --json for scripts: upload and store ls
+
+
+def test_upload_json_says_uploaded_then_unchanged(local_stores):
+    import json
+    (local_stores.cwd / "d.csv").write_text("a,b,churn\n1,x,0\n2,y,1\n")
+    first = json.loads(local_stores.run("upload", "d.csv", "--json").stdout)
+    assert first["key"] == "d.csv" and first["rows"] == 2 and first["unchanged"] is False
+    assert len(first["sha256"]) == 64 and first["store"]
+    again = json.loads(local_stores.run("upload", "d.csv", "--json").stdout)
+    assert again["unchanged"] is True and again["sha256"] == first["sha256"]
+
+
+def test_store_ls_json_lists_what_the_store_holds(local_stores):
+    import json
+    local_stores.run("store", "put", "results", "a/x.csv", "-", input="k\n1\n")
+    local_stores.run("store", "put", "results", "a/y.csv", "-", input="k\n22\n")
+    listed = json.loads(local_stores.run("store", "ls", "results", "a/", "--json").stdout)
+    assert [o["key"] for o in listed] == ["a/x.csv", "a/y.csv"]
+    assert [o["size"] for o in listed] == [4, 5]
+    assert all(o["etag"] and o["last_modified"].endswith("Z") for o in listed)
+    assert json.loads(local_stores.run("store", "ls", "results", "nothing/", "--json").stdout) == []
