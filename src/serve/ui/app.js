@@ -87,11 +87,17 @@
     svg.dataset.points = '0';
   }
 
-  // Lines: series = [{name, color, values: [number|null]}], x labels at both ends.
-  function lineChart(svg, series, xLabels, yFormat) {
+  // Lines: series = [{name, color, values: [number|null]}]; `fromZero`: the
+  // y axis starts at 0 (counts), else it spans the values (a metric).
+  function lineChart(svg, series, xLabels, yFormat, fromZero = true) {
     const all = series.flatMap((s) => s.values).filter((v) => v !== null);
     if (!all.length) return empty(svg, 'nothing yet');
-    let yMax = Math.max(...all), yMin = Math.min(0, ...all);
+    let yMax = Math.max(...all), yMin = fromZero ? Math.min(0, ...all) : Math.min(...all);
+    if (!fromZero) {
+      const pad = (yMax - yMin) * 0.15 || Math.abs(yMax) * 0.01 || 0.01;
+      yMax += pad;
+      yMin -= pad;
+    }
     if (yMax === yMin) yMax = yMin + 1;
     const y = frame(svg, yMax, yMin, yFormat || fmt);
     const n = Math.max(...series.map((s) => s.values.length));
@@ -133,7 +139,7 @@
       if (b.onclick) { rect.classList.add('clickable'); rect.addEventListener('click', b.onclick); }
       svg.appendChild(rect);
       const short = b.label.length > 12 ? b.label.slice(0, 11) + '…' : b.label;
-      if (bars.length <= 24 || i % Math.ceil(bars.length / 24) === 0) {
+      if (i % Math.ceil(bars.length / 8) === 0) {
         svg.appendChild(svgEl('text', { class: 'label', x: cx, y: H - M.b + 14, 'text-anchor': 'middle' }, short));
       }
     });
@@ -157,8 +163,8 @@
         `${r.label}: baseline ${(r.p * 100).toFixed(1)}% (${fmt(r.b.baseline)})`));
       svg.appendChild(tip(svgEl('rect', { class: 'bar live', x: cx, y: y(r.q), width: bw, height: y(0) - y(r.q) }),
         `${r.label}: live ${(r.q * 100).toFixed(1)}% (${fmt(r.b.live)})`));
-      if (rows.length <= 14 || i % 2 === 0) {
-        const short = r.label.length > 10 ? r.label.slice(0, 9) + '…' : r.label;
+      if (i % Math.ceil(rows.length / 7) === 0) {
+        const short = r.label.length > 12 ? r.label.slice(0, 11) + '…' : r.label;
         svg.appendChild(svgEl('text', { class: 'label', x: cx, y: H - M.b + 14, 'text-anchor': 'middle' }, short));
       }
     });
@@ -233,7 +239,8 @@
       const x = ((state.meta.get(v) || {}).metrics || {})[metric];
       return typeof x === 'number' ? x : null;
     });
-    lineChart($('trend'), [{ name: metric, color: COLORS[0], values }], versions.map((v) => 'v' + v));
+    lineChart($('trend'), [{ name: metric, color: COLORS[0], values }], versions.map((v) => 'v' + v),
+      (v) => v.toPrecision(4), false);
   }
 
   function drawTraffic(traffic, models) {
@@ -253,7 +260,7 @@
       legend($(kind + '-legend'), series);
     }
     const lat = traffic.latency;
-    const bars = lat.counts.map((c, i) => ({ label: '≤' + seconds(lat.upper_bounds[i]), value: c,
+    const bars = lat.counts.map((c, i) => ({ label: (i + 1 < lat.counts.length ? '≤' : '>') + seconds(lat.upper_bounds[i] ?? lat.upper_bounds[i - 1]), value: c,
       title: `${i ? seconds(lat.upper_bounds[i - 1]) : '0'} – ${seconds(lat.upper_bounds[i])}: ${fmt(c)} requests` }));
     barChart($('latency'), bars, (v) => fmt(Math.round(v)));
     $('latency-summary').textContent = lat.count ? `(${fmt(lat.count)} requests, mean ${seconds(lat.sum_seconds / lat.count)})` : '(no requests yet)';
