@@ -135,7 +135,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (reply_.www_authenticate) res_->set(http::field::www_authenticate, "Bearer");
     if (!reply_.request_id.empty()) res_->set("X-Request-Id", reply_.request_id);
     if (!reply_.content_security_policy.empty()) {
-      res_->set(http::field::content_security_policy, reply_.content_security_policy);
+      res_->set("Content-Security-Policy", reply_.content_security_policy);
       res_->set("X-Content-Type-Options", "nosniff");
       res_->set("Referrer-Policy", "no-referrer");
       res_->set(http::field::cache_control, "no-cache");
