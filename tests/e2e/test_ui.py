@@ -26,9 +26,7 @@ from test_drift import make_rows, send
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason="Debian's chromium and chromium-driver are not installed (scripts/install-deps.sh installs them)")
+NO_BROWSER = "Debian's chromium and chromium-driver are not installed (scripts/install-deps.sh installs them)"
 
 from selenium import webdriver  # noqa: E402  (tests/e2e/requirements.txt)
 from selenium.webdriver.chrome.options import Options  # noqa: E402
@@ -70,6 +68,8 @@ def served(tmp_path_factory):
 
 @pytest.fixture()
 def browser():
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip(NO_BROWSER)
     os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not go online
     opts = Options()
     opts.binary_location = CHROMIUM
