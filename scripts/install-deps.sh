@@ -17,12 +17,14 @@ BUILD_PACKAGES=(
   libfmt-dev libgtest-dev libgmock-dev
 )
 # python3-xgboost: XGBoost's rabit tracker (xgboost/tracker.py) for train --workers / --distributed.
+# chromium, chromium-driver: the headless browser of tests/e2e/test_ui.py (the /ui dashboard).
 APT_PACKAGES=(
   "${BUILD_PACKAGES[@]}" libbenchmark-dev
   wrk hyperfine prometheus python3-venv shellcheck ccache python3-xgboost
   docker.io debootstrap
   clang libclang-rt-14-dev
   zsh groff-base  # the completion and man-page tests (tests/e2e/test_install.py)
+  chromium chromium-driver
 )
 
 [ "$BUILD_ONLY" = 1 ] && APT_PACKAGES=("${BUILD_PACKAGES[@]}")

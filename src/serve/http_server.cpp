@@ -134,6 +134,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!reply_.allow.empty()) res_->set(http::field::allow, reply_.allow);
     if (reply_.www_authenticate) res_->set(http::field::www_authenticate, "Bearer");
     if (!reply_.request_id.empty()) res_->set("X-Request-Id", reply_.request_id);
+    if (!reply_.content_security_policy.empty()) {
+      res_->set("Content-Security-Policy", reply_.content_security_policy);
+      res_->set("X-Content-Type-Options", "nosniff");
+      res_->set("Referrer-Policy", "no-referrer");
+      res_->set(http::field::cache_control, "no-cache");
+    }
     if (reply_.inference_header_length >= 0) {
       res_->set("Inference-Header-Content-Length", std::to_string(reply_.inference_header_length));
     }

@@ -1,5 +1,7 @@
 #include "serve/metrics.h"
 
+#include <chrono>
+
 #include <fmt/format.h>
 
 namespace modelbay::serve {
@@ -18,6 +20,8 @@ std::string_view RouteName(Route route) {
     case Route::kPing: return "/ping";
     case Route::kDrift: return "/models/{version}/drift";
     case Route::kVersion: return "/version";
+    case Route::kUi: return "/ui";
+    case Route::kTraffic: return "/traffic";
     case Route::kOther:
     case Route::kCount: break;
   }
@@ -42,8 +46,23 @@ void Metrics::ObserveRequest(Route route, int status, double seconds) {
 }
 
 void Metrics::AddRows(int version, uint64_t rows) {
-  std::lock_guard lock(rows_mu_);
-  rows_by_version_[version] += rows;
+  {
+    std::lock_guard lock(rows_mu_);
+    rows_by_version_[version] += rows;
+  }
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  traffic_.Add(version, rows, std::chrono::duration_cast<std::chrono::seconds>(now).count());
+}
+
+LatencySnapshot Metrics::latency() const {
+  static_assert(std::tuple_size_v<decltype(LatencySnapshot::counts)> == kLatencyBuckets.size() + 1);
+  LatencySnapshot s;
+  for (size_t b = 0; b < s.counts.size(); ++b) {
+    s.counts[b] = latency_buckets_[b].load(kRelaxed);
+    s.count += s.counts[b];
+  }
+  s.sum_seconds = static_cast<double>(latency_sum_ns_.load(kRelaxed)) / 1e9;
+  return s;
 }
 
 std::string Metrics::Render(const SpoolStats& spool, int default_version, bool store_ok) const {

@@ -10,14 +10,23 @@
 #include <mutex>
 #include <string>
 
+#include "serve/traffic.h"
+
 namespace modelbay::serve {
 
-enum class Route { kInference, kHealth, kReady, kModels, kModel, kMetrics, kOpenApi, kV2, kInvocations, kPing, kDrift, kVersion, kOther,
+enum class Route { kInference, kHealth, kReady, kModels, kModel, kMetrics, kOpenApi, kV2, kInvocations, kPing, kDrift, kVersion, kUi, kTraffic, kOther,
                    kCount };
 std::string_view RouteName(Route route);
 
 // Where a registry call went, for modelbay_store_reads_total{kind}.
 enum class StoreRead { kList, kAliases, kFetch, kMetadata, kCount };
+
+// The /inference latency histogram as counted so far (not cumulative).
+struct LatencySnapshot {
+  std::array<uint64_t, 15> counts{};  // per bucket of Metrics::kLatencyBuckets, then +Inf
+  uint64_t count = 0;
+  double sum_seconds = 0;
+};
 
 struct SpoolStats {
   uint64_t backlog_rows = 0;
@@ -31,6 +40,8 @@ class Metrics {
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
 
   void ObserveRequest(Route route, int status, double seconds);
+  // One answered inference of `version` that scored `rows` rows (also
+  // counted in traffic(), the per-version series over time).
   void AddRows(int version, uint64_t rows);
   void ModelLoaded(bool ok) { (ok ? model_loads_ : model_load_failures_).fetch_add(1, kRelaxed); }
   void CacheHit() { cache_hits_.fetch_add(1, kRelaxed); }
@@ -48,6 +59,8 @@ class Metrics {
 
   uint64_t store_reads(StoreRead kind) const { return store_reads_[size_t(kind)].load(); }
   uint64_t cache_hits() const { return cache_hits_.load(); }
+  LatencySnapshot latency() const;
+  const TrafficSeries& traffic() const { return traffic_; }
 
   // The whole exposition. `spool` comes from PredictionLog::stats();
   // `default_version` is 0 when no model is being served.
@@ -73,6 +86,7 @@ class Metrics {
       results_file_errors_{0};
   mutable std::mutex rows_mu_;
   std::map<int, uint64_t> rows_by_version_;
+  TrafficSeries traffic_;
 };
 
 }  // namespace modelbay::serve

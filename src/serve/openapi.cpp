@@ -104,6 +104,25 @@ constexpr const char* kDocument = R"json({
         }
       }
     },
+    "/traffic": {
+      "get": {
+        "operationId": "traffic",
+        "summary": "Requests and rows scored per version over the last 10 minutes (60 buckets of 10 s, oldest first) and the /inference latency histogram: what the dashboard (/ui) draws.",
+        "responses": {
+          "200": {"description": "Series", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Traffic"}}}},
+          "401": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/ui": {
+      "get": {
+        "operationId": "dashboard",
+        "summary": "The dashboard: an HTML page whose script (/ui/app.js) reads the JSON routes with the bearer token it asks for (never needs a token itself: it holds no data).",
+        "responses": {
+          "200": {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}
+        }
+      }
+    },
     "/metrics": {
       "get": {
         "operationId": "metrics",
@@ -196,6 +215,24 @@ constexpr const char* kDocument = R"json({
           "default": {"type": "integer", "nullable": true},
           "loaded": {"type": "array", "items": {"type": "integer"}},
           "store_ok": {"type": "boolean"}
+        }
+      },
+      "Traffic": {
+        "type": "object",
+        "required": ["interval_seconds", "buckets", "start", "versions", "latency"],
+        "properties": {
+          "interval_seconds": {"type": "integer"},
+          "buckets": {"type": "integer"},
+          "start": {"type": "integer", "description": "Unix seconds at which the first bucket begins."},
+          "versions": {"type": "array", "items": {"type": "object", "required": ["version", "requests", "rows"],
+            "properties": {"version": {"type": "integer"},
+                           "requests": {"type": "array", "items": {"type": "integer"}},
+                           "rows": {"type": "array", "items": {"type": "integer"}}}}},
+          "latency": {"type": "object", "required": ["upper_bounds", "counts", "count", "sum_seconds"],
+            "properties": {"route": {"type": "string"},
+                           "upper_bounds": {"type": "array", "items": {"type": "number", "nullable": true}, "description": "Seconds; null is +Inf."},
+                           "counts": {"type": "array", "items": {"type": "integer"}, "description": "Per bucket, not cumulative."},
+                           "count": {"type": "integer"}, "sum_seconds": {"type": "number"}}}
         }
       },
       "Error": {
@@ -373,6 +410,7 @@ std::string Build(bool bearer_auth) {
     doc["security"] = nlohmann::json::array({{{"bearer", nlohmann::json::array()}}});
     doc["paths"]["/health"]["get"]["security"] = nlohmann::json::array();
     doc["paths"]["/ping"]["get"]["security"] = nlohmann::json::array();
+    doc["paths"]["/ui"]["get"]["security"] = nlohmann::json::array();
   }
   return doc.dump();
 }

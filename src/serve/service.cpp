@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "modelbay_version.h"
 #include "serve/codec.h"
+#include "serve/ui.h"
 
 namespace modelbay::serve {
 namespace {
@@ -147,6 +148,8 @@ Route Service::RouteOf(std::string_view target) {
   if (path == "/invocations") return Route::kInvocations;
   if (path == "/ping") return Route::kPing;
   if (path == "/version") return Route::kVersion;
+  if (path == "/ui" || path.starts_with("/ui/")) return Route::kUi;
+  if (path == "/traffic") return Route::kTraffic;
   return Route::kOther;
 }
 
@@ -178,7 +181,9 @@ void Service::Handle(const Request& request, Reply& reply, bool defer_log) {
   const std::string_view path = PathOf(request.target);
   reply.head_only = request.method == "HEAD";
   if (route == Route::kV2) reply.bare_error = true;
-  if (route != Route::kHealth && route != Route::kPing && !Authorized(request.authorization)) {
+  // The dashboard's files hold no data (its fetches carry the token): serve/ui.h.
+  const bool open_route = route == Route::kHealth || route == Route::kPing || route == Route::kUi;
+  if (!open_route && !Authorized(request.authorization)) {
     return Error(PermissionDenied("this service requires `Authorization: Bearer <token>` "
                                   "(the value of MODELBAY_API_TOKEN)"),
                  reply);
@@ -205,6 +210,14 @@ void Service::Handle(const Request& request, Reply& reply, bool defer_log) {
     case Route::kVersion:
       reply.content_type = "text/plain; charset=utf-8";
       reply.body = MODELBAY_VERSION;
+      return;
+    case Route::kUi:
+      if (Status s = UiAsset(path, !options_.api_token.empty(), reply); !s.ok()) Error(s, reply);
+      return;
+    case Route::kTraffic:
+      reply.body = TrafficJson(metrics_, std::chrono::duration_cast<std::chrono::seconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
       return;
     case Route::kOther:
     case Route::kCount: break;

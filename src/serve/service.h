@@ -74,6 +74,9 @@ struct Reply {
   // Sent as Inference-Header-Content-Length when >= 0 (a binary v2 response).
   long inference_header_length = -1;
   std::unique_ptr<PendingLog> pending;  // set by Handle(..., defer_log=true)
+  // Sent as Content-Security-Policy (with nosniff and no-referrer) when set:
+  // the dashboard's files (serve/ui.h).
+  std::string_view content_security_policy;
   // For the access log: the model version that scored, and how many rows.
   std::string model_version;
   size_t rows = 0;
