@@ -87,7 +87,7 @@ Status ValidateAliasName(std::string_view alias) {
   auto bad = [&](std::string_view why) {
     return InvalidArgument(fmt::format("alias '{}' is not valid: {}; use 1-63 lowercase letters, digits, '-' or "
                                        "'_', starting with a letter or digit (e.g. production, staging)",
-                                       alias, why));
+                                       ShowName(alias), why));
   };
   if (alias == kLatest) return bad("'latest' always means the highest version and cannot be set");
   if (std::string why = NameProblem(alias); !why.empty()) return bad(why);

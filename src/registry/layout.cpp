@@ -96,9 +96,24 @@ std::string NameProblem(std::string_view name) {
   auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
   if (!lower_or_digit(name.front())) return "it must start with a lowercase letter or a digit";
   for (char c : name) {
-    if (!lower_or_digit(c) && c != '-' && c != '_') return fmt::format("'{}' is not allowed", c);
+    if (!lower_or_digit(c) && c != '-' && c != '_') return fmt::format("'{}' is not allowed", ShowName({&c, 1}));
   }
   return {};
+}
+
+std::string ShowName(std::string_view name) {
+  constexpr size_t kMax = 80;
+  std::string out;
+  for (size_t i = 0; i < name.size() && i < kMax; ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  if (name.size() > kMax) out += "...";
+  return out;
 }
 
 Result<nlohmann::json> ParseJsonObject(std::string_view text, std::string_view what, Code code) {

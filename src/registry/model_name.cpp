@@ -18,7 +18,7 @@ Result<std::string> ParseModelName(std::string_view name) {
     return InvalidArgument(fmt::format("model name '{}' is not valid: {}; use 1-63 lowercase letters, digits, '-' "
                                        "or '_', starting with a letter or digit, not a number (e.g. churn, "
                                        "fraud-v2); 'default' names the unnamed model",
-                                       name, why));
+                                       ShowName(name), why));
   }
   return std::string(name);
 }

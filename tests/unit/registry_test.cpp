@@ -403,6 +403,9 @@ TEST(ModelNameTest, ParsesNamesStrictly) {
     EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << bad;
     EXPECT_THAT(r.status().message(), ::testing::HasSubstr("model name")) << bad;
   }
+  // A message never carries a byte that is not printable ASCII.
+  EXPECT_THAT(ParseModelName("caf\xc3\xa9").status().message(), ::testing::HasSubstr("'caf\\xc3\\xa9'"));
+  EXPECT_THAT(ParseModelName("a\nb").status().message(), ::testing::HasSubstr("'\\x0a' is not allowed"));
   EXPECT_EQ(DisplayModelName(""), "default");
   EXPECT_EQ(DisplayModelName("churn"), "churn");
   EXPECT_EQ(ModelKeyPrefix(""), "");
