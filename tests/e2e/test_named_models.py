@@ -267,3 +267,19 @@ def test_two_models_on_s3(seaweed, tmp_path):
     unnamed = _rows(stores, "results_1.csv")
     assert len(medals) - 1 == 3 and "size" in medals[0]
     assert len(unnamed) - 1 == 1 and "size" not in unnamed[0]
+
+
+def test_watch_retrains_one_named_model(two_models):
+    """`watch --model NAME` trains that model on new data and leaves the
+    others (and the unnamed model) alone."""
+    stores = two_models
+    before_unnamed = models_json(stores)["versions"]
+    before_medals = models_json(stores, "--model", "medals")["versions"]
+    stores.run("watch", "--once", "--debounce", "0", "--model", "watched", "--target", "medal", timeout=300)
+    watched = models_json(stores, "--model", "watched")
+    assert [v["version"] for v in watched["versions"]] == [1] and watched["versions"][0]["target"] == "medal"
+    assert watched["versions"][0]["trigger"] == "data-arrival"
+    assert models_json(stores)["versions"] == before_unnamed
+    assert models_json(stores, "--model", "medals")["versions"] == before_medals
+    proc = stores.run("watch", "--once", "--model", "Bad", check=False)
+    assert proc.returncode == 2 and "model name" in proc.stderr
