@@ -253,7 +253,8 @@ Status Export(const CliContext& ctx, const ModelsOptions& o) {
 }  // namespace
 
 void RegisterModelsCommands(CLI::App& app, CliContext& ctx) {
-  auto* models = app.add_subcommand("models", "List, inspect, promote, import and export model versions");
+  auto* models = app.add_subcommand("models", "List, inspect, promote, import and export model versions "
+                                               "(of the unnamed model, or of --model NAME)");
   models->require_subcommand(1);
   auto opts = std::make_shared<ModelsOptions>();
 

@@ -190,7 +190,10 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
 void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "serve", "Serve POST /inference (the seed's contract) with a model cache and a prediction log");
+      "serve",
+      "Serve POST /inference (the seed's contract) with a model cache and a prediction log; every model\n"
+      "of the store: the unnamed one (`default`) and each named one (\"model\" on /inference,\n"
+      "/v2/models/NAME, ?model= on /invocations; docs/serving.md)");
   cmd->add_option("--host", flags->host, "Address to listen on")->capture_default_str()->envname("MODELBAY_HOST");
   CLI::Option* port = cmd->add_option("--port", flags->port,
                                       "Port to listen on (0: any free port); else MODELBAY_PORT, else 8000 "

@@ -1,6 +1,7 @@
 #include "serve/named_models.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -61,18 +62,29 @@ Result<std::unique_ptr<NamedModels::Entry>> NamedModels::Open(const std::string&
 }
 
 Result<ModelTarget> NamedModels::Get(const std::string& name) {
-  std::lock_guard lock(mu_);
-  if (closed_) return Unavailable("the server is stopping");
-  auto it = entries_.find(name);
-  if (it == entries_.end()) {
+  auto find = [&]() -> std::optional<ModelTarget> {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(name);
+    if (it == entries_.end()) return std::nullopt;
+    return ModelTarget{name, it->second->cache.get(), it->second->log.get()};
+  };
+  if (auto found = find()) return *found;  // the common case: no wait on any store
+  // Opening reads the store: one at a time, without blocking lookups of open models.
+  std::lock_guard opening(open_mu_);
+  if (auto found = find()) return *found;  // opened while this thread waited
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return Unavailable("the server is stopping");
     if (entries_.size() >= options_.max_models) {
       return ResourceExhausted(fmt::format("this server has {} named models open, its limit; model '{}' is not "
                                            "served", entries_.size(), name));
     }
-    MB_ASSIGN_OR_RETURN(auto entry, Open(name));
-    it = entries_.emplace(name, std::move(entry)).first;
   }
-  return ModelTarget{name, it->second->cache.get(), it->second->log.get()};
+  MB_ASSIGN_OR_RETURN(auto entry, Open(name));
+  ModelTarget target{name, entry->cache.get(), entry->log.get()};
+  std::lock_guard lock(mu_);
+  entries_.emplace(name, std::move(entry));
+  return target;
 }
 
 std::vector<std::string> NamedModels::Names() {
@@ -92,6 +104,7 @@ std::vector<std::string> NamedModels::Names() {
 Status NamedModels::Close() {
   std::map<std::string, std::unique_ptr<Entry>> entries;
   {
+    std::lock_guard opening(open_mu_);
     std::lock_guard lock(mu_);
     if (closed_) return Status::Ok();
     closed_ = true;

@@ -81,7 +81,8 @@ class NamedModels {
 
   NamedModelsOptions options_;
   Metrics& metrics_;
-  std::mutex mu_;  // guards entries_ and closed_; held while a model opens
+  std::mutex open_mu_;  // one model opens at a time (taken before mu_, never while holding it)
+  std::mutex mu_;       // guards entries_ and closed_; never held during store I/O
   std::map<std::string, std::unique_ptr<Entry>> entries_;
   bool closed_ = false;
 };
