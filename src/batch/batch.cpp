@@ -19,6 +19,7 @@
 #include "core/posix_file.h"
 #include "registry/loader.h"
 #include "registry/registry.h"
+#include "registry/model_name.h"
 #include "results/results_file.h"
 #include "results/row_format.h"
 
@@ -305,9 +306,10 @@ Result<OutputPlan> PlanOutput(const Config& config, const PredictOptions& o, con
   return plan;
 }
 
-Result<std::shared_ptr<const LoadedModel>> LoadVersion(const Config& config, const std::string& version) {
+Result<std::shared_ptr<const LoadedModel>> LoadVersion(const Config& config, const std::string& model,
+                                                       const std::string& version) {
   MB_ASSIGN_OR_RETURN(auto models, OpenStore(config.models, config));
-  Registry registry(models);
+  Registry registry(ModelScope(std::move(models), model));
   std::string spec = version;
   if (spec.empty()) {
     MB_ASSIGN_OR_RETURN(auto production, registry.GetAlias(kProductionAlias));
@@ -323,6 +325,7 @@ Result<std::unique_ptr<PredictionLog>> OpenBatchLog(const Config& config, const 
   PredictionLogOptions lo;
   lo.fsync = o.fsync;
   fs::path base = o.spool.empty() ? config.home / "spool" : fs::absolute(o.spool);
+  if (!o.model.empty()) base = base / kNamedModelsFolder / o.model;  // a named model's rows never mix with another's
   Status last;
   for (int i = 0; i < 16; ++i) {
     lo.spool_dir = base / fmt::format("predict-{}", i);
@@ -408,7 +411,7 @@ Result<std::string> FinalizeStore(Store& store) {
 Result<PredictReport> Predict(const Config& config, const PredictOptions& o) {
   if (o.block_rows == 0) return InvalidArgument("--batch-size must be at least 1");
   // Step 1: the model.
-  MB_ASSIGN_OR_RETURN(auto model, LoadVersion(config, o.version));
+  MB_ASSIGN_OR_RETURN(auto model, LoadVersion(config, o.model, o.version));
 
   // Step 2: inputs, shard, parts, output.
   MB_ASSIGN_OR_RETURN(auto inputs, ResolveInputs(config, o.inputs));
@@ -432,7 +435,8 @@ Result<PredictReport> Predict(const Config& config, const PredictOptions& o) {
   if (out.parts) MB_RETURN_IF_ERROR(out.store->Put(std::string(kPlanKey), PlanJson(inputs, parts, job)));
 
   // Step 3: the log (closed on every path) and the scoring threads.
-  MB_ASSIGN_OR_RETURN(auto results, OpenStore(config.results, config));
+  MB_ASSIGN_OR_RETURN(auto all_results, OpenStore(config.results, config));
+  std::shared_ptr<Store> results = ModelScope(std::move(all_results), o.model);
   MB_ASSIGN_OR_RETURN(auto log, OpenBatchLog(config, o, results));
   LogCloser closer{log.get()};
   ScopedTempDir temp("modelbay-predict");

@@ -39,6 +39,7 @@ struct PredictOptions {
   std::vector<std::string> inputs;  // files, globs, folders, s3:// URLs or data:KEY
   std::string out;                  // file, folder, s3:// prefix or "-" (stdout); "" = default
   std::string version;              // number, alias or "" (production, else latest)
+  std::string model;                // a ParseModelName result: "" = the unnamed model
   size_t threads = 0;               // 0: every core
   size_t block_rows = 10000;
   uint64_t split_bytes = uint64_t{256} << 20;  // larger inputs become byte ranges (parts output)

@@ -11,7 +11,9 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/model_option.h"
 #include "core/posix_file.h"
+#include "registry/model_name.h"
 #include "registry/registry.h"
 #include "store/store.h"
 
@@ -27,12 +29,23 @@ struct ModelsOptions {
   std::string reason;
   std::string path;
   std::string out;
+  std::string model;  // --model ("" = the unnamed model)
 };
 
-Result<std::unique_ptr<Registry>> OpenRegistry(const CliContext& ctx) {
+Result<std::unique_ptr<Registry>> OpenRegistry(const CliContext& ctx, const ModelsOptions& o) {
+  MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
+  MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> store, OpenModelStore(cfg, o.model));
+  return std::make_unique<Registry>(std::move(store));
+}
+
+// Every model of the store: "default" first (when it has versions or no
+// other model exists), then the named ones.
+Result<std::vector<std::string>> ModelNames(const CliContext& ctx, bool default_has_versions) {
   MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
   MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> store, OpenStore(cfg.models, cfg));
-  return std::make_unique<Registry>(std::move(store));
+  MB_ASSIGN_OR_RETURN(std::vector<std::string> named, ListNamedModels(*store));
+  if (default_has_versions || named.empty()) named.insert(named.begin(), std::string(kDefaultModelName));
+  return named;
 }
 
 std::string Scalar(const json& v) {
@@ -92,14 +105,17 @@ std::map<int, std::vector<std::string>> AliasesByVersion(const std::map<std::str
 }
 
 Status List(const CliContext& ctx, const ModelsOptions& o) {
-  MB_ASSIGN_OR_RETURN(auto registry, OpenRegistry(ctx));
+  MB_ASSIGN_OR_RETURN(auto registry, OpenRegistry(ctx, o));
   MB_ASSIGN_OR_RETURN(auto versions, registry->ListVersions());
   MB_ASSIGN_OR_RETURN(auto table, registry->Aliases());
   auto& aliases = table.aliases;
   if (!versions.empty()) aliases[std::string(kLatestAlias)] = versions.back();
   auto by_version = AliasesByVersion(aliases);
 
-  json out = {{"versions", json::array()}, {"aliases", aliases}};
+  MB_ASSIGN_OR_RETURN(std::string model, ParseModelName(o.model));
+  MB_ASSIGN_OR_RETURN(std::vector<std::string> models, ModelNames(ctx, !versions.empty() || !model.empty()));
+  json out = {{"model", DisplayModelName(model)}, {"versions", json::array()}, {"aliases", aliases},
+              {"models", models}};
   if (!table.damaged.empty()) out["damaged_aliases"] = table.damaged;
   for (const auto& [name, error] : table.damaged) {
     std::cerr << "modelbay: warning: alias '" << name << "' is damaged: " << error << "\n";
@@ -126,15 +142,20 @@ Status List(const CliContext& ctx, const ModelsOptions& o) {
   if (o.json) {
     std::cout << out.dump(2) << "\n";
   } else if (versions.empty()) {
-    std::cout << "no versions yet: run `modelbay train` (or `modelbay models import BUNDLE.zip`)\n";
+    std::cout << (model.empty() ? std::string("no versions yet: run `modelbay train` (or `modelbay models import BUNDLE.zip`)\n")
+                                : fmt::format("model '{}' has no versions yet: run `modelbay train --model {}` (or "
+                                              "`modelbay models import BUNDLE.zip --model {}`)\n", model, model, model));
   } else {
     PrintTable(rows);
+  }
+  if (!o.json && models.size() > 1) {
+    std::cout << fmt::format("models in this store: {} (pick one with --model NAME)\n", fmt::join(models, ", "));
   }
   return Status::Ok();
 }
 
 Status Show(const CliContext& ctx, const ModelsOptions& o) {
-  MB_ASSIGN_OR_RETURN(auto registry, OpenRegistry(ctx));
+  MB_ASSIGN_OR_RETURN(auto registry, OpenRegistry(ctx, o));
   MB_ASSIGN_OR_RETURN(int version, registry->Resolve(o.spec));
   MB_ASSIGN_OR_RETURN(VersionArtifacts art, registry->Fetch(version));  // verifies every checksum
   if (o.json) {
@@ -172,7 +193,7 @@ Status Show(const CliContext& ctx, const ModelsOptions& o) {
 }
 
 Status Promote(const CliContext& ctx, const ModelsOptions& o) {
-  MB_ASSIGN_OR_RETURN(auto registry, OpenRegistry(ctx));
+  MB_ASSIGN_OR_RETURN(auto registry, OpenRegistry(ctx, o));
   MB_RETURN_IF_ERROR(ValidateAliasName(o.alias));
   MB_ASSIGN_OR_RETURN(int version, registry->Resolve(o.spec));
   MB_RETURN_IF_ERROR(registry->Fetch(version).status());  // never promote a damaged version
@@ -202,7 +223,7 @@ Result<std::string> ReadLocalFile(const std::string& path, uint64_t limit) {
 }
 
 Status Import(const CliContext& ctx, const ModelsOptions& o) {
-  MB_ASSIGN_OR_RETURN(auto registry, OpenRegistry(ctx));
+  MB_ASSIGN_OR_RETURN(auto registry, OpenRegistry(ctx, o));
   MB_ASSIGN_OR_RETURN(std::string bytes, ReadLocalFile(o.path, BundleLimits{}.max_total_bytes));
   MB_ASSIGN_OR_RETURN(int version, registry->Import(bytes, "import", o.path));
   MB_ASSIGN_OR_RETURN(json meta, registry->Metadata(version));
@@ -218,7 +239,7 @@ Status Import(const CliContext& ctx, const ModelsOptions& o) {
 }
 
 Status Export(const CliContext& ctx, const ModelsOptions& o) {
-  MB_ASSIGN_OR_RETURN(auto registry, OpenRegistry(ctx));
+  MB_ASSIGN_OR_RETURN(auto registry, OpenRegistry(ctx, o));
   MB_ASSIGN_OR_RETURN(int version, registry->Resolve(o.spec));
   MB_RETURN_IF_ERROR(registry->Fetch(version).status());
   MB_ASSIGN_OR_RETURN(std::string bundle, registry->Bundle(version));
@@ -232,7 +253,8 @@ Status Export(const CliContext& ctx, const ModelsOptions& o) {
 }  // namespace
 
 void RegisterModelsCommands(CLI::App& app, CliContext& ctx) {
-  auto* models = app.add_subcommand("models", "List, inspect, promote, import and export model versions");
+  auto* models = app.add_subcommand("models", "List, inspect, promote, import and export model versions "
+                                               "(of the unnamed model, or of --model NAME)");
   models->require_subcommand(1);
   auto opts = std::make_shared<ModelsOptions>();
 
@@ -261,6 +283,7 @@ void RegisterModelsCommands(CLI::App& app, CliContext& ctx) {
   exp->add_option("version", opts->spec, "Version number, 'latest' or an alias")->required();
   exp->add_option("--out", opts->out, "Output file, - for stdout (default: ./model_af_<N>.zip)");
   SetAction(exp, ctx, [&ctx, opts] { return Export(ctx, *opts); });
+  for (CLI::App* sub : {list, show, promote, import, exp}) AddModelOption(sub, opts->model);
 }
 
 }  // namespace modelbay

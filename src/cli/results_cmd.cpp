@@ -9,9 +9,11 @@
 
 #include "batch/batch.h"
 #include "cli/commands.h"
+#include "cli/model_option.h"
 #include "cli/option_checks.h"
 #include "core/csv.h"
 #include "registry/loader.h"
+#include "registry/model_name.h"
 #include "registry/registry.h"
 #include "results/prediction_log.h"
 #include "results/results_file.h"
@@ -25,11 +27,13 @@ namespace fs = std::filesystem;
 struct ExportFlags {
   int version = 0;
   std::string out;
+  std::string model;
 };
 
 struct PredictFlags {
   std::vector<std::string> inputs;
   std::string version = "";
+  std::string model;
   std::string out;
   size_t batch_size = 10000;
   size_t threads = 0;
@@ -45,7 +49,7 @@ struct PredictFlags {
 Status Export(const CliContext& ctx, const ExportFlags& f) {
   if (f.version <= 0) return InvalidArgument("--version must be a version number (1, 2, ...)");
   MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
-  MB_ASSIGN_OR_RETURN(auto results, OpenStore(cfg.results, cfg));
+  MB_ASSIGN_OR_RETURN(auto results, OpenResultsStore(cfg, f.model));
   MB_ASSIGN_OR_RETURN(size_t rows, ExportResults(*results, f.version, f.out));
   if (f.out.empty()) {
     std::string where = results->Describe();
@@ -61,7 +65,7 @@ Status Export(const CliContext& ctx, const ExportFlags& f) {
 Status Refresh(const CliContext& ctx, const ExportFlags& f) {
   if (f.version <= 0) return InvalidArgument("--version must be a version number (1, 2, ...)");
   MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
-  MB_ASSIGN_OR_RETURN(auto results, OpenStore(cfg.results, cfg));
+  MB_ASSIGN_OR_RETURN(auto results, OpenResultsStore(cfg, f.model));
   MB_ASSIGN_OR_RETURN(results::UpdateReport r,
                       results::UpdateResultsFile(results, f.version, results::DefaultResultsFileOptions()));
   if (r.leased_elsewhere) return Unavailable("another updater held the lease for longer than its TTL; try again");
@@ -86,6 +90,7 @@ Status Predict(const CliContext& ctx, const PredictFlags& f) {
   o.inputs = f.inputs;
   o.out = f.out;
   o.version = f.version;
+  MB_ASSIGN_OR_RETURN(o.model, ParseModelName(f.model));
   o.threads = f.threads;
   o.block_rows = f.batch_size;
   o.split_bytes = f.split_bytes;
@@ -122,6 +127,7 @@ void RegisterResultsCommands(CLI::App& app, CliContext& ctx) {
       ->check(IntegerIn(1, 2147483647));
   exp->add_option("--out", ef->out,
                   "Local file to write, - for stdout (default: results_<N>.csv at the root of the results store)");
+  AddModelOption(exp, ef->model);
   SetAction(exp, ctx, [&ctx, ef] { return Export(ctx, *ef); });
 
   auto rf = std::make_shared<ExportFlags>();
@@ -131,6 +137,7 @@ void RegisterResultsCommands(CLI::App& app, CliContext& ctx) {
       "--results-refresh: only log objects it does not hold yet are read and appended. Prints what\n"
       "the update did (rows added, bytes read) as JSON.");
   refresh->add_option("--version", rf->version, "Model version whose file to update")->required();
+  AddModelOption(refresh, rf->model);
   SetAction(refresh, ctx, [&ctx, rf] { return Refresh(ctx, *rf); });
 
   auto pf = std::make_shared<PredictFlags>();
@@ -147,6 +154,7 @@ void RegisterResultsCommands(CLI::App& app, CliContext& ctx) {
                       "data:KEY (in the data store)");
   predict->add_option("--version", pf->version,
                       "Model version, `latest` or an alias (default: production, else latest)");
+  AddModelOption(predict, pf->model);
   predict->add_option("--out", pf->out,
                       "Output: a file, - (stdout), s3://bucket/key, or for several parts a folder or\n"
                       "s3://bucket/prefix/ (default for one local file: FILE with a _predictions suffix)");

@@ -17,6 +17,7 @@
 #include "results/results_file.h"
 #include "serve/http_server.h"
 #include "serve/model_cache.h"
+#include "serve/named_models.h"
 #include "serve/service.h"
 #include "store/store.h"
 
@@ -121,6 +122,15 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   serve::Service service(service_options, cache, log.get(), metrics);
   monitor::DriftTracker drift(f.drift_window);
   service.AttachDrift(&drift);
+  serve::NamedModelsOptions named_options;
+  named_options.models = models;
+  named_options.results = results;
+  named_options.log = log_options;
+  named_options.alias_refresh = Millis(f.alias_refresh_s);
+  named_options.results_refresh = Millis(f.results_refresh_s);
+  named_options.results_file.lease_ttl = Millis(f.results_lease_ttl_s);
+  serve::NamedModels named(std::move(named_options), metrics);
+  service.AttachNamedModels(&named);
 
   serve::ServerOptions server_options;
   server_options.host = f.host;
@@ -151,6 +161,7 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   spdlog::info("models from {}, prediction log spooled in {} and shipped to {}", models->Describe(),
                log_options.spool_dir.string(), results->Describe());
   cache.Start();
+  named.Start();
   std::printf("serving on http://%s:%u (auth %s)\n", f.host.c_str(), server.port(),
               service_options.api_token.empty() ? "off" : "on: bearer token");
   std::fflush(stdout);
@@ -158,6 +169,7 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   Status run = server.Run();
   cache.Stop();
   spdlog::info("shipping the prediction log");
+  Status named_closed = named.Close();  // each named model's log, cache and results file
   Status closed = log->Close();
   if (refresher) {
     spdlog::info("updating the results files");
@@ -168,6 +180,7 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
                                           "and ships on the next start",
                                           log_options.spool_dir.string()));
   }
+  if (!named_closed.ok()) return named_closed;
   spdlog::info("stopped");
   return run;
 }
@@ -177,7 +190,10 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
 void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "serve", "Serve POST /inference (the seed's contract) with a model cache and a prediction log");
+      "serve",
+      "Serve POST /inference (the seed's contract) with a model cache and a prediction log; every model\n"
+      "of the store: the unnamed one (`default`) and each named one (\"model\" on /inference,\n"
+      "/v2/models/NAME, ?model= on /invocations; docs/serving.md)");
   cmd->add_option("--host", flags->host, "Address to listen on")->capture_default_str()->envname("MODELBAY_HOST");
   CLI::Option* port = cmd->add_option("--port", flags->port,
                                       "Port to listen on (0: any free port); else MODELBAY_PORT, else 8000 "

@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/model_option.h"
 #include "cli/train_flags.h"
+#include "registry/model_name.h"
 #include "registry/registry.h"
 #include "store/store.h"
 #include "train/collective.h"
@@ -28,6 +30,7 @@ struct TrainCommandFlags {
   bool quiet = false;
   int workers = 0;           // --workers N: N local processes
   bool distributed = false;  // one worker of a scheduler's job
+  std::string model;         // --model ("" = the unnamed model)
 };
 
 // This command line as a worker runs it: `--workers N` becomes
@@ -66,6 +69,7 @@ Result<TrainOutcome> TrainAsWorker(const TrainOptions& options, Store& data, Reg
 }
 
 Status RunTrain(const CliContext& ctx, const TrainCommandFlags& flags) {
+  MB_ASSIGN_OR_RETURN(std::string model, ParseModelName(flags.model));  // before any worker starts
   if (flags.workers > 0) {
     MB_ASSIGN_OR_RETURN(std::vector<std::string> args, WorkerArgs());
     return RunLocalWorkers(flags.workers, args);
@@ -81,14 +85,15 @@ Status RunTrain(const CliContext& ctx, const TrainCommandFlags& flags) {
 
   MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
   MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> data, OpenStore(cfg.data, cfg));
-  MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> models, OpenStore(cfg.models, cfg));
+  MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> models, OpenModelStore(cfg, model));
   Registry registry(models);
   MB_ASSIGN_OR_RETURN(TrainOutcome outcome, flags.distributed ? TrainAsWorker(options, *data, registry)
                                                               : Train(options, *data, registry));
   if (outcome.rank != 0) return Status::Ok();  // the result is printed once, by the first worker
 
   if (flags.json) {
-    nlohmann::json out = {{"version", outcome.version},
+    nlohmann::json out = {{"model", DisplayModelName(model)},
+                          {"version", outcome.version},
                           {"metrics", outcome.metrics},
                           {"promoted", outcome.promoted},
                           {"promotion", outcome.promotion},
@@ -96,6 +101,7 @@ Status RunTrain(const CliContext& ctx, const TrainCommandFlags& flags) {
     std::cout << out.dump() << "\n";
     return Status::Ok();
   }
+  if (!model.empty()) std::cout << fmt::format("model {}\n", model);
   std::cout << fmt::format("version {}\n", outcome.version);
   std::cout << "metrics:";
   for (const auto& [k, v] : outcome.metrics.items()) {
@@ -122,6 +128,7 @@ void RegisterTrainCommands(CLI::App& app, CliContext& ctx) {
       })
       ->capture_default_str();
   cmd->add_option("--code-rev", flags->code_rev, "Code revision to record (default: the build's git revision)");
+  AddModelOption(cmd, flags->model);
   cmd->add_flag("--json", flags->json, "Print the result as JSON");
   cmd->add_flag("-q,--quiet", flags->quiet, "No progress lines on stderr");
   auto* workers = cmd->add_option("--workers", flags->workers,

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/model_option.h"
 #include "cli/option_checks.h"
 #include "cli/train_flags.h"
 #include "store/sqs_client.h"
@@ -65,6 +66,7 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
       double debounce = 5;
       double lease_ttl = 120;
       bool once = false;
+      std::string model;
       TriggerTrainFlags train;
     };
     auto f = std::make_shared<Flags>();
@@ -76,13 +78,14 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
         ->capture_default_str()->check(NumberIn(1, 86400));
     cmd->add_flag("--once", f->once, "Handle the current state once (train if needed) and exit");
     f->train.Add(cmd, /*with_data=*/true);
+    AddModelOption(cmd, f->model);
     SetAction(cmd, ctx, [&ctx, f]() -> Status {
       if (f->train.data != "latest" && f->train.data != "all") {
         return InvalidArgument("--data must be latest or all for watch (got '" + f->train.data + "')");
       }
       MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
       MB_ASSIGN_OR_RETURN(auto data, OpenStore(cfg.data, cfg));
-      MB_ASSIGN_OR_RETURN(auto models, OpenStore(cfg.models, cfg));
+      MB_ASSIGN_OR_RETURN(auto models, OpenModelStore(cfg, f->model));
       WatchOptions options;
       options.interval = Millis(f->interval);
       options.debounce = Millis(f->debounce);
@@ -106,6 +109,7 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
       int wait = 10;
       int visibility = 60;
       double lease_ttl = 120;
+      std::string model;
       TriggerTrainFlags train;
     };
     auto f = std::make_shared<Flags>();
@@ -117,6 +121,7 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
     cmd->add_option("--lease-ttl", f->lease_ttl, "Seconds a training lease lasts without renewal")
         ->capture_default_str()->check(NumberIn(1, 86400));
     f->train.Add(cmd, /*with_data=*/false);
+    AddModelOption(cmd, f->model);
     SetAction(cmd, ctx, [&ctx, f]() -> Status {
       MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
       std::string queue_url = f->queue_url.empty() ? cfg.Get("MODELBAY_QUEUE_URL") : f->queue_url;
@@ -128,7 +133,7 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
                                "bucket (s3://bucket/prefix); for a local folder use `modelbay watch`");
       }
       MB_ASSIGN_OR_RETURN(auto data, OpenStore(cfg.data, cfg));
-      MB_ASSIGN_OR_RETURN(auto models, OpenStore(cfg.models, cfg));
+      MB_ASSIGN_OR_RETURN(auto models, OpenModelStore(cfg, f->model));
       MB_ASSIGN_OR_RETURN(auto sqs, SqsClient::Open(queue_url, cfg.aws));
       WorkerOptions options;
       options.wait_seconds = f->wait;

@@ -87,16 +87,10 @@ Status ValidateAliasName(std::string_view alias) {
   auto bad = [&](std::string_view why) {
     return InvalidArgument(fmt::format("alias '{}' is not valid: {}; use 1-63 lowercase letters, digits, '-' or "
                                        "'_', starting with a letter or digit (e.g. production, staging)",
-                                       alias, why));
+                                       ShowName(alias), why));
   };
-  if (alias.empty() || alias.size() > 63) return bad("wrong length");
   if (alias == kLatest) return bad("'latest' always means the highest version and cannot be set");
-  if (AllDigits(alias)) return bad("a number would be read as a version");
-  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!lower_or_digit(alias.front())) return bad("it must start with a lowercase letter or a digit");
-  for (char c : alias) {
-    if (!lower_or_digit(c) && c != '-' && c != '_') return bad(fmt::format("'{}' is not allowed", c));
-  }
+  if (std::string why = NameProblem(alias); !why.empty()) return bad(why);
   return Status::Ok();
 }
 

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/hash.h"
+#include "registry/model_name.h"
 #include "registry/registry.h"
 
 namespace modelbay::registry_internal {
@@ -20,7 +21,7 @@ std::optional<int> VersionOfKey(std::string_view key) {
   if (slash == std::string_view::npos) return std::nullopt;  // a file at the root
   std::string_view folder = key.substr(0, slash);
   std::optional<int> v = ParseVersionNumber(folder);
-  if (!v && folder != kAliasFolder) {
+  if (!v && folder != kAliasFolder && folder != kNamedModelsFolder) {
     spdlog::debug("model store: ignoring '{}': '{}' is not a version folder (1, 2, 3, ... without leading zeros)",
                   key, folder);
   }
@@ -85,6 +86,34 @@ Status VerifyChecksum(std::string_view key, std::string_view bytes, const nlohma
   return DataLoss(fmt::format(
       "{}: sha256 mismatch (expected {}, got {}{}): the artifact was modified or truncated; re-import or retrain",
       key, want, got, sizes));
+}
+
+std::string NameProblem(std::string_view name) {
+  if (name.empty() || name.size() > 63) return "wrong length";
+  if (std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return "a number would be read as a version";
+  }
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower_or_digit(name.front())) return "it must start with a lowercase letter or a digit";
+  for (char c : name) {
+    if (!lower_or_digit(c) && c != '-' && c != '_') return fmt::format("'{}' is not allowed", ShowName({&c, 1}));
+  }
+  return {};
+}
+
+std::string ShowName(std::string_view name) {
+  constexpr size_t kMax = 80;
+  std::string out;
+  for (size_t i = 0; i < name.size() && i < kMax; ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  if (name.size() > kMax) out += "...";
+  return out;
 }
 
 Result<nlohmann::json> ParseJsonObject(std::string_view text, std::string_view what, Code code) {

@@ -38,6 +38,14 @@ nlohmann::json Checksum(std::string_view bytes);
 // DataLoss naming `key` when `bytes` do not match `expected` ({sha256, size}).
 Status VerifyChecksum(std::string_view key, std::string_view bytes, const nlohmann::json& expected);
 
+// Why `name` is not a valid alias or model name ([a-z0-9][a-z0-9_-]{0,62},
+// not a number), or "" when it is. One rule for both (registry.h,
+// model_name.h); each caller words its own error around the reason.
+std::string NameProblem(std::string_view name);
+// `name` fit for an error message: printable ASCII as is, every other byte
+// as \xNN, at most 80 bytes of it (then "...").
+std::string ShowName(std::string_view name);
+
 // Strict JSON object parse; `what` names the document in errors.
 Result<nlohmann::json> ParseJsonObject(std::string_view text, std::string_view what, Code code);
 

@@ -19,7 +19,8 @@
 // because the bundle contains metadata.json.
 //
 // Version folders are parsed strictly (decimal, no leading zeros, >= 1);
-// anything else at the root is ignored.
+// anything else at the root is ignored (among it models/, where named models
+// keep this same layout per model: registry/model_name.h).
 //
 // Thread-safety: a Registry holds no mutable state of its own but calls its
 // Store, so it is as thread-safe as the Store (LocalStore and S3Store are);

@@ -5,6 +5,9 @@
 //   results_<N>.csv                               header once, every shipped row once
 //   results_<N>.checkpoint.json                   which log objects results_<N>.csv holds
 //   leases/results_<N>.<attempt>.json             the updater's lease (store/lease.h)
+// (the unnamed model's; a named model's are the same keys under
+// models/<name>/, given to these functions as a PrefixedStore: see
+// registry/model_name.h)
 //
 // An update of version N, by whoever holds the lease "results_<N>":
 //   1. read the checkpoint and Head the file; decide the file's state:

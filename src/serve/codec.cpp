@@ -113,6 +113,13 @@ Result<InferenceRequest> ParseInferenceRequest(simdjson::dom::parser& parser,
         default:
           return InvalidArgument(fmt::format("model_version is {}; {}", TypeName(v.type()), kVersionHint));
       }
+    } else if (field.key == "model") {
+      std::string_view name;
+      if (!field.value.is_null() && field.value.get(name)) {
+        return InvalidArgument(fmt::format("\"model\" is {}; send a model name as a string (\"default\" or "
+                                           "omitted: the unnamed model)", TypeName(field.value.type())));
+      }
+      req.model_name = std::string(name);
     } else if (field.key == "threshold") {
       MB_ASSIGN_OR_RETURN(req.options.threshold, ThresholdFrom(field.value, "threshold"));
     } else if (field.key == "explain") {
@@ -134,6 +141,21 @@ Result<InferenceRequest> ParseInferenceRequest(simdjson::dom::parser& parser,
         req.rows, max_rows));
   }
   return req;
+}
+
+std::optional<std::string_view> QueryParam(std::string_view target, std::string_view key) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != key) continue;
+    return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+  }
+  return std::nullopt;
 }
 
 Status BuildCells(const InferenceRequest& request, const Schema& schema, CellMatrix& out) {

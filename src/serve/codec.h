@@ -22,15 +22,24 @@ struct InferenceRequest {
   // The model_version as written ("3", "latest", "production"); nullopt when
   // omitted or null (the default model).
   std::optional<std::string> model_spec;
+  // "model" as written (a named model; ParseModelName checks it); empty when
+  // omitted or null (the unnamed model).
+  std::string model_name;
   simdjson::dom::array data;
   size_t rows = 0;
   // "threshold" (binary models; a number) and "explain" (true: contributions).
   PredictOptions options;
 };
 
+// The value of the first `key=value` in the query string of `target`
+// ("/path?a=1&b=2"), as written (no percent-decoding); "" for a bare `key`;
+// nullopt when the key is absent.
+std::optional<std::string_view> QueryParam(std::string_view target, std::string_view key);
+
 // Parses `body` (malformed JSON, a non-object, missing/empty/non-array "data",
 // a model_version that is not an integer or a string, a "threshold" that is
-// not a number from 0 to 1, an "explain" that is not a boolean -> InvalidArgument;
+// not a number from 0 to 1, an "explain" that is not a boolean, a "model"
+// that is not a string -> InvalidArgument;
 // more than `max_rows` rows -> ResourceExhausted).
 Result<InferenceRequest> ParseInferenceRequest(simdjson::dom::parser& parser,
                                                const std::string& body, size_t max_rows);

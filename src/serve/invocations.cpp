@@ -183,28 +183,18 @@ Status ParamsFrom(Element params, PredictOptions& options) {
 }
 
 // The query string's threshold and explain (for text/csv bodies, which have
-// no params). Other query parameters are ignored.
+// no params). Other query parameters are ignored here.
 Status QueryOptions(std::string_view target, PredictOptions& options) {
-  const size_t q = target.find('?');
-  if (q == std::string_view::npos) return Status::Ok();
-  std::string_view query = target.substr(q + 1);
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    const size_t eq = pair.find('=');
-    const std::string_view key = pair.substr(0, eq);
-    const std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    if (key == "threshold") {
-      thread_local simdjson::dom::parser parser;
-      Element v;
-      if (parser.parse(std::string(value)).get(v)) {
-        return InvalidArgument("the query's threshold must be a number from 0 to 1");
-      }
-      MB_ASSIGN_OR_RETURN(options.threshold, ThresholdFrom(v, "the query's threshold"));
-    } else if (key == "explain") {
-      MB_ASSIGN_OR_RETURN(options.contributions, ExplainFrom(value));
+  if (auto value = QueryParam(target, "threshold")) {
+    thread_local simdjson::dom::parser parser;
+    Element v;
+    if (parser.parse(std::string(*value)).get(v)) {
+      return InvalidArgument("the query's threshold must be a number from 0 to 1");
     }
+    MB_ASSIGN_OR_RETURN(options.threshold, ThresholdFrom(v, "the query's threshold"));
+  }
+  if (auto value = QueryParam(target, "explain")) {
+    MB_ASSIGN_OR_RETURN(options.contributions, ExplainFrom(*value));
   }
   return Status::Ok();
 }
@@ -309,7 +299,9 @@ void Service::Invocations(const Request& request, Reply& reply, bool defer_log) 
   if (!csv_answer.ok()) return Error(csv_answer.status(), reply);
   PredictOptions options;
   if (Status s = QueryOptions(request.target, options); !s.ok()) return Error(s, reply);
-  auto model = cache_.Get(std::nullopt);
+  auto target = Target(QueryParam(request.target, "model").value_or(""));
+  if (!target.ok()) return Error(target.status(), reply);
+  auto model = target->cache->Get(std::nullopt);
   if (!model.ok()) return Error(model.status(), reply);
   const Schema& schema = (*model)->schema();
   CellMatrix cells;
@@ -325,7 +317,7 @@ void Service::Invocations(const Request& request, Reply& reply, bool defer_log) 
   if (*csv_answer && options.contributions) {
     return Error(InvalidArgument("explain answers in JSON: send Accept: application/json with explain"), reply);
   }
-  ScoreAndLog(std::move(*model), std::move(cells), options, reply, defer_log,
+  ScoreAndLog(*target, std::move(*model), std::move(cells), options, reply, defer_log,
               [csv = *csv_answer](const LoadedModel& m, const Predictions& p, Reply& out) {
                 if (csv) {
                   out.content_type = "text/csv";

@@ -45,11 +45,12 @@ void Metrics::ObserveRequest(Route route, int status, double seconds) {
   latency_sum_ns_.fetch_add(static_cast<uint64_t>(seconds * 1e9), kRelaxed);
 }
 
-void Metrics::AddRows(int version, uint64_t rows) {
+void Metrics::AddRows(std::string_view model, int version, uint64_t rows) {
   {
     std::lock_guard lock(rows_mu_);
-    rows_by_version_[version] += rows;
+    rows_by_version_[{std::string(model), version}] += rows;
   }
+  if (model != "default") return;  // the traffic series are per version of the unnamed model
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   traffic_.Add(version, rows, std::chrono::duration_cast<std::chrono::seconds>(now).count());
 }
@@ -97,11 +98,12 @@ std::string Metrics::Render(const SpoolStats& spool, int default_version, bool s
                  static_cast<double>(latency_sum_ns_.load(kRelaxed)) / 1e9);
   fmt::format_to(o, "modelbay_inference_duration_seconds_count {}\n", cumulative);
 
-  header("modelbay_rows_predicted_total", "counter", "Rows scored and logged, by model version.");
+  header("modelbay_rows_predicted_total", "counter", "Rows scored and logged, by model (default: the unnamed one) and version.");
   {
     std::lock_guard lock(rows_mu_);
-    for (const auto& [version, n] : rows_by_version_) {
-      fmt::format_to(o, "modelbay_rows_predicted_total{{version=\"{}\"}} {}\n", version, n);
+    for (const auto& [key, n] : rows_by_version_) {
+      fmt::format_to(o, "modelbay_rows_predicted_total{{model=\"{}\",version=\"{}\"}} {}\n", key.first,
+                     key.second, n);
     }
   }
 

@@ -9,6 +9,8 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "serve/traffic.h"
 
@@ -40,9 +42,10 @@ class Metrics {
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
 
   void ObserveRequest(Route route, int status, double seconds);
-  // One answered inference of `version` that scored `rows` rows (also
-  // counted in traffic(), the per-version series over time).
-  void AddRows(int version, uint64_t rows);
+  // One answered inference of `version` of `model` ("default" for the unnamed
+  // model: the `model` label) that scored `rows` rows. The unnamed model's
+  // rows are also counted in traffic(), its per-version series over time.
+  void AddRows(std::string_view model, int version, uint64_t rows);
   void ModelLoaded(bool ok) { (ok ? model_loads_ : model_load_failures_).fetch_add(1, kRelaxed); }
   void CacheHit() { cache_hits_.fetch_add(1, kRelaxed); }
   void CacheMiss() { cache_misses_.fetch_add(1, kRelaxed); }
@@ -85,7 +88,7 @@ class Metrics {
   std::atomic<uint64_t> results_file_updates_{0}, results_file_rows_{0}, results_file_bytes_read_{0},
       results_file_errors_{0};
   mutable std::mutex rows_mu_;
-  std::map<int, uint64_t> rows_by_version_;
+  std::map<std::pair<std::string, int>, uint64_t> rows_by_version_;  // (model, version)
   TrafficSeries traffic_;
 };
 

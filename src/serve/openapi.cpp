@@ -64,7 +64,7 @@ constexpr const char* kDocument = R"json({
     "/models": {
       "get": {
         "operationId": "listModels",
-        "summary": "Committed versions and aliases, as last read from the model store.",
+        "summary": "Committed versions and aliases of the unnamed model, as last read from the model store, and of every model under models (the unnamed one as default).",
         "responses": {
           "200": {"description": "Versions", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ModelList"}}}},
           "401": {"$ref": "#/components/responses/Error"}
@@ -74,8 +74,9 @@ constexpr const char* kDocument = R"json({
     "/models/{version}": {
       "get": {
         "operationId": "showModel",
-        "summary": "Metadata of a version (a number, latest, or an alias).",
-        "parameters": [{"name": "version", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "summary": "Metadata of a version (a number, latest, or an alias) of the unnamed model, or of ?model=NAME.",
+        "parameters": [{"name": "version", "in": "path", "required": true, "schema": {"type": "string"}},
+                       {"$ref": "#/components/parameters/ModelQuery"}],
         "responses": {
           "200": {"description": "The version's metadata.json", "content": {"application/json": {"schema": {"type": "object"}}}},
           "400": {"$ref": "#/components/responses/Error"},
@@ -168,6 +169,10 @@ constexpr const char* kDocument = R"json({
             "description": "A version number (3 or \"3\"), \"latest\" or an alias; omitted: production, else latest.",
             "oneOf": [{"type": "integer"}, {"type": "string", "minLength": 1}]
           },
+          "model": {
+            "type": "string", "nullable": true,
+            "description": "A named model ([a-z0-9][a-z0-9_-]{0,62}, not a number: 400 otherwise, 404 when the store has no such model); omitted, null or \"default\": the unnamed model."
+          },
           "threshold": {"type": "number", "minimum": 0, "maximum": 1,
                         "description": "Binary classifiers only (400 otherwise): the label is class 1 when its probability exceeds this; default 0.5."},
           "explain": {"type": "boolean", "description": "true: add per-row feature contributions (XGBoost's SHAP values)."}
@@ -214,7 +219,9 @@ constexpr const char* kDocument = R"json({
           "aliases": {"type": "object", "additionalProperties": {"type": "integer"}},
           "default": {"type": "integer", "nullable": true},
           "loaded": {"type": "array", "items": {"type": "integer"}},
-          "store_ok": {"type": "boolean"}
+          "store_ok": {"type": "boolean"},
+          "models": {"type": "object", "description": "Every model by name (the unnamed one as default): the same fields, or error when it cannot be opened.",
+                     "additionalProperties": {"type": "object"}}
         }
       },
       "Traffic": {
@@ -268,23 +275,23 @@ constexpr const char* kProtocols = R"json({
         "401": {"$ref": "#/components/responses/V2Error"},
         "503": {"description": "Not ready", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/V2Ready"}}}}}}},
     "/v2/models/{model_name}": {"get": {"operationId": "v2ModelMetadata",
-      "summary": "Model metadata: one input per feature column (BYTES categorical, FP64 numeric), the outputs predict and probabilities, the class order in parameters.class_labels. The only model is \"default\".",
+      "summary": "Model metadata: one input per feature column (BYTES categorical, FP64 numeric), the outputs predict and probabilities, the class order in parameters.class_labels.",
       "parameters": [{"$ref": "#/components/parameters/ModelName"}],
-      "responses": {"200": {"$ref": "#/components/responses/V2Metadata"}, "401": {"$ref": "#/components/responses/V2Error"},
+      "responses": {"200": {"$ref": "#/components/responses/V2Metadata"}, "400": {"$ref": "#/components/responses/V2Error"}, "401": {"$ref": "#/components/responses/V2Error"},
         "404": {"$ref": "#/components/responses/V2Error"}, "503": {"$ref": "#/components/responses/V2Error"}}}},
     "/v2/models/{model_name}/versions/{model_version}": {"get": {"operationId": "v2VersionMetadata",
       "summary": "Metadata of a version (a number, latest, or an alias).",
       "parameters": [{"$ref": "#/components/parameters/ModelName"}, {"$ref": "#/components/parameters/ModelVersion"}],
-      "responses": {"200": {"$ref": "#/components/responses/V2Metadata"}, "401": {"$ref": "#/components/responses/V2Error"},
+      "responses": {"200": {"$ref": "#/components/responses/V2Metadata"}, "400": {"$ref": "#/components/responses/V2Error"}, "401": {"$ref": "#/components/responses/V2Error"},
         "404": {"$ref": "#/components/responses/V2Error"}, "503": {"$ref": "#/components/responses/V2Error"}}}},
     "/v2/models/{model_name}/ready": {"get": {"operationId": "v2ModelReady", "summary": "200 when the model can be served.",
       "parameters": [{"$ref": "#/components/parameters/ModelName"}],
-      "responses": {"200": {"$ref": "#/components/responses/V2ModelReady"}, "401": {"$ref": "#/components/responses/V2Error"},
+      "responses": {"200": {"$ref": "#/components/responses/V2ModelReady"}, "400": {"$ref": "#/components/responses/V2Error"}, "401": {"$ref": "#/components/responses/V2Error"},
         "404": {"$ref": "#/components/responses/V2Error"}, "503": {"$ref": "#/components/responses/V2Error"}}}},
     "/v2/models/{model_name}/versions/{model_version}/ready": {"get": {"operationId": "v2VersionReady",
       "summary": "200 when the version can be served.",
       "parameters": [{"$ref": "#/components/parameters/ModelName"}, {"$ref": "#/components/parameters/ModelVersion"}],
-      "responses": {"200": {"$ref": "#/components/responses/V2ModelReady"}, "401": {"$ref": "#/components/responses/V2Error"},
+      "responses": {"200": {"$ref": "#/components/responses/V2ModelReady"}, "400": {"$ref": "#/components/responses/V2Error"}, "401": {"$ref": "#/components/responses/V2Error"},
         "404": {"$ref": "#/components/responses/V2Error"}, "503": {"$ref": "#/components/responses/V2Error"}}}},
     "/v2/models/{model_name}/infer": {"post": {"operationId": "v2Infer", "summary": "Open Inference Protocol infer; every row is logged as by /inference.",
       "parameters": [{"$ref": "#/components/parameters/ModelName"}, {"$ref": "#/components/parameters/InferenceHeaderLength"}],
@@ -301,10 +308,12 @@ constexpr const char* kProtocols = R"json({
       "parameters": [{"$ref": "#/components/parameters/ModelName"}],
       "responses": {"200": {"description": "Statistics", "content": {"application/json": {"schema": {
         "type": "object", "required": ["model_stats"], "properties": {"model_stats": {"type": "array", "items": {"type": "object"}}}}}}},
-        "401": {"$ref": "#/components/responses/V2Error"}, "404": {"$ref": "#/components/responses/V2Error"}}}},
+        "400": {"$ref": "#/components/responses/V2Error"}, "401": {"$ref": "#/components/responses/V2Error"},
+        "404": {"$ref": "#/components/responses/V2Error"}}}},
     "/invocations": {"post": {"operationId": "invocations",
       "summary": "MLflow's and SageMaker's scoring contract: dataframe_split, dataframe_records, instances or inputs as JSON, or a text/csv body with a header row; rows are logged as by /inference. Accept: text/csv answers one prediction per line.",
       "parameters": [
+        {"$ref": "#/components/parameters/ModelQuery"},
         {"name": "threshold", "in": "query", "required": false, "description": "Binary classifiers: the decision threshold (as params.threshold).",
          "schema": {"type": "number", "minimum": 0, "maximum": 1}},
         {"name": "explain", "in": "query", "required": false, "description": "true: add contributions (JSON answers only).",
@@ -327,6 +336,7 @@ constexpr const char* kProtocols = R"json({
                          "contributions": {"$ref": "#/components/schemas/Contributions"}}}},
           "text/csv": {"schema": {"type": "string"}}}},
         "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
+        "404": {"$ref": "#/components/responses/Error"},
         "413": {"$ref": "#/components/responses/Error"}, "415": {"$ref": "#/components/responses/Error"},
         "503": {"$ref": "#/components/responses/Retry"}}}},
     "/ping": {"get": {"operationId": "ping", "summary": "MLflow/SageMaker health check: 200 once the default model is loaded, else 503 (never needs a token).",
@@ -339,7 +349,11 @@ constexpr const char* kProtocols = R"json({
   },
   "parameters": {
     "ModelName": {"name": "model_name", "in": "path", "required": true, "example": "default",
-                  "description": "The unnamed model is \"default\"; named models are not implemented yet (404).", "schema": {"type": "string"}},
+                  "description": "A model of the store: [a-z0-9][a-z0-9_-]{0,62}, not a number (400 otherwise; 404 when the store has no such model); the unnamed model is \"default\".",
+                  "schema": {"type": "string"}},
+    "ModelQuery": {"name": "model", "in": "query", "required": false, "example": "default",
+                   "description": "A named model (400 for a malformed name, 404 for an unknown one); omitted or \"default\": the unnamed model.",
+                   "schema": {"type": "string"}},
     "ModelVersion": {"name": "model_version", "in": "path", "required": true, "example": "latest",
                      "description": "A version number, latest, or an alias.", "schema": {"type": "string"}},
     "InferenceHeaderLength": {"name": "Inference-Header-Content-Length", "in": "header", "required": false,

@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "modelbay_version.h"
+#include "registry/model_name.h"
 #include "serve/codec.h"
 #include "serve/ui.h"
 
@@ -200,7 +201,7 @@ void Service::Handle(const Request& request, Reply& reply, bool defer_log) {
     case Route::kHealth: reply.body = R"({"status":"ok"})"; return;
     case Route::kReady: return Ready(reply);
     case Route::kModels: return Models(reply);
-    case Route::kModel: return ModelMetadata(path.substr(8), reply);
+    case Route::kModel: return ModelMetadata(request, path.substr(8), reply);
     case Route::kMetrics: return MetricsText(reply);
     case Route::kDrift: return Drift(path.substr(8, path.size() - 14), reply);
     case Route::kOpenApi: reply.body = OpenApiDocument(!options_.api_token.empty()); return;
@@ -237,30 +238,45 @@ void Service::Inference(const Request& request, Reply& reply, bool defer_log) {
   thread_local simdjson::dom::parser parser;
   auto parsed = ParseInferenceRequest(parser, request.body, options_.max_rows);
   if (!parsed.ok()) return Error(parsed.status(), reply);
-  auto model = cache_.Get(parsed->model_spec);
+  auto target = Target(parsed->model_name);
+  if (!target.ok()) return Error(target.status(), reply);
+  auto model = target->cache->Get(parsed->model_spec);
   if (!model.ok()) return Error(model.status(), reply);
   CellMatrix cells;
   if (Status s = BuildCells(*parsed, (*model)->schema(), cells); !s.ok()) return Error(s, reply);
-  ScoreAndLog(std::move(*model), std::move(cells), parsed->options, reply, defer_log, {});
+  ScoreAndLog(*target, std::move(*model), std::move(cells), parsed->options, reply, defer_log, {});
 }
 
-void Service::ScoreAndLog(std::shared_ptr<const LoadedModel> model, CellMatrix cells, const PredictOptions& options,
-                          Reply& reply, bool defer_log,
+Result<ModelTarget> Service::Target(std::string_view name) {
+  MB_ASSIGN_OR_RETURN(std::string parsed, ParseModelName(name));
+  if (parsed.empty()) return ModelTarget{"", &cache_, log_};
+  if (named_ == nullptr) {
+    return NotFound(fmt::format("model '{}' not found: this server serves only the unnamed model (\"default\")",
+                                parsed));
+  }
+  return named_->Get(parsed);
+}
+
+void Service::ScoreAndLog(const ModelTarget& target, std::shared_ptr<const LoadedModel> model, CellMatrix cells,
+                          const PredictOptions& options, Reply& reply, bool defer_log,
                           std::function<void(const LoadedModel&, const Predictions&, Reply&)> respond) {
   auto pending = std::make_unique<PendingLog>();
   pending->model = std::move(model);
+  pending->target = target;
   pending->cells = std::move(cells);
   pending->respond = std::move(respond);
   auto predictions = pending->model->Predict(pending->cells, options);
   if (!predictions.ok()) return Error(predictions.status(), reply);
   pending->predictions = std::move(*predictions);
   pending->OwnText();
-  if (drift_ != nullptr) drift_->Observe(pending->model, pending->cells, pending->predictions);
+  // The drift windows are per version of the unnamed model (monitor/drift.h).
+  if (drift_ != nullptr && target.name.empty()) drift_->Observe(pending->model, pending->cells, pending->predictions);
   if (reply.request_id.empty()) reply.request_id = NextRequestId();
   reply.pending = std::move(pending);
   if (defer_log) return;
-  Status logged = log_ == nullptr ? Status::Ok()
-                                  : log_->Append(*reply.pending->model, reply.request_id, reply.pending->cells,
+  PredictionLog* log = reply.pending->target.log;
+  Status logged = log == nullptr ? Status::Ok()
+                                 : log->Append(*reply.pending->model, reply.request_id, reply.pending->cells,
                                                  reply.pending->predictions, std::chrono::system_clock::now());
   CompleteInference(reply, logged);
 }
@@ -282,9 +298,9 @@ void PendingLog::OwnText() {
 }
 
 void Service::LogInference(Reply& reply, PredictionLog::Done logged) {
-  if (log_ == nullptr) return logged(Status::Ok());  // CompleteInference answers 503
   const PendingLog& p = *reply.pending;
-  log_->AppendAsync(*p.model, reply.request_id, p.cells, p.predictions, std::chrono::system_clock::now(),
+  if (p.target.log == nullptr) return logged(Status::Ok());  // CompleteInference answers 503
+  p.target.log->AppendAsync(*p.model, reply.request_id, p.cells, p.predictions, std::chrono::system_clock::now(),
                     std::move(logged));
 }
 
@@ -292,7 +308,7 @@ void Service::CompleteInference(Reply& reply, const Status& logged) {
   if (!reply.pending) return;
   const std::unique_ptr<PendingLog> p = std::move(reply.pending);
   const LoadedModel& m = *p->model;
-  if (log_ == nullptr) return Error(Unavailable("the prediction log is not open"), reply);
+  if (p->target.log == nullptr) return Error(Unavailable("the prediction log is not open"), reply);
   if (!logged.ok()) {
     metrics_.LogAppendFailed();
     spdlog::error("prediction log: {}", logged.message());
@@ -309,7 +325,7 @@ void Service::CompleteInference(Reply& reply, const Status& logged) {
     std::lock_guard lock(append_mu_);
     last_append_failure_ = {};
   }
-  metrics_.AddRows(m.version(), p->predictions.rows);
+  metrics_.AddRows(DisplayModelName(p->target.name), m.version(), p->predictions.rows);
   reply.model_version = std::to_string(m.version());
   reply.rows = p->predictions.rows;
   if (p->respond) return p->respond(m, p->predictions, reply);
@@ -381,24 +397,50 @@ void Service::Ready(Reply& reply) {
   reply.body = j.dump();
 }
 
-void Service::Models(Reply& reply) {
-  const auto view = cache_.view();
+namespace {
+
+// One model's part of GET /models.
+nlohmann::json ModelListing(const ModelView& view) {
   nlohmann::json j;
-  j["versions"] = view->versions;
+  j["versions"] = view.versions;
   nlohmann::json aliases = nlohmann::json::object();
-  for (const auto& [name, v] : view->aliases) aliases[name] = v;
-  if (view->latest()) aliases["latest"] = view->latest();
+  for (const auto& [name, v] : view.aliases) aliases[name] = v;
+  if (view.latest()) aliases["latest"] = view.latest();
   j["aliases"] = aliases;
-  j["default"] = view->default_version ? nlohmann::json(view->default_version) : nlohmann::json();
+  j["default"] = view.default_version ? nlohmann::json(view.default_version) : nlohmann::json();
   nlohmann::json loaded = nlohmann::json::array();
-  for (const auto& [v, m] : view->models) loaded.push_back(v);
+  for (const auto& [v, m] : view.models) loaded.push_back(v);
   j["loaded"] = loaded;
-  j["store_ok"] = view->store_ok;
+  j["store_ok"] = view.store_ok;
+  return j;
+}
+
+}  // namespace
+
+// The unnamed model's listing at the top level (as before named models), and
+// every model's under "models" (the unnamed one as "default").
+void Service::Models(Reply& reply) {
+  nlohmann::json j = ModelListing(*cache_.view());
+  nlohmann::json models = nlohmann::json::object();
+  models[std::string(kDefaultModelName)] = j;
+  if (named_ != nullptr) {
+    for (const std::string& name : named_->Names()) {
+      auto target = named_->Get(name);
+      if (target.ok()) {
+        models[name] = ModelListing(*target->cache->view());
+      } else {
+        models[name] = {{"error", WithoutLocalPaths(target.status().message())}};
+      }
+    }
+  }
+  j["models"] = std::move(models);
   reply.body = j.dump();
 }
 
-void Service::ModelMetadata(std::string_view spec, Reply& reply) {
-  auto meta = cache_.Metadata(spec);
+void Service::ModelMetadata(const Request& request, std::string_view spec, Reply& reply) {
+  auto target = Target(QueryParam(request.target, "model").value_or(""));
+  if (!target.ok()) return Error(target.status(), reply);
+  auto meta = target->cache->Metadata(spec);
   if (!meta.ok()) return Error(meta.status(), reply);
   reply.body = meta->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

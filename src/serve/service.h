@@ -17,6 +17,7 @@
 #include "results/prediction_log.h"
 #include "serve/metrics.h"
 #include "serve/model_cache.h"
+#include "serve/named_models.h"
 
 namespace modelbay::serve {
 
@@ -47,6 +48,7 @@ struct Reply;
 
 struct PendingLog {
   std::shared_ptr<const LoadedModel> model;
+  ModelTarget target;  // the model's name and the log its rows go to
   CellMatrix cells;
   Predictions predictions;
   std::string text;  // backing store of the string cells
@@ -116,6 +118,10 @@ class Service {
   // GET /models/{v}/drift from it (src/monitor). Call before serving;
   // `drift` must outlive the service. Without it the route says so (503).
   void AttachDrift(monitor::DriftTracker* drift) { drift_ = drift; }
+  // Serves named models (the "model" field of /inference, ?model= on
+  // /invocations and /models/{v}, /v2/models/{name}). Without it only the
+  // unnamed model ("default") is served. `named` must outlive the service.
+  void AttachNamedModels(NamedModels* named) { named_ = named; }
   // Writes the 200 body, or a 503 if the log refused the rows.
   void CompleteInference(Reply& reply, const Status& logged);
   // Which metrics route a path belongs to (for counting).
@@ -128,23 +134,28 @@ class Service {
 
  private:
   void Inference(const Request& request, Reply& reply, bool defer_log);
+  // The model a request names ("" and "default": the unnamed one).
+  // InvalidArgument (400) for a malformed name, NotFound (404) for a valid
+  // name this server does not have.
+  Result<ModelTarget> Target(std::string_view name);
   // The one scoring path of every inference route: predicts `cells` with
   // `model` (threshold, contributions as `options` asks) and hands the rows to the prediction log (now, or deferred);
   // `respond` (empty: /inference's body) writes the reply once they are logged.
-  void ScoreAndLog(std::shared_ptr<const LoadedModel> model, CellMatrix cells, const PredictOptions& options,
+  void ScoreAndLog(const ModelTarget& target, std::shared_ptr<const LoadedModel> model, CellMatrix cells, const PredictOptions& options,
                    Reply& reply, bool defer_log,
                    std::function<void(const LoadedModel&, const Predictions&, Reply&)> respond);
   // The Open Inference Protocol (v2_routes.cpp): /v2/...
   void V2(const Request& request, Reply& reply, bool defer_log);
   void V2Model(const Request& request, std::string_view rest, Reply& reply, bool defer_log);
-  void V2Infer(const Request& request, std::optional<std::string> spec, Reply& reply, bool defer_log);
-  void V2Stats(Reply& reply);
+  void V2Infer(const Request& request, const ModelTarget& target, std::optional<std::string> spec, Reply& reply,
+               bool defer_log);
+  void V2Stats(const ModelTarget& target, Reply& reply);
   // MLflow's scoring contract (invocations.cpp): POST /invocations.
   void Invocations(const Request& request, Reply& reply, bool defer_log);
   void Ready(Reply& reply);
   void Ping(Reply& reply);
   void Models(Reply& reply);
-  void ModelMetadata(std::string_view spec, Reply& reply);
+  void ModelMetadata(const Request& request, std::string_view spec, Reply& reply);
   void MetricsText(Reply& reply);
   void Drift(std::string_view spec, Reply& reply);
   void Error(const Status& status, Reply& reply);
@@ -161,6 +172,7 @@ class Service {
   PredictionLog* log_;
   Metrics& metrics_;
   monitor::DriftTracker* drift_ = nullptr;
+  NamedModels* named_ = nullptr;
   std::string id_prefix_;
   std::atomic<uint64_t> next_id_{0};
   std::atomic<uint64_t> v2_inferences_{0}, v2_rows_{0};  // for /v2/models/{m}/stats

@@ -8,6 +8,7 @@
 #include <simdjson.h>
 
 #include "modelbay_version.h"
+#include "registry/model_name.h"
 #include "serve/codec.h"
 #include "serve/service.h"
 #include "serve/v2_codec.h"
@@ -15,15 +16,7 @@
 namespace modelbay::serve {
 namespace {
 
-// The one model name until named models exist (issue 10 §1).
-constexpr std::string_view kDefaultModel = "default";
-
 std::string_view PathOnly(std::string_view target) { return target.substr(0, target.find('?')); }
-
-Status UnknownModel(std::string_view name) {
-  return NotFound(fmt::format("model \"{}\" not found: this server serves one model, called \"{}\" "
-                              "(named models are not implemented yet)", name, kDefaultModel));
-}
 
 bool IsGet(std::string_view method) { return method == "GET" || method == "HEAD"; }
 
@@ -61,7 +54,13 @@ void Service::V2Model(const Request& request, std::string_view rest, Reply& repl
     if (slash == std::string_view::npos) break;
     rest.remove_prefix(slash + 1);
   }
-  if (parts[0] != kDefaultModel) return Error(UnknownModel(parts[0]), reply);
+  if (parts[0].empty()) {  // "" would be the unnamed model; the protocol names it `default`
+    return Error(NotFound(fmt::format("no route {}; the unnamed model is /v2/models/default",
+                                      PathOnly(request.target))), reply);
+  }
+  auto target = Target(parts[0]);
+  if (!target.ok()) return Error(target.status(), reply);
+  const std::string_view name = DisplayModelName(target->name);
   std::optional<std::string> spec;  // nullopt: the default version
   size_t i = 1;
   if (parts.size() >= 3 && parts[1] == "versions" && !parts[2].empty()) {
@@ -80,21 +79,21 @@ void Service::V2Model(const Request& request, std::string_view rest, Reply& repl
     reply.allow = post ? "POST" : "GET, HEAD";
     return Error(MethodNotAllowed(fmt::format("{} accepts only {}", PathOnly(request.target), reply.allow)), reply);
   }
-  if (post) return V2Infer(request, std::move(spec), reply, defer_log);
-  if (action == "stats") return V2Stats(reply);
-  auto model = cache_.Get(spec);
+  if (post) return V2Infer(request, *target, std::move(spec), reply, defer_log);
+  if (action == "stats") return V2Stats(*target, reply);
+  auto model = target->cache->Get(spec);
   if (!model.ok()) return Error(model.status(), reply);
   const LoadedModel& m = **model;
   if (action == "ready") {
-    reply.body = fmt::format(R"({{"name":"{}","version":"{}","ready":true}})", kDefaultModel, m.version());
+    reply.body = fmt::format(R"({{"name":"{}","version":"{}","ready":true}})", name, m.version());
     return;
   }
   // Metadata: one input per column, the outputs, and the class order.
   const Schema& schema = m.schema();
   nlohmann::json j;
-  j["name"] = kDefaultModel;
+  j["name"] = name;
   j["versions"] = nlohmann::json::array();
-  for (int v : cache_.view()->versions) j["versions"].push_back(std::to_string(v));
+  for (int v : target->cache->view()->versions) j["versions"].push_back(std::to_string(v));
   j["platform"] = "xgboost";
   j["inputs"] = nlohmann::json::array();
   for (const Feature& f : schema.features) {
@@ -114,11 +113,12 @@ void Service::V2Model(const Request& request, std::string_view rest, Reply& repl
   reply.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void Service::V2Infer(const Request& request, std::optional<std::string> spec, Reply& reply, bool defer_log) {
+void Service::V2Infer(const Request& request, const ModelTarget& target, std::optional<std::string> spec,
+                      Reply& reply, bool defer_log) {
   reply.request_id = SaneRequestId(request.request_id) ? std::string(request.request_id) : NextRequestId();
   auto body = SplitV2Body(request.body, request.inference_header_length);
   if (!body.ok()) return Error(body.status(), reply);
-  auto model = cache_.Get(spec);
+  auto model = target.cache->Get(spec);
   if (!model.ok()) return Error(model.status(), reply);
   thread_local simdjson::dom::parser parser;
   auto parsed = ParseV2Infer(parser, *body, (*model)->schema(), options_.max_rows);
@@ -130,10 +130,11 @@ void Service::V2Infer(const Request& request, std::optional<std::string> spec, R
   wanted->has_id = parsed->has_id;
   wanted->outputs = std::move(parsed->outputs);
   const PredictOptions options = parsed->options;
-  ScoreAndLog(std::move(*model), std::move(cells), options, reply, defer_log,
-              [this, wanted](const LoadedModel& m, const Predictions& p, Reply& out) {
+  ScoreAndLog(target, std::move(*model), std::move(cells), options, reply, defer_log,
+              [this, wanted, name = std::string(DisplayModelName(target.name))](const LoadedModel& m,
+                                                                                const Predictions& p, Reply& out) {
                 std::string binary;
-                AppendV2Response(kDefaultModel, m.version(), m.schema(), p, *wanted, out.body, binary);
+                AppendV2Response(name, m.version(), m.schema(), p, *wanted, out.body, binary);
                 if (!binary.empty()) {
                   out.inference_header_length = static_cast<long>(out.body.size());
                   out.body += binary;
@@ -145,13 +146,14 @@ void Service::V2Infer(const Request& request, std::optional<std::string> spec, R
 }
 
 // Counts only: modelbay does not time the protocol's phases, so every "ns"
-// is 0 (perf_analyzer reads the counts).
-void Service::V2Stats(Reply& reply) {
+// is 0 (perf_analyzer reads the counts). The counts are the server's, over
+// every model.
+void Service::V2Stats(const ModelTarget& target, Reply& reply) {
   const uint64_t n = v2_inferences_.load(), rows = v2_rows_.load();
-  const int v = cache_.view()->default_version;
+  const int v = target.cache->view()->default_version;
   auto zero = [](uint64_t count) { return nlohmann::json{{"count", count}, {"ns", 0}}; };
   nlohmann::json stats = {
-      {"name", kDefaultModel},
+      {"name", DisplayModelName(target.name)},
       {"version", std::to_string(v)},
       {"last_inference", 0},
       {"inference_count", rows},

@@ -181,7 +181,7 @@ def test_hostile_v2_bodies_get_400_and_the_server_stays_healthy(server, expected
 
 def test_unknown_model_version_and_method(server):
     r = server.get("/v2/models/churn")
-    assert r.status_code == 404 and "named models are not implemented" in r.json()["error"]
+    assert r.status_code == 404 and "no model named 'churn'" in r.json()["error"], r.text
     r = server.post("/v2/models/default/versions/staging/infer",
                     json={"inputs": [{"name": "Count", "shape": [1], "datatype": "FP64", "data": [1]}]})
     assert r.status_code == 404 and "staging" in r.json()["error"], r.text

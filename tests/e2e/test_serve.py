@@ -178,7 +178,7 @@ def test_second_request_downloads_nothing(server):
     after = server.metrics()
     assert after['modelbay_store_reads_total{kind="fetch"}'] == before['modelbay_store_reads_total{kind="fetch"}']
     assert after["modelbay_model_cache_hits_total"] >= before["modelbay_model_cache_hits_total"] + 5
-    assert after['modelbay_rows_predicted_total{version="1"}'] >= before['modelbay_rows_predicted_total{version="1"}'] + 5
+    assert after['modelbay_rows_predicted_total{model="default",version="1"}'] >= before['modelbay_rows_predicted_total{model="default",version="1"}'] + 5
 
 
 def test_metrics_pass_promtool(server):

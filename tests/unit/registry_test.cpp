@@ -11,8 +11,10 @@
 #include "model_fixtures.h"
 #include "registry/bundle.h"
 #include "registry/layout.h"
+#include "registry/model_name.h"
 #include "registry/registry.h"
 #include "store/local_store.h"
+#include "store/prefixed_store.h"
 
 namespace modelbay {
 namespace {
@@ -383,6 +385,88 @@ TEST(RegistryLayout, FormatVersionsCollapsesRanges) {
   using registry_internal::FormatVersions;
   EXPECT_EQ(FormatVersions({}), "none");
   EXPECT_EQ(FormatVersions({1, 2, 3, 5, 7, 8}), "1-3, 5, 7, 8");
+}
+
+// Named models: the one name parser, and the layout that keeps each model in
+// its own folder while the unnamed model keeps the root.
+TEST(ModelNameTest, ParsesNamesStrictly) {
+  EXPECT_EQ(*ParseModelName(""), "");
+  EXPECT_EQ(*ParseModelName("default"), "");  // the unnamed model
+  EXPECT_EQ(*ParseModelName("churn"), "churn");
+  EXPECT_EQ(*ParseModelName("fraud-v2_b"), "fraud-v2_b");
+  EXPECT_EQ(*ParseModelName("9lives"), "9lives");
+  EXPECT_EQ(*ParseModelName(std::string(63, 'a')), std::string(63, 'a'));
+  for (const std::string& bad : std::vector<std::string>{"Churn", "-x", "_x", "123", "a/b", "../a", "a b", "a.b", "caf\xc3\xa9", "a\n",
+                          std::string(64, 'a'), std::string("a\0b", 3)}) {
+    auto r = ParseModelName(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << bad;
+    EXPECT_THAT(r.status().message(), ::testing::HasSubstr("model name")) << bad;
+  }
+  // A message never carries a byte that is not printable ASCII.
+  EXPECT_THAT(ParseModelName("caf\xc3\xa9").status().message(), ::testing::HasSubstr("'caf\\xc3\\xa9'"));
+  EXPECT_THAT(ParseModelName("a\nb").status().message(), ::testing::HasSubstr("'\\x0a' is not allowed"));
+  EXPECT_EQ(DisplayModelName(""), "default");
+  EXPECT_EQ(DisplayModelName("churn"), "churn");
+  EXPECT_EQ(ModelKeyPrefix(""), "");
+  EXPECT_EQ(ModelKeyPrefix("churn"), "models/churn/");
+}
+
+TEST_F(RegistryTest, NamedModelsNumberVersionsApartFromTheUnnamedModel) {
+  PublishOne();  // the unnamed model's version 1
+  Registry churn(ModelScope(store_, "churn"));
+  Registry fraud(ModelScope(store_, "fraud"));
+  for (int i = 0; i < 2; ++i) {
+    auto v = churn.Publish(fixtures::TinyModelJson(), fixtures::TinyPreprocessorJson(), {{"target", "churn"}});
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_EQ(*v, i + 1);
+  }
+  ASSERT_EQ(*fraud.Publish(fixtures::TinyModelJson(), fixtures::TinyPreprocessorJson(), {{"target", "x"}}), 1);
+  ASSERT_TRUE(churn.SetAlias("production", 2, "test").ok());
+
+  EXPECT_EQ(*registry_->ListVersions(), std::vector<int>{1});  // the others' folders are not versions
+  EXPECT_EQ(*churn.ListVersions(), (std::vector<int>{1, 2}));
+  EXPECT_EQ(*fraud.ListVersions(), std::vector<int>{1});
+  EXPECT_FALSE(registry_->GetAlias("production")->has_value());
+  EXPECT_EQ(**churn.GetAlias("production"), 2);
+  EXPECT_TRUE(registry_->Fetch(1).ok());
+  EXPECT_TRUE(churn.Fetch(2).ok());
+  // The next unnamed version is 2, whatever the named models hold.
+  EXPECT_EQ(PublishOne(), 2);
+
+  const auto keys = Keys();
+  for (const char* key : {"1/.committed", "2/.committed", "models/churn/1/.committed", "models/churn/2/model.json",
+                          "models/churn/aliases/production.json", "models/fraud/1/.committed"}) {
+    EXPECT_THAT(keys, ::testing::Contains(std::string(key)));
+  }
+  EXPECT_THAT(keys, ::testing::Not(::testing::Contains(std::string("aliases/production.json"))));
+  EXPECT_EQ(*ListNamedModels(*store_), (std::vector<std::string>{"churn", "fraud"}));
+  // Only committed versions make a model: a reserved, never committed folder does not.
+  ASSERT_TRUE(store_->Put("models/ghost/1/.reserved", "{}").ok());
+  ASSERT_TRUE(store_->Put("models/Bad/1/.committed", "{}").ok());
+  EXPECT_EQ(*ListNamedModels(*store_), (std::vector<std::string>{"churn", "fraud"}));
+}
+
+TEST_F(RegistryTest, PrefixedStoreKeepsKeysRelative) {
+  auto scoped = std::make_shared<PrefixedStore>(store_, "models/m/");
+  ASSERT_TRUE(scoped->Put("a/b.txt", "hello").ok());
+  EXPECT_EQ(*store_->Get("models/m/a/b.txt"), "hello");
+  EXPECT_EQ(*scoped->Get("a/b.txt"), "hello");
+  EXPECT_EQ(*scoped->GetRange("a/b.txt", 1, 3), "ell");
+  auto head = scoped->Head("a/b.txt");
+  ASSERT_TRUE(head.ok() && head->has_value());
+  EXPECT_EQ((*head)->key, "a/b.txt");
+  EXPECT_EQ(scoped->PutIfAbsent("a/b.txt", "other").code(), Code::kAlreadyExists);
+  ASSERT_TRUE(scoped->Concat("a/b.txt", **head, " world").ok());
+  EXPECT_EQ(*scoped->Get("a/b.txt"), "hello world");
+  auto listed = scoped->List("");
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].key, "a/b.txt");
+  EXPECT_EQ(scoped->Cleanup(true).status().code(), Code::kFailedPrecondition);
+  EXPECT_THAT(scoped->Describe(), ::testing::EndsWith("/models/m"));
+  ASSERT_TRUE(scoped->Delete("a/b.txt").ok());
+  EXPECT_EQ(store_->Get("models/m/a/b.txt").status().code(), Code::kNotFound);
 }
 
 }  // namespace

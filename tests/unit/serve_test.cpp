@@ -214,8 +214,8 @@ TEST(Metrics, ExpositionFormat) {
   m.ObserveRequest(Route::kInference, 200, 2.0);
   m.ObserveRequest(Route::kInference, 400, 0.0001);
   m.ObserveRequest(Route::kHealth, 200, 0);
-  m.AddRows(3, 100);
-  m.AddRows(3, 1);
+  m.AddRows("default", 3, 100);
+  m.AddRows("default", 3, 1);
   m.CacheHit();
   m.StoreReadDone(StoreRead::kFetch);
   const std::string text = m.Render({5, 2, 1}, 3, true);
@@ -224,7 +224,7 @@ TEST(Metrics, ExpositionFormat) {
   EXPECT_THAT(text, HasSubstr("modelbay_inference_duration_seconds_bucket{le=\"0.0005\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("modelbay_inference_duration_seconds_bucket{le=\"+Inf\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("modelbay_inference_duration_seconds_count 3\n"));
-  EXPECT_THAT(text, HasSubstr("modelbay_rows_predicted_total{version=\"3\"} 101\n"));
+  EXPECT_THAT(text, HasSubstr("modelbay_rows_predicted_total{model=\"default\",version=\"3\"} 101\n"));
   EXPECT_THAT(text, HasSubstr("modelbay_store_reads_total{kind=\"fetch\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("modelbay_spool_backlog_rows 5\n"));
   // Every sample line belongs to a family declared by # TYPE before it.

@@ -1,0 +1,90 @@
+// The named models a server serves besides the unnamed one (registry/
+// model_name.h has the layout). Each named model gets what the unnamed model
+// gets from `modelbay serve`: a registry on its folder of the model store, a
+// ModelCache with its own refresher, a prediction log spooled in
+// <spool>/models/<name>/ and shipped to models/<name>/ of the results store,
+// and (when results_refresh > 0) a refresher keeping its results_<N>.csv
+// current. A model is opened on first use (or at Start, for those already in
+// the store), once, and stays open until Close.
+//
+// Ownership: owns every named model's parts; the stores and `metrics` are
+// shared with the rest of the server and must outlive this object.
+// Thread-safety: Get, Names and Close may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "registry/registry.h"
+#include "results/prediction_log.h"
+#include "results/results_file.h"
+#include "serve/metrics.h"
+#include "serve/model_cache.h"
+#include "store/store.h"
+
+namespace modelbay::serve {
+
+// What a request is scored and logged with: the unnamed model's cache and
+// log, or a named model's. Pointers stay valid until the server stops.
+struct ModelTarget {
+  std::string name;              // "" = the unnamed model
+  ModelCache* cache = nullptr;
+  PredictionLog* log = nullptr;  // may be null only in tests
+};
+
+struct NamedModelsOptions {
+  std::shared_ptr<Store> models;   // the whole model store
+  std::shared_ptr<Store> results;  // the whole results store
+  PredictionLogOptions log;        // spool_dir is the server's; each model uses <spool_dir>/models/<name>
+  std::chrono::milliseconds alias_refresh{5000};
+  std::chrono::milliseconds results_refresh{0};  // 0: no results_<N>.csv refresher
+  results::ResultsFileOptions results_file;
+  size_t max_models = 256;  // open named models at most (ResourceExhausted beyond)
+};
+
+class NamedModels {
+ public:
+  NamedModels(NamedModelsOptions options, Metrics& metrics);
+  ~NamedModels();  // Close()
+  NamedModels(const NamedModels&) = delete;
+  NamedModels& operator=(const NamedModels&) = delete;
+
+  // Opens every named model that has a version in the store now (a failure
+  // to list is logged: models still open on first use).
+  void Start();
+  // The model `name` (non-empty, checked by ParseModelName), opened on first
+  // use. NotFound when the model store holds no committed version of it;
+  // Unavailable when the store cannot be read; ResourceExhausted past
+  // max_models.
+  Result<ModelTarget> Get(const std::string& name);
+  // The named models open now and those with a version in the store, sorted;
+  // open ones only when the store cannot be listed.
+  std::vector<std::string> Names();
+  // Stops every cache, ships and closes every log, runs the results files'
+  // final pass. The first log error, if any (the rest are logged).
+  Status Close();
+
+ private:
+  struct Entry {
+    std::shared_ptr<Registry> registry;
+    std::unique_ptr<ModelCache> cache;
+    std::unique_ptr<PredictionLog> log;
+    std::unique_ptr<results::ResultsFileRefresher> refresher;
+    std::filesystem::path spool;
+  };
+  Result<std::unique_ptr<Entry>> Open(const std::string& name);
+
+  NamedModelsOptions options_;
+  Metrics& metrics_;
+  std::mutex open_mu_;  // one model opens at a time (taken before mu_, never while holding it)
+  std::mutex mu_;       // guards entries_ and closed_; never held during store I/O
+  std::map<std::string, std::unique_ptr<Entry>> entries_;
+  bool closed_ = false;
+};
+
+}  // namespace modelbay::serve
