@@ -9,10 +9,24 @@
 //                       makes one per call)
 //   loaded_xgb/N        LoadedModel's previous path: in-place prediction with
 //                       a reused per-thread proxy DMatrix
+//   tl2cgen/N           the same model compiled to C by tl2cgen (PyPI) and
+//                       built into a shared library by run.sh; its generated
+//                       `predict` called per row (how tl2cgen's own runtime
+//                       drives it), rows converted to its Entry layout
+//                       beforehand (not timed). Only when SCORER_BENCH_TL2CGEN
+//                       names the library.
+// Environment (run.sh sets both): SCORER_BENCH_MODEL=FILE reads the model
+// from FILE, or trains it and writes it there when FILE does not exist
+// (run.sh compiles that file with tl2cgen, so every scorer times the same
+// trees), and SCORER_BENCH_TL2CGEN=LIB.so loads the compiled library with
+// dlopen. Benchmark-only:
+// nothing from a model store is compiled or loaded.
 // Run by benchmarks/scorer/run.sh.
 #include <benchmark/benchmark.h>
+#include <dlfcn.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -63,13 +77,21 @@ struct Setup {
     pre.Transform(columns, train, x.data());
     std::vector<float> y;
     for (uint32_t r : train) y.push_back(inferred->labels[r]);
-    auto params = ResolveParams(inferred->schema, nlohmann::json::object());
-    Check(params.status());
-    auto fitted = FitBooster(std::move(x), y, cols, *params);
-    Check(fitted.status());
-    auto json = SaveModelJson(fitted->get());
-    Check(json.status());
-    model_json = *json;
+    const char* model_file = std::getenv("SCORER_BENCH_MODEL");
+    if (model_file != nullptr && std::filesystem::exists(model_file)) {
+      std::stringstream saved;
+      saved << std::ifstream(model_file).rdbuf();
+      model_json = saved.str();
+    } else {
+      auto params = ResolveParams(inferred->schema, nlohmann::json::object());
+      Check(params.status());
+      auto fitted = FitBooster(std::move(x), y, cols, *params);
+      Check(fitted.status());
+      auto json = SaveModelJson(fitted->get());
+      Check(json.status());
+      model_json = *json;
+      if (model_file != nullptr) std::ofstream(model_file) << model_json;
+    }
     rows.resize(kMaxRows * cols);
     pre.Transform(columns, all.subspan(kTrainRows, kMaxRows), rows.data());
 
@@ -84,6 +106,51 @@ struct Setup {
     booster.reset(h);
     XGBoosterLoadModelFromBuffer(h, model_json.data(), model_json.size());
     XGBoosterSetParam(h, "nthread", "1");
+    if (const char* lib = std::getenv("SCORER_BENCH_TL2CGEN")) LoadTl2cgen(lib);
+  }
+
+  // tl2cgen's generated entry point and its input layout (header.h of the
+  // generated code): a missing value is `missing == -1`.
+  union Tl2cgenEntry {
+    int missing;
+    float fvalue;
+    int qvalue;
+  };
+  using Tl2cgenPredict = void (*)(Tl2cgenEntry* data, int pred_margin, float* result);
+  Tl2cgenPredict tl2cgen_predict = nullptr;
+  std::vector<Tl2cgenEntry> entries;  // rows in tl2cgen's layout
+
+  void LoadTl2cgen(const char* lib) {
+    void* handle = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+      fprintf(stderr, "scorer_bench: dlopen %s: %s\n", lib, dlerror());
+      std::exit(1);
+    }
+    tl2cgen_predict = reinterpret_cast<Tl2cgenPredict>(dlsym(handle, "predict"));
+    if (tl2cgen_predict == nullptr) {
+      fprintf(stderr, "scorer_bench: %s has no predict()\n", lib);
+      std::exit(1);
+    }
+    entries.resize(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (std::isnan(rows[i])) {
+        entries[i].missing = -1;
+      } else {
+        entries[i].fvalue = rows[i];
+      }
+    }
+    // The same model: its probabilities must be XGBoost's (float rounding apart).
+    std::vector<float> ours(100);
+    Check(PredictForest(forest, rows.data(), 100, cols, ours.data()));
+    for (size_t r = 0; r < 100; ++r) {
+      float p = 0;
+      tl2cgen_predict(entries.data() + r * cols, 0, &p);
+      if (std::fabs(p - ours[r]) > 1e-5f) {
+        fprintf(stderr, "scorer_bench: tl2cgen's row %zu is %.7f, the forest's %.7f: not the same model\n", r, p,
+                ours[r]);
+        std::exit(1);
+      }
+    }
   }
   static void Check(const Status& st) {
     if (!st.ok()) {
@@ -146,10 +213,29 @@ void XgbDense(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
 }
 
+void Tl2cgen(benchmark::State& state) {
+  Setup& s = S();
+  if (s.tl2cgen_predict == nullptr) {
+    state.SkipWithError("SCORER_BENCH_TL2CGEN not set");
+    return;
+  }
+  const size_t n = static_cast<size_t>(state.range(0));
+  std::vector<float> out(n);
+  for (auto _ : state) {
+    for (size_t r = 0; r < n; ++r) {
+      out[r] = 0.0f;  // predict adds each tree's leaf to the result
+      s.tl2cgen_predict(s.entries.data() + r * s.cols, 0, &out[r]);
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
+}
+
 BENCHMARK(Forest)->Name("forest")->Arg(1)->Arg(100)->Arg(100000);
 BENCHMARK(LoadedForest)->Name("loaded_forest")->Arg(1)->Arg(100)->Arg(100000);
 BENCHMARK(XgbDense)->Name("xgb_dense")->Arg(1)->Arg(100)->Arg(100000);
 BENCHMARK(LoadedXgb)->Name("loaded_xgb")->Arg(1)->Arg(100)->Arg(100000);
+BENCHMARK(Tl2cgen)->Name("tl2cgen")->Arg(1)->Arg(100)->Arg(100000);
 
 }  // namespace
 }  // namespace modelbay

@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
 # benchmarks/serve: one run, one machine, the same model, wrk on loopback,
 # concurrency 16, DURATION seconds each, single-row and 100-row requests:
-#   modelbay  `modelbay serve --threads 2`, prediction log on (fsync always)
 #   ceiling   a bare Beast hello-world, same stack and thread count (hello.cpp)
-#   mlflow    `mlflow models serve --env-manager local` on an sklearn Pipeline
-#             of the same preprocessing and XGBoost parameters
+#   modelbay  `modelbay serve --threads 2`, defaults: prediction log on
+#             (--fsync always), access log on; the machine's fdatasync rate
+#             (fdatasync_probe.py, 3 s, on the spool's file system) is taken
+#             just before it: it bounds group commit
+#   modelbay_nofsync  the same with --fsync never
+#   mlflow    `mlflow models serve --env-manager local --workers 2` on an
+#             sklearn Pipeline of the same preprocessing and XGBoost parameters
+#   mlserver  MLServer + mlserver-xgboost serving the version's model.json
+#             (the same booster) over its v2 REST endpoint, rows pre-encoded
+#             (v2_bodies.py), parallel_workers MLSERVER_WORKERS (default 2)
 #   seed      the seed's predict.py design (Flask, model read per request,
 #             read-append-rewrite results CSV): seed_predict.py
-# Writes RESULTS.md beside this script. Needs: wrk, a built modelbay
-# (MODELBAY_BIN, default build/src/modelbay), g++ and Boost; the Python peers
-# need benchmarks/.venv-mlflow (created here when missing; SKIP_PYTHON=1 skips).
+# and issue 10's comparison: modelbay's POST /v2/models/default/infer vs
+# MLServer's v2 infer, single row, at concurrency 1, 4 and 16.
+# Writes RESULTS.md beside this script (the part above its "## Notes").
+# Needs: wrk, a built modelbay (MODELBAY_BIN, default build/src/modelbay), g++
+# and Boost; the Python peers live in benchmarks/.venv-mlflow and
+# benchmarks/.venv-mlserver (created here with pinned versions when missing;
+# SKIP_PYTHON=1 skips them).
 # ONLY_MODELBAY=1 runs just the two modelbay cases and prints them (no
 # RESULTS.md): for before/after comparisons of two builds, interleaved.
+#   DURATION=15 benchmarks/serve/run.sh
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -26,34 +38,32 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 1 600); do curl -sf -o /dev/null "$1" && return 0; sleep 0.2; done; echo "not up: $1" >&2; return 1; }
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 cd "$WORK"
 echo "==> model: sample data (seed columns), upload, train (in $WORK)"
 "$BIN" sample-data --rows 20000 --seed 7 --out churn.csv >/dev/null
 "$BIN" upload churn.csv >/dev/null
 "$BIN" train --quiet >/dev/null
-python3 - <<'PY'
-import json
-one = {"data": [["aa", 2, 2]], "model_version": "1"}
-hundred = {"data": [[["aa", "bb", "cc"][i % 3], i % 50, i] for i in range(100)], "model_version": "1"}
-json.dump(one, open("one.json", "w")); json.dump(hundred, open("hundred.json", "w"))
-# MLflow's scoring protocol wants the rows as a split-orient frame.
-cols = ["Country", "Count", "id"]
-json.dump({"dataframe_split": {"columns": cols, "data": one["data"]}}, open("mlflow_one.json", "w"))
-json.dump({"dataframe_split": {"columns": cols, "data": hundred["data"]}}, open("mlflow_hundred.json", "w"))
-PY
+python3 "$HERE/v2_bodies.py" .modelbay/models/1/preprocessor.json "$WORK"
 
 declare -A RPS P50 P99 ERR
-bench() {  # name url body_file
-  for size in one hundred; do
-    local body=$3_$size.json; [ "$3" = plain ] && body=$size.json
-    # A short warm-up, then the measured run.
-    WRK_BODY_FILE=$body wrk -t$WRK_THREADS -c$CONNS -d2s -s "$HERE/post.lua" "$2" >/dev/null 2>&1 || true
-    local line
-    line=$(WRK_BODY_FILE=$body wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s --latency -s "$HERE/post.lua" "$2" | grep '^RESULT')
-    read -r _ rps p50 p99 err <<<"$line"
-    RPS[$1_$size]=$rps; P50[$1_$size]=$p50; P99[$1_$size]=$p99; ERR[$1_$size]=$err
-    echo "    $1 $size-row: $rps req/s, p50 $p50 ms, p99 $p99 ms, errors $err"
-  done
+# run KEY URL BODY CONNS: a 2 s warm-up, then DURATION s measured.
+run() {
+  local threads=$(( $4 < WRK_THREADS ? $4 : WRK_THREADS ))
+  WRK_BODY_FILE=$3 wrk -t"$threads" -c"$4" -d2s -s "$HERE/post.lua" "$2" >/dev/null 2>&1 || true
+  local line
+  line=$(WRK_BODY_FILE=$3 wrk -t"$threads" -c"$4" -d"${DURATION}"s --latency -s "$HERE/post.lua" "$2" | grep '^RESULT')
+  read -r _ rps p50 p99 err <<<"$line"
+  RPS[$1]=$rps; P50[$1]=$p50; P99[$1]=$p99; ERR[$1]=$err
+  echo "    $1: $rps req/s, p50 $p50 ms, p99 $p99 ms, errors $err"
+}
+# bench NAME URL KIND: single-row and 100-row requests at CONNS.
+bench() {
+  for size in one hundred; do run "$1_$size" "$2" "$3_$size.json" "$CONNS"; done
+}
+# v2_levels NAME URL KIND: single row at concurrency 1, 4, 16 (issue 10).
+v2_levels() {
+  for c in 1 4 16; do run "$1_c$c" "$2" "$3_one.json" "$c"; done
 }
 
 if [ "${ONLY_MODELBAY:-0}" != 1 ]; then
@@ -65,11 +75,16 @@ if [ "${ONLY_MODELBAY:-0}" != 1 ]; then
   kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 fi
 
-echo "==> modelbay serve --threads 2 (prediction log on, --fsync always)"
+echo "==> fdatasync probe (3 s, on the spool's file system)"
+FDATASYNC=$(python3 "$HERE/fdatasync_probe.py" "$WORK" 3)
+echo "    $FDATASYNC"
+
+echo "==> modelbay serve --threads 2 (defaults: prediction log on, --fsync always, access log on)"
 PORT=$(free_port)
 "$BIN" serve --host 127.0.0.1 --port "$PORT" --threads 2 --spool "$WORK/spool" >serve.log 2>&1 & PIDS+=($!)
 wait_http "http://127.0.0.1:$PORT/ready"
 bench modelbay "http://127.0.0.1:$PORT/inference" plain
+[ "${ONLY_MODELBAY:-0}" = 1 ] || v2_levels modelbay_v2 "http://127.0.0.1:$PORT/v2/models/default/infer" v2
 kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" || { echo "serve did not exit cleanly" >&2; tail serve.log >&2; }
 
 echo "==> modelbay serve --threads 2 --fsync never (logged, survives a crash, not power loss)"
@@ -81,42 +96,83 @@ kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" || { echo "serve did not exit clean
 
 [ "${ONLY_MODELBAY:-0}" = 1 ] && exit 0
 
+# kill_tree PID: the process and its children (gunicorn/uvicorn workers).
+kill_tree() { pkill -TERM -P "$1" 2>/dev/null || true; kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
 if [ "${SKIP_PYTHON:-0}" != 1 ]; then
   VENV=$ROOT/benchmarks/.venv-mlflow
   if [ ! -x "$VENV/bin/mlflow" ]; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q "mlflow==2.17.2" "xgboost==2.1.3" flask scikit-learn pandas
   fi
-  echo "==> mlflow models serve --env-manager local"
+  echo "==> mlflow models serve --env-manager local --workers 2"
   "$VENV/bin/python" "$HERE/mlflow_model.py" churn.csv .modelbay/models/1/preprocessor.json \
       .modelbay/models/1/metadata.json mlflow_model >/dev/null
   PORT=$(free_port)
   # mlflow starts gunicorn by name: the venv's bin must be on PATH.
-  PATH="$VENV/bin:$PATH" "$VENV/bin/mlflow" models serve -m mlflow_model --env-manager local -h 127.0.0.1 -p "$PORT" >mlflow.log 2>&1 & PIDS+=($!)
+  PATH="$VENV/bin:$PATH" "$VENV/bin/mlflow" models serve -m mlflow_model --env-manager local --workers 2 \
+      -h 127.0.0.1 -p "$PORT" >mlflow.log 2>&1 & PIDS+=($!)
   wait_http "http://127.0.0.1:$PORT/ping"
   bench mlflow "http://127.0.0.1:$PORT/invocations" mlflow
-  kill "${PIDS[-1]}"; pkill -P "${PIDS[-1]}" 2>/dev/null || true
+  kill_tree "${PIDS[-1]}"
+
+  MS_VENV=$ROOT/benchmarks/.venv-mlserver
+  if [ ! -x "$MS_VENV/bin/mlserver" ]; then
+    python3 -m venv "$MS_VENV"
+    # uvloop 0.22+ breaks MLServer 1.7's parallel workers (no event loop in
+    # the worker's main thread); pandas 3 is newer than MLServer 1.7.
+    "$MS_VENV/bin/pip" install -q "mlserver==1.7.1" "mlserver-xgboost==1.7.1" "xgboost==2.1.3" \
+        "uvloop==0.21.0" "pandas==2.2.3" "numpy==2.1.3"
+  fi
+  echo "==> MLServer $("$MS_VENV/bin/pip" show mlserver 2>/dev/null | awk '/^Version/ {print $2}') + mlserver-xgboost, the same model.json, parallel_workers ${MLSERVER_WORKERS:-2}"
+  mkdir -p mlserver/churn
+  cp .modelbay/models/1/model.json mlserver/churn/model.json
+  PORT=$(free_port); GRPC=$(free_port); METRICS=$(free_port)
+  cat >mlserver/settings.json <<JSON
+{"host": "127.0.0.1", "http_port": $PORT, "grpc_port": $GRPC, "metrics_port": $METRICS,
+ "parallel_workers": ${MLSERVER_WORKERS:-2}, "debug": false}
+JSON
+  cat >mlserver/churn/model-settings.json <<JSON
+{"name": "churn", "implementation": "mlserver_xgboost.XGBoostModel",
+ "parameters": {"uri": "./model.json", "version": "1"}}
+JSON
+  PATH="$MS_VENV/bin:$PATH" "$MS_VENV/bin/mlserver" start mlserver >mlserver.log 2>&1 & PIDS+=($!)
+  wait_http "http://127.0.0.1:$PORT/v2/models/churn/ready"
+  # The same booster: its probability for the one row must be modelbay's.
+  MS_OUT=$(curl -sf -X POST -H 'Content-Type: application/json' -d @mlserver_one.json \
+      "http://127.0.0.1:$PORT/v2/models/churn/infer" | python3 -c 'import json,sys; print(json.load(sys.stdin)["outputs"][0]["data"])')
+  echo "    MLServer's output for the one row: $MS_OUT"
+  bench mlserver "http://127.0.0.1:$PORT/v2/models/churn/infer" mlserver
+  v2_levels mlserver_v2 "http://127.0.0.1:$PORT/v2/models/churn/infer" mlserver
+  kill_tree "${PIDS[-1]}"
 
   echo "==> the seed's predict.py design (Flask)"
   PORT=$(free_port); mkdir -p seed_results
   "$VENV/bin/python" "$HERE/seed_predict.py" .modelbay/models seed_results "$PORT" >seed.log 2>&1 & PIDS+=($!)
-  sleep 1; for _ in $(seq 1 100); do curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -d @one.json "http://127.0.0.1:$PORT/inference" && break; sleep 0.2; done
+  sleep 1; for _ in $(seq 1 100); do curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -d @plain_one.json "http://127.0.0.1:$PORT/inference" && break; sleep 0.2; done
   rm -f seed_results/*
   bench seed "http://127.0.0.1:$PORT/inference" plain
   kill "${PIDS[-1]}"
 fi
 
 ratio() { python3 -c "import sys; a,b=sys.argv[1:3]; print(f'{float(a)/float(b):.2f}' if a and b and float(b) else 'n/a')" "${1:-}" "${2:-}"; }
+# rows/s of 100-row requests over rows/s of single-row ones
+rows_ratio() { python3 -c "import sys; a,b=sys.argv[1:3]; print(f'{100*float(a)/float(b):.1f}' if a and b and float(b) else 'n/a')" "${1:-}" "${2:-}"; }
+verdict() { python3 -c "import sys; v,op,g=sys.argv[1:4]; print('n/a' if v in ('','n/a') else ('met' if (float(v)>=float(g) if op=='>=' else float(v)<=float(g)) else 'missed'))" "$1" "$2" "$3"; }
+HEAD_NOTES=""
+[ -f "$HERE/RESULTS.md" ] && HEAD_NOTES=$(sed -n '/^## Notes/,$p' "$HERE/RESULTS.md")
 {
   echo "# benchmarks/serve results"
   echo
-  echo "Command: \`benchmarks/serve/run.sh\` (DURATION=$DURATION s per run, wrk -t$WRK_THREADS -c$CONNS, loopback)."
-  echo "Machine: $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Command: \`DURATION=$DURATION benchmarks/serve/run.sh\` (wrk -t$WRK_THREADS -c$CONNS unless a row says otherwise, ${DURATION} s after a 2 s warm-up, loopback)."
+  echo "Machine: $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ); load average at start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Model: version 1 trained by \`modelbay train\` on \`sample-data --rows 20000 --seed 7\` (seed columns)."
+  echo "modelbay: $("$BIN" --version 2>/dev/null | head -1), \`serve --threads 2\` with its defaults (access log on)."
+  echo "fdatasync probe just before the fsync-always case: $FDATASYNC"
   echo
   echo "| server | rows/request | req/s | p50 ms | p99 ms | errors | modelbay req/s ÷ this |"
   echo "|---|---|---|---|---|---|---|"
-  for s in ceiling modelbay modelbay_nofsync mlflow seed; do
+  for s in ceiling modelbay modelbay_nofsync mlflow mlserver seed; do
     for size in one hundred; do
       k=${s}_$size; [ -n "${RPS[$k]:-}" ] || continue
       n=$([ $size = one ] && echo 1 || echo 100)
@@ -124,7 +180,27 @@ ratio() { python3 -c "import sys; a,b=sys.argv[1:3]; print(f'{float(a)/float(b):
     done
   done
   echo
-  echo "Targets (single row): modelbay ≥ 30% of the ceiling → $(ratio "${RPS[modelbay_one]:-}" "${RPS[ceiling_one]:-}") of it;"
-  echo "≥ 10× MLflow → $(ratio "${RPS[modelbay_one]:-}" "${RPS[mlflow_one]:-}")×; p99 ≤ 2 ms → ${P99[modelbay_one]:-n/a} ms."
-} > "$HERE/RESULTS.md"
-cat "$HERE/RESULTS.md"
+  echo "Issue 10: Open Inference Protocol (v2) infer, single row, modelbay's \`POST /v2/models/default/infer\` (log on, --fsync always) vs MLServer's (rows pre-encoded):"
+  echo
+  echo "| concurrency | modelbay req/s | modelbay p99 ms | MLServer req/s | MLServer p99 ms | modelbay ÷ MLServer |"
+  echo "|---|---|---|---|---|---|"
+  for c in 1 4 16; do
+    echo "| $c | ${RPS[modelbay_v2_c$c]:-n/a} | ${P99[modelbay_v2_c$c]:-n/a} | ${RPS[mlserver_v2_c$c]:-n/a} | ${P99[mlserver_v2_c$c]:-n/a} | $(ratio "${RPS[modelbay_v2_c$c]:-}" "${RPS[mlserver_v2_c$c]:-}") |"
+  done
+  echo
+  NEVER=$(ratio "${RPS[modelbay_nofsync_one]:-}" "${RPS[ceiling_one]:-}")
+  ALWAYS=$(ratio "${RPS[modelbay_one]:-}" "${RPS[ceiling_one]:-}")
+  MLF=$(ratio "${RPS[modelbay_one]:-}" "${RPS[mlflow_one]:-}")
+  MLS=$(ratio "${RPS[modelbay_one]:-}" "${RPS[mlserver_one]:-}")
+  ROWS=$(rows_ratio "${RPS[modelbay_hundred]:-}" "${RPS[modelbay_one]:-}")
+  echo "Issue 9's goals (single row, wrk -c16, 2 threads; modelbay with its defaults unless said):"
+  echo
+  echo "- \`--fsync never\` >= 0.6x the ceiling: $NEVER x ($(verdict "$NEVER" '>=' 0.6)); p99 <= 1 ms: ${P99[modelbay_nofsync_one]:-n/a} ms ($(verdict "${P99[modelbay_nofsync_one]:-}" '<=' 1))"
+  echo "- \`--fsync always\` >= 0.4x the ceiling: $ALWAYS x ($(verdict "$ALWAYS" '>=' 0.4)), beside the fdatasync probe above"
+  echo "- >= 100x MLflow with 2 workers: $MLF x ($(verdict "$MLF" '>=' 100))"
+  echo "- ahead of MLServer: $MLS x ($(verdict "$MLS" '>=' 1))"
+  echo "- 100-row requests >= 30x the rows/s of single-row requests: $ROWS x ($(verdict "$ROWS" '>=' 30))"
+  if [ -n "$HEAD_NOTES" ]; then echo; echo "$HEAD_NOTES"; fi
+} > "$HERE/RESULTS.md.new"
+mv "$HERE/RESULTS.md.new" "$HERE/RESULTS.md"
+sed -n '1,/^## Notes/p' "$HERE/RESULTS.md"

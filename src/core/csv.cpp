@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -124,7 +126,15 @@ class Parser {
     return Status::Ok();
   }
 
+  // For a window of a file's data rows that CheckBytes already checked as
+  // part of the whole: the rows run from its first byte to its last.
+  void Window() {
+    pos_ = begin_ = 0;
+    content_end_ = text_.size();
+  }
+
   bool AtEnd() const { return pos_ >= content_end_; }
+  size_t content_end() const { return content_end_; }
   size_t pos() const { return pos_; }
   size_t line() const { return line_; }
   bool AtBlankLine() const { return text_[pos_] == '\n' || text_[pos_] == '\r'; }
@@ -199,6 +209,37 @@ class Parser {
   size_t pos_ = 0;
   size_t line_ = 1;
   size_t first_line_ = 1;
+};
+
+// Finds row starts in bytes read in order from a row start on: a row starts
+// just after a newline outside quotes, and whether a newline is quoted is the
+// parity of the quote characters before it (exact for every file the parser
+// accepts: quotes open only at a field's start and come in pairs inside).
+// Counts the line ends it passes. The one way modelbay splits CSV bytes
+// into ranges of whole rows: CsvFileReader::SetRange and ParseCsv's chunks.
+class RowStartScanner {
+ public:
+  // Scans `bytes` (which begin at offset `at` of the file) for the first row
+  // start at or after `target`: its offset, with the scan stopped there; or
+  // nullopt when `bytes` hold none (all of them scanned: feed the next).
+  std::optional<uint64_t> Find(std::string_view bytes, uint64_t at, uint64_t target) {
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      const char c = bytes[i];
+      if (c == '"') {
+        quoted_ = !quoted_;
+      } else if (c == '\n') {
+        ++lines_;
+        if (!quoted_ && at + i + 1 >= target) return at + i + 1;
+      }
+    }
+    return std::nullopt;
+  }
+  // Line ends passed so far.
+  size_t lines() const { return lines_; }
+
+ private:
+  bool quoted_ = false;
+  size_t lines_ = 0;
 };
 
 // Removes the "" escapes of a quoted field in place; returns the new view.
@@ -362,14 +403,17 @@ Result<std::vector<std::string>> ParseHeader(Parser& parser) {
   return header;
 }
 
-// The data records from the parser's position to the end of `buf` into
-// `table` (whose header is set); views point into `buf`, which the caller
-// then hands to the table.
-Status ParseRecords(Parser& parser, std::string& buf, CsvTable& table, std::vector<std::vector<std::string_view>>& columns,
-                    std::vector<size_t>& lines, size_t& rows) {
+// The data records from the parser's position to the end of its text (all
+// of `buf`, or a window of it that starts at a row start) into `columns`
+// (one per column of `table`'s header), `lines` and `rows`; views point into
+// `buf`, which the caller then hands to the table. Only the window's bytes
+// are touched (unescaping rewrites them in place), so windows of one buffer
+// can be parsed on several threads at once.
+Status ParseRecords(Parser& parser, std::string& buf, std::string_view text, const CsvTable& table,
+                    std::vector<std::vector<std::string_view>>& columns, std::vector<size_t>& lines, size_t& rows) {
   const size_t ncols = table.cols();
   // Every data row starts on a line, so line ends bound the row count.
-  size_t max_rows = static_cast<size_t>(std::count(buf.begin() + static_cast<long>(parser.pos()), buf.end(), '\n')) + 1;
+  size_t max_rows = static_cast<size_t>(std::count(text.begin() + static_cast<long>(parser.pos()), text.end(), '\n')) + 1;
   columns.resize(ncols);
   for (auto& col : columns) col.reserve(col.size() + max_rows);
   lines.reserve(lines.size() + max_rows);
@@ -398,7 +442,7 @@ Status ParseRecords(Parser& parser, std::string& buf, CsvTable& table, std::vect
       size_t at = got > ncols ? extra_offset : parser.pos();
       if (got < ncols) {
         // Point at the end of the row's text, before its line end.
-        while (at > row_start && (buf[at - 1] == '\n' || buf[at - 1] == '\r')) --at;
+        while (at > row_start && (text[at - 1] == '\n' || text[at - 1] == '\r')) --at;
       }
       return parser.ErrorAt(at, fmt::format(
           "this row has {} field{} but the header has {} ({}); every row needs one value per "
@@ -414,6 +458,48 @@ Status ParseRecords(Parser& parser, std::string& buf, CsvTable& table, std::vect
 }  // namespace
 
 Result<CsvTable> ParseCsv(std::string text, std::string source) {
+  const size_t by_size = text.size() / kParallelChunkBytes;
+  const size_t chunks = std::clamp<size_t>(std::min<size_t>(std::thread::hardware_concurrency(), by_size), 1, 16);
+  return ParseCsvInChunks(std::move(text), std::move(source), chunks);
+}
+
+namespace {
+
+// One chunk's rows: the window [begin, end) of the buffer, starting at a row
+// start on file line `first_line`.
+struct Chunk {
+  size_t begin = 0, end = 0, first_line = 1;
+  std::vector<std::vector<std::string_view>> columns;
+  std::vector<size_t> lines;
+  size_t rows = 0;
+  Status status;
+};
+
+// Windows of whole rows covering [from, to): `count` near-equal byte ranges,
+// each moved forward to the next row start (RowStartScanner); fewer when
+// rows are long. `from` is a row start on line `line`.
+std::vector<Chunk> CutChunks(std::string_view buf, size_t from, size_t to, size_t line, size_t count) {
+  std::vector<Chunk> chunks;
+  RowStartScanner scanner;
+  size_t at = from;
+  for (size_t k = 1; k <= count && at < to; ++k) {
+    const size_t target = k < count ? from + (to - from) * k / count : to;
+    if (target <= at) continue;  // the last chunk's final row reached past it
+    Chunk c;
+    c.begin = at;
+    c.first_line = line + scanner.lines();
+    std::optional<uint64_t> next;
+    if (target < to) next = scanner.Find(buf.substr(at, to - at), at, target);
+    c.end = next ? static_cast<size_t>(*next) : to;
+    at = c.end;
+    chunks.push_back(std::move(c));
+  }
+  return chunks;
+}
+
+}  // namespace
+
+Result<CsvTable> ParseCsvInChunks(std::string text, std::string source, size_t chunk_count) {
   CsvTable table;
   table.source_ = std::move(source);
   auto owned = std::make_unique<std::string>(std::move(text));
@@ -421,7 +507,48 @@ Result<CsvTable> ParseCsv(std::string text, std::string source) {
   Parser parser(buf, table.source_);
   MB_RETURN_IF_ERROR(parser.CheckBytes());
   MB_ASSIGN_OR_RETURN(table.header_, ParseHeader(parser));
-  MB_RETURN_IF_ERROR(ParseRecords(parser, buf, table, table.columns_, table.lines_, table.rows_));
+  // Cut the data rows into windows, parse each on its own thread, and keep
+  // the first error in file order (what one pass would have reported).
+  std::vector<Chunk> chunks;
+  if (chunk_count > 1) chunks = CutChunks(buf, parser.pos(), parser.content_end(), parser.line(), chunk_count);
+  if (chunks.size() <= 1) {
+    MB_RETURN_IF_ERROR(ParseRecords(parser, buf, buf, table, table.columns_, table.lines_, table.rows_));
+    table.buffers_.push_back(std::move(owned));
+    return table;
+  }
+  {
+    std::vector<std::jthread> threads;
+    for (size_t k = 1; k < chunks.size(); ++k) {
+      threads.emplace_back([&, k] {
+        Chunk& c = chunks[k];
+        const std::string_view window(buf.data() + c.begin, c.end - c.begin);
+        Parser part(window, table.source_, c.first_line);
+        part.Window();
+        c.status = ParseRecords(part, buf, window, table, c.columns, c.lines, c.rows);
+      });
+    }
+    Chunk& c = chunks[0];
+    const std::string_view window(buf.data() + c.begin, c.end - c.begin);
+    Parser part(window, table.source_, c.first_line);
+    part.Window();
+    c.status = ParseRecords(part, buf, window, table, c.columns, c.lines, c.rows);
+  }
+  for (const Chunk& c : chunks) MB_RETURN_IF_ERROR(c.status);
+  // Concatenate, freeing each chunk's views once copied.
+  for (const Chunk& c : chunks) table.rows_ += c.rows;
+  table.columns_.resize(table.cols());
+  for (size_t col = 0; col < table.cols(); ++col) {
+    table.columns_[col].reserve(table.rows_);
+    for (Chunk& c : chunks) {
+      table.columns_[col].insert(table.columns_[col].end(), c.columns[col].begin(), c.columns[col].end());
+      std::vector<std::string_view>().swap(c.columns[col]);
+    }
+  }
+  table.lines_.reserve(table.rows_);
+  for (Chunk& c : chunks) {
+    table.lines_.insert(table.lines_.end(), c.lines.begin(), c.lines.end());
+    std::vector<size_t>().swap(c.lines);
+  }
   table.buffers_.push_back(std::move(owned));
   return table;
 }
@@ -547,28 +674,17 @@ Status CsvFileReader::SetRange(uint64_t begin, uint64_t end) {
   if (begin <= data_start_) return Status::Ok();
   // Quote parity and line count from the first data row to the first row
   // start at or after `begin` (just after a newline outside quotes).
-  bool quoted = false;
-  size_t lines = 0;
+  RowStartScanner scanner;
   uint64_t offset = data_start_;
   uint64_t start = size_;
   std::string chunk(kReadChunk, '\0');
   while (offset < size_ && start == size_) {
     MB_ASSIGN_OR_RETURN(size_t got, PRead(fd_, chunk.data(), chunk.size(), offset, source_));
     if (got == 0) break;
-    for (size_t i = 0; i < got; ++i) {
-      char c = chunk[i];
-      if (c == '"') {
-        quoted = !quoted;
-      } else if (c == '\n') {
-        ++lines;
-        if (!quoted && offset + i + 1 >= begin) {
-          start = offset + i + 1;
-          break;
-        }
-      }
-    }
+    if (auto found = scanner.Find(std::string_view(chunk.data(), got), offset, begin)) start = *found;
     offset += got;
   }
+  const size_t lines = scanner.lines();
   buf_.clear();
   pos_ = 0;
   buf_offset_ = start;
@@ -636,7 +752,7 @@ Result<CsvTable> CsvFileReader::NextBlock(size_t max_rows) {
   // Counted before parsing: unescaping "" rewrites bytes in place.
   const size_t lines = static_cast<size_t>(std::count(owned->begin(), owned->end(), '\n'));
   MB_RETURN_IF_ERROR(parser.CheckBytes(/*file_start=*/false, file_end));
-  MB_RETURN_IF_ERROR(ParseRecords(parser, *owned, block, block.columns_, block.lines_, block.rows_));
+  MB_RETURN_IF_ERROR(ParseRecords(parser, *owned, *owned, block, block.columns_, block.lines_, block.rows_));
   line_ += lines;
   block.buffers_.push_back(std::move(owned));
   return block;

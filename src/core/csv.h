@@ -58,7 +58,7 @@ class CsvTable {
   void ReleaseColumn(size_t col) { std::vector<std::string_view>().swap(columns_[col]); }
 
  private:
-  friend Result<CsvTable> ParseCsv(std::string, std::string);
+  friend Result<CsvTable> ParseCsvInChunks(std::string, std::string, size_t);
   friend class CsvFileReader;
   std::string source_;
   std::vector<std::string> header_;
@@ -77,8 +77,16 @@ std::optional<char> OtherDelimiterIn(std::string_view header_line);
 // "semicolon (;)", "tab", "pipe (|)", ...
 std::string DelimiterName(char delimiter);
 
-// Parses CSV text; `source` names the file in errors.
+// Parses CSV text; `source` names the file in errors. Large text is parsed
+// in byte ranges of whole rows, at least kParallelChunkBytes each, on up to
+// one thread per core (ParseCsvInChunks).
 Result<CsvTable> ParseCsv(std::string text, std::string source);
+inline constexpr size_t kParallelChunkBytes = size_t{4} << 20;
+// ParseCsv with the data rows cut into `chunks` near-equal byte ranges of
+// whole rows (fewer when rows are long), each parsed on its own thread. The
+// table, and the error for bad input (the first in the file), are those of
+// a single pass.
+Result<CsvTable> ParseCsvInChunks(std::string text, std::string source, size_t chunks);
 // Reads and parses a file (NotFound when missing, InvalidArgument when not a
 // regular readable file).
 Result<CsvTable> ReadCsvFile(const std::filesystem::path& path);

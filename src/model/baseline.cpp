@@ -46,6 +46,23 @@ double Quantile(std::span<const double> sorted, double q) {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * frac;
 }
 
+namespace {
+
+// Puts the values of ranks `ranks` (ascending, distinct) of values[begin,
+// end) at their sorted positions, as a full sort would, by selection
+// (nth_element) on ever smaller ranges: O(n log ranks), not O(n log n).
+void SelectRanks(std::vector<double>& values, size_t begin, size_t end, std::span<const size_t> ranks) {
+  if (ranks.empty() || end - begin < 2) return;
+  const size_t mid = ranks.size() / 2;
+  const size_t k = ranks[mid];
+  std::nth_element(values.begin() + static_cast<long>(begin), values.begin() + static_cast<long>(k),
+                   values.begin() + static_cast<long>(end));
+  SelectRanks(values, begin, k, ranks.subspan(0, mid));
+  SelectRanks(values, k + 1, end, ranks.subspan(mid + 1));
+}
+
+}  // namespace
+
 NumericSummary SummarizeNumeric(std::vector<double> values) {
   NumericSummary s;
   s.count = values.size();
@@ -54,12 +71,23 @@ NumericSummary SummarizeNumeric(std::vector<double> values) {
     s.histogram.counts = {0};
     return s;
   }
-  std::sort(values.begin(), values.end());
-  s.min = values.front();
-  s.max = values.back();
   double sum = 0;
   for (double v : values) sum += v;
   s.mean = sum / static_cast<double>(values.size());
+  // Quantile() reads the ranks floor(q * (n - 1)) and the one after: only
+  // those need their sorted value.
+  std::vector<size_t> ranks;
+  const size_t n = values.size();
+  for (size_t i = 0; i <= kBaselineBins; ++i) {
+    const size_t lo = static_cast<size_t>(std::floor(static_cast<double>(i) / kBaselineBins * static_cast<double>(n - 1)));
+    ranks.push_back(lo);
+    if (lo + 1 < n) ranks.push_back(lo + 1);
+  }
+  std::sort(ranks.begin(), ranks.end());
+  ranks.erase(std::unique(ranks.begin(), ranks.end()), ranks.end());
+  SelectRanks(values, 0, n, ranks);
+  s.min = values.front();
+  s.max = values.back();
   std::vector<double>& edges = s.histogram.edges;
   for (size_t i = 0; i <= kBaselineBins; ++i) {
     double e = Quantile(values, static_cast<double>(i) / kBaselineBins);

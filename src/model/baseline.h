@@ -100,7 +100,8 @@ struct BaselineState {
 double OutputScore(const Predictions& predictions, size_t row);
 
 // Numeric quantile with linear interpolation (numpy's default) of sorted
-// values; `sorted` must not be empty.
+// values (only the two ranks it reads need to be in place); `sorted` must
+// not be empty.
 double Quantile(std::span<const double> sorted, double q);
 // Summary and histogram (kBaselineBins quantile bins) of present values.
 NumericSummary SummarizeNumeric(std::vector<double> values);

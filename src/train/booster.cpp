@@ -160,21 +160,6 @@ Result<BoosterPtr> FitBooster(std::vector<float> features, std::span<const float
   return booster;
 }
 
-Result<std::vector<float>> PredictDense(BoosterHandle booster, const float* features, size_t rows, size_t cols) {
-  if (rows == 0) return std::vector<float>();
-  std::string array = DenseArrayInterface(features, rows, cols);
-  static constexpr char kConfig[] =
-      R"({"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"cache_id":0,"missing":NaN})";
-  const bst_ulong* shape = nullptr;
-  bst_ulong dim = 0;
-  const float* result = nullptr;
-  MB_RETURN_IF_ERROR(XgbCheck(XGBoosterPredictFromDense(booster, array.c_str(), kConfig, nullptr, &shape, &dim, &result),
-                              "scoring the holdout"));
-  size_t n = 1;
-  for (bst_ulong d = 0; d < dim; ++d) n *= shape[d];
-  return std::vector<float>(result, result + n);
-}
-
 Result<std::string> SaveModelJson(BoosterHandle booster) {
   bst_ulong len = 0;
   const char* data = nullptr;

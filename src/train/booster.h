@@ -49,10 +49,6 @@ using RoundCallback = std::function<void(int, int)>;
 Result<BoosterPtr> FitBooster(std::vector<float> features, std::span<const float> labels, size_t cols,
                               const BoostParams& params, const RoundCallback& on_round = {});
 
-// Raw predictions for a row-major matrix: rows values (binary probability of
-// class 1, regression value) or rows x num_class (multi-class).
-Result<std::vector<float>> PredictDense(BoosterHandle booster, const float* features, size_t rows, size_t cols);
-
 // The model in XGBoost's own JSON format.
 Result<std::string> SaveModelJson(BoosterHandle booster);
 

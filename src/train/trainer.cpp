@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -41,6 +42,46 @@ std::vector<float> Gather(std::span<const float> labels, std::span<const uint32_
   std::vector<float> out;
   out.reserve(rows.size());
   for (uint32_t r : rows) out.push_back(labels[r]);
+  return out;
+}
+
+// Scores encoded rows with `model` in one slice per core (LoadedModel is
+// thread-safe); the predictions are those of one call on all rows.
+Result<Predictions> PredictOnAllCores(const LoadedModel& model, const float* x, size_t rows) {
+  constexpr size_t kMinSliceRows = 4096;
+  const size_t width = model.schema().features.size();
+  const size_t slices =
+      std::clamp<size_t>(std::min<size_t>(std::thread::hardware_concurrency(), rows / kMinSliceRows), 1, 64);
+  std::vector<Result<Predictions>> parts(slices, InvalidArgument("not scored"));
+  auto bounds = [&](size_t k) { return rows * k / slices; };
+  {
+    std::vector<std::jthread> threads;
+    for (size_t k = 1; k < slices; ++k) {
+      threads.emplace_back([&, k] { parts[k] = model.PredictEncoded(x + bounds(k) * width, bounds(k + 1) - bounds(k)); });
+    }
+    parts[0] = model.PredictEncoded(x, bounds(1));
+  }
+  for (const auto& p : parts) MB_RETURN_IF_ERROR(p.status());
+  if (slices == 1) return std::move(*parts[0]);
+  Predictions out;
+  out.rows = rows;
+  out.num_classes = parts[0]->num_classes;
+  out.values.reserve(rows);
+  out.probabilities.reserve(rows * out.num_classes);
+  for (auto& p : parts) {
+    out.values.insert(out.values.end(), p->values.begin(), p->values.end());
+    out.probabilities.insert(out.probabilities.end(), p->probabilities.begin(), p->probabilities.end());
+  }
+  return out;
+}
+
+// What Evaluate reads of the predictions: P(class 1) per row (binary), the
+// class probabilities (multi-class) or the predicted value (regression).
+std::vector<float> RawScores(const Predictions& p) {
+  if (p.num_classes == 0) return std::vector<float>(p.values.begin(), p.values.end());
+  if (p.num_classes > 2) return p.probabilities;
+  std::vector<float> out(p.rows);
+  for (size_t r = 0; r < p.rows; ++r) out[r] = p.probabilities[2 * r + 1];
   return out;
 }
 
@@ -136,18 +177,37 @@ class TrainRun {
         progress_{options.show_progress && team.rank() == 0} {}
 
   Result<TrainOutcome> Run() {
-    MB_RETURN_IF_ERROR(SelectFiles());
-    MB_RETURN_IF_ERROR(ReadShare());
-    MB_RETURN_IF_ERROR(AgreeSchema());
-    MB_RETURN_IF_ERROR(SplitRows());
-    MB_RETURN_IF_ERROR(FitPreprocessor());
-    EncodeAndReleaseTable();
-    MB_RETURN_IF_ERROR(FitModel());
-    MB_RETURN_IF_ERROR(EvaluateHoldout());
-    return Publish();
+    MB_RETURN_IF_ERROR(Timed("select files", [&] { return SelectFiles(); }));
+    MB_RETURN_IF_ERROR(Timed("read data", [&] { return ReadShare(); }));
+    MB_RETURN_IF_ERROR(Timed("schema", [&] { return AgreeSchema(); }));
+    MB_RETURN_IF_ERROR(Timed("split", [&] { return SplitRows(); }));
+    MB_RETURN_IF_ERROR(Timed("preprocessor", [&] { return FitPreprocessor(); }));
+    MB_RETURN_IF_ERROR(Timed("encode + input baseline", [&] {
+      EncodeAndReleaseTable();
+      return Status::Ok();
+    }));
+    MB_RETURN_IF_ERROR(Timed("boosting", [&] { return FitModel(); }));
+    MB_RETURN_IF_ERROR(Timed("holdout metrics", [&] { return EvaluateHoldout(); }));
+    Result<TrainOutcome> outcome = InvalidArgument("not published");
+    (void)Timed("publish", [&] {
+      outcome = Publish();
+      return Status::Ok();
+    });
+    return outcome;
   }
 
  private:
+  // Runs one step; its wall time goes to the debug log (`modelbay -v
+  // train`: where a training's time goes, step by step).
+  template <typename Step>
+  Status Timed(std::string_view name, Step&& step) {
+    const auto start = std::chrono::steady_clock::now();
+    Status st = step();
+    spdlog::debug("train step '{}': {:.3f} s", name,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return st;
+  }
+
   // Rank 0 lists the data store; every worker uses its list (a listing per
   // worker could differ while data arrives).
   Status SelectFiles() {
@@ -281,12 +341,21 @@ class TrainRun {
         table_.ReleaseColumn(c);
       }
     }
-    ComputeInputBaseline();
-    const size_t width = pre_.num_features();
-    x_hold_.resize(split_.holdout.size() * width);
-    pre_.Transform(columns_, split_.holdout, x_hold_.data());
-    x_train_.resize(split_.train.size() * width);
-    pre_.Transform(columns_, split_.train, x_train_.data());
+    {
+      // The input baseline reads the text while it is encoded (both only
+      // read the table): on a second core it costs no wall time.
+      std::jthread baseline([&] {
+        (void)Timed("input baseline", [&] {
+          ComputeInputBaseline();
+          return Status::Ok();
+        });
+      });
+      const size_t width = pre_.num_features();
+      x_hold_.resize(split_.holdout.size() * width);
+      pre_.Transform(columns_, split_.holdout, x_hold_.data());
+      x_train_.resize(split_.train.size() * width);
+      pre_.Transform(columns_, split_.train, x_train_.data());
+    }
     columns_.clear();
     table_ = CsvTable();
     std::vector<uint32_t>().swap(split_.train);
@@ -340,12 +409,13 @@ class TrainRun {
     return Status::Ok();
   }
 
-  // Metrics on every worker's holdout rows together.
+  // Metrics on every worker's holdout rows together. The holdout is scored
+  // once, as the server scores it (the version's LoadedModel), on every
+  // core; the output baseline reuses the same predictions.
   Status EvaluateHoldout() {
-    const size_t width = pre_.num_features();
-    auto raw = PredictDense(booster_.get(), x_hold_.data(), local_truth_.size(), width);
-    MB_RETURN_IF_ERROR(team_.Agree(raw.ok() ? Result<nlohmann::json>(nullptr) : raw.status()).status());
-    local_raw_ = std::move(*raw);
+    Status scored = ScoreHoldout();
+    MB_RETURN_IF_ERROR(team_.Agree(scored.ok() ? Result<nlohmann::json>(nullptr) : scored).status());
+    local_raw_ = RawScores(*holdout_predictions_);
     std::vector<float> truth;
     std::vector<float> all_raw;
     MB_ASSIGN_OR_RETURN(std::vector<std::string> truths, team_.AllGather(FloatBytes(local_truth_)));
@@ -355,6 +425,13 @@ class TrainRun {
     metrics_ = Evaluate(inferred_.schema, truth, all_raw);
     metrics_["holdout_rows"] = holdout_rows_;
     progress_("holdout metrics: {}", MetricsLine(metrics_));
+    return Status::Ok();
+  }
+
+  Status ScoreHoldout() {
+    MB_ASSIGN_OR_RETURN(model_json_, SaveModelJson(booster_.get()));
+    MB_ASSIGN_OR_RETURN(auto model, LoadedModel::FromArtifacts(0, model_json_, pre_.ToJson(), nullptr));
+    MB_ASSIGN_OR_RETURN(holdout_predictions_, PredictOnAllCores(*model, x_hold_.data(), local_truth_.size()));
     return Status::Ok();
   }
 
@@ -429,9 +506,9 @@ class TrainRun {
   // is kept, said in its "scope".
   void ComputeInputBaseline() {
     if (team_.rank() != 0) return;
-    std::vector<uint32_t> rows(split_.train.begin(), split_.train.end());
-    rows.insert(rows.end(), split_.holdout.begin(), split_.holdout.end());
-    std::sort(rows.begin(), rows.end());
+    // Both sides are ascending (SplitHoldout): merged, all rows in file order.
+    std::vector<uint32_t> rows(split_.train.size() + split_.holdout.size());
+    std::merge(split_.train.begin(), split_.train.end(), split_.holdout.begin(), split_.holdout.end(), rows.begin());
     baseline_.features = ComputeFeatureBaselines(pre_, columns_, rows);
     baseline_.scope = team_.distributed()
                           ? fmt::format("worker 0's share of the training data ({} of {} rows with a target)",
@@ -442,17 +519,15 @@ class TrainRun {
   // baseline.json, output: the model's predictions for the holdout rows,
   // scored as the server scores (data the model did not learn from, as live
   // traffic is; predictions on its training rows are over-confident).
-  Result<std::string> BaselineJson(const std::string& model_json) {
-    MB_ASSIGN_OR_RETURN(auto model, LoadedModel::FromArtifacts(0, model_json, pre_.ToJson(), nullptr));
-    MB_ASSIGN_OR_RETURN(Predictions predictions, model->PredictEncoded(x_hold_.data(), local_truth_.size()));
-    baseline_.output = ComputeOutputBaseline(inferred_.schema, predictions);
+  Result<std::string> BaselineJson() {
+    baseline_.output = ComputeOutputBaseline(inferred_.schema, *holdout_predictions_);
     baseline_.scope += fmt::format("; outputs: the model on {} holdout rows", local_truth_.size());
     return BaselineToJson(baseline_);
   }
 
   Result<nlohmann::json> PublishVersion() {
     const Schema& schema = inferred_.schema;
-    MB_ASSIGN_OR_RETURN(std::string model_json, SaveModelJson(booster_.get()));
+    const std::string& model_json = model_json_;
     GateDecision gate = DecideGate();
     TrainOutcome outcome;
     for (const auto& f : files_) outcome.data_keys.push_back(f.key);
@@ -479,7 +554,12 @@ class TrainRun {
         {"training_seconds", seconds},
         {"promotion", gate.record},
     };
-    MB_ASSIGN_OR_RETURN(std::string baseline, BaselineJson(model_json));
+    Result<std::string> baseline_or = InvalidArgument("no baseline");
+    MB_RETURN_IF_ERROR(Timed("output baseline", [&] {
+      baseline_or = BaselineJson();
+      return baseline_or.status();
+    }));
+    std::string baseline = std::move(*baseline_or);
     MB_ASSIGN_OR_RETURN(int version, registry_.Publish(model_json, pre_.ToJson(), std::move(metadata), baseline));
     progress_("registered version {} in {}", version, registry_.store().Describe());
     outcome.version = version;
@@ -527,6 +607,8 @@ class TrainRun {
   std::vector<uint32_t> holdout_rows_local_;  // 0..n-1 into holdout_table_
   BoostParams params_;
   BoosterPtr booster_;
+  std::string model_json_;                  // set by ScoreHoldout
+  std::optional<Predictions> holdout_predictions_;
   std::vector<float> local_truth_;
   std::vector<float> local_raw_;
   nlohmann::json metrics_;

@@ -383,5 +383,55 @@ TEST(CsvWide, TwoHundredThousandColumnHeaderParses) {
   EXPECT_THAT(ParseError(dup), HasSubstr("column 200001 of the header is named 'c5' like column 6"));
 }
 
+
+// Every row of a table with its line: what two parses must agree on.
+std::vector<std::pair<size_t, std::vector<std::string>>> AllRows(const CsvTable& t) {
+  std::vector<std::pair<size_t, std::vector<std::string>>> rows;
+  for (size_t r = 0; r < t.rows(); ++r) {
+    std::vector<std::string> cells;
+    for (size_t c = 0; c < t.cols(); ++c) cells.emplace_back(t.cell(r, c));
+    rows.emplace_back(t.line_of(r), std::move(cells));
+  }
+  return rows;
+}
+
+// Parsing in byte ranges on threads gives the one-pass table, whatever the
+// number of ranges: quoted newlines, "" escapes, CRLF, a BOM, trailing blank
+// lines and empty fields across the cut points.
+TEST(Csv, ChunkedParseEqualsOnePass) {
+  for (const std::string& text : {QuotedNewlineFile(200), std::string("a,b\n1,2\n3,4\n"),
+                                  std::string("a,b\n\"x\ny\",1\n,\n\"\"\"\",2\n\n\n"), std::string("only\n")}) {
+    auto one = ParseCsvInChunks(text, "t.csv", 1);
+    ASSERT_TRUE(one.ok()) << one.status().message();
+    for (size_t chunks : {2, 3, 5, 16, 200}) {
+      auto many = ParseCsvInChunks(text, "t.csv", chunks);
+      ASSERT_TRUE(many.ok()) << many.status().message();
+      EXPECT_EQ(many->header(), one->header());
+      EXPECT_EQ(AllRows(*many), AllRows(*one)) << chunks << " chunks";
+    }
+  }
+}
+
+// Bad input fails with the error of a one-pass parse (the first in the
+// file), not one a later range found first.
+TEST(Csv, ChunkedParseReportsTheFirstError) {
+  std::string text = "a,b\n";
+  for (int i = 0; i < 300; ++i) text += std::to_string(i) + ",x\n";
+  std::string early = text + "1,2,3\n";  // too many fields at line 302
+  for (int i = 0; i < 300; ++i) early += "\"open,\n";  // later: quote errors
+  std::string late = text;
+  late.insert(late.size() / 3, "\"q\"x");  // text after a closing quote, a third in
+  late += "1\n";                            // and a short row at the end
+  for (const std::string& bad : {early, late}) {
+    auto one = ParseCsvInChunks(bad, "t.csv", 1);
+    ASSERT_FALSE(one.ok());
+    for (size_t chunks : {2, 4, 7, 64}) {
+      auto many = ParseCsvInChunks(bad, "t.csv", chunks);
+      ASSERT_FALSE(many.ok());
+      EXPECT_EQ(many.status().message(), one.status().message()) << chunks << " chunks";
+    }
+  }
+}
+
 }  // namespace
 }  // namespace modelbay

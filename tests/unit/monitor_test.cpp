@@ -1,6 +1,7 @@
 // Baselines (model/baseline.h) and drift (monitor/drift.h, offline.h):
 // figures against hand computations, hostile baseline.json refused with a
 // reason, the live window bounded, and the offline path equal to the live one.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -89,6 +90,40 @@ TEST(Baseline, QuantileIsNumpysLinear) {
   NumericSummary constant = SummarizeNumeric({5, 5, 5});
   EXPECT_EQ(constant.histogram.edges, std::vector<double>{5});
   EXPECT_EQ(constant.histogram.counts, std::vector<uint64_t>{3});
+}
+
+// SummarizeNumeric selects the quantile ranks instead of sorting: its edges,
+// counts, min and max are those of a full sort, on sizes around the rank
+// arithmetic's edge cases and with many ties.
+TEST(Baseline, SummaryEqualsAFullSort) {
+  uint64_t state = 42;
+  auto next = [&] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return state >> 33;
+  };
+  for (size_t n : {1, 2, 3, 9, 10, 11, 12, 101, 1000, 4099}) {
+    for (int ties : {0, 1}) {
+      std::vector<double> v(n);
+      for (auto& x : v) x = ties ? static_cast<double>(next() % 7) : static_cast<double>(next() % 100000) / 7.0;
+      std::vector<double> sorted = v;
+      std::sort(sorted.begin(), sorted.end());
+      std::vector<double> edges;
+      for (size_t i = 0; i <= kBaselineBins; ++i) {
+        double e = Quantile(sorted, static_cast<double>(i) / kBaselineBins);
+        if (edges.empty() || e > edges.back()) edges.push_back(e);
+      }
+      NumericSummary s = SummarizeNumeric(v);
+      EXPECT_EQ(s.histogram.edges, edges) << n;
+      EXPECT_EQ(s.min, sorted.front());
+      EXPECT_EQ(s.max, sorted.back());
+      uint64_t total = 0;
+      for (uint64_t c : s.histogram.counts) total += c;
+      EXPECT_EQ(total, n);
+      NumericHistogram h{edges, std::vector<uint64_t>(std::max<size_t>(1, edges.size() - 1), 0)};
+      for (double x : v) ++h.counts[h.Bin(x)];
+      EXPECT_EQ(s.histogram.counts, h.counts) << n;
+    }
+  }
 }
 
 TEST(Baseline, BinIsSearchsortedRightOnInnerEdges) {
