@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/option_checks.h"
 #include "monitor/drift.h"
+#include "monitor/feedback.h"
 #include "registry/registry.h"
 #include "results/prediction_log.h"
 #include "results/results_file.h"
@@ -111,6 +112,8 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   log_options.ship_interval = std::chrono::milliseconds(f.ship_interval_ms);
   log_options.writer_id = WriterId();
   MB_ASSIGN_OR_RETURN(auto log, PredictionLog::Open(log_options, results));
+  MB_ASSIGN_OR_RETURN(auto feedback_log, monitor::OpenFeedbackLog(log_options, results));
+  monitor::FeedbackJoin feedback_join(results);
 
   serve::Metrics metrics;
   serve::ModelCache cache(registry, metrics, Millis(f.alias_refresh_s));
@@ -121,6 +124,7 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   serve::Service service(service_options, cache, log.get(), metrics);
   monitor::DriftTracker drift(f.drift_window);
   service.AttachDrift(&drift);
+  service.AttachFeedback(feedback_log.get(), &feedback_join);
 
   serve::ServerOptions server_options;
   server_options.host = f.host;
@@ -159,6 +163,7 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   cache.Stop();
   spdlog::info("shipping the prediction log");
   Status closed = log->Close();
+  if (Status fb = feedback_log->Close(); !fb.ok() && closed.ok()) closed = fb;
   if (refresher) {
     spdlog::info("updating the results files");
     refresher->Stop(/*final_pass=*/closed.ok());
