@@ -66,8 +66,10 @@ Result<bool> Watcher::ObserveDrift(TickOutcome& outcome) {
                    options_.drift_threshold, reading.version, *reading.psi, reading.where,
                    std::chrono::duration<double>(options_.debounce).count());
     } else {
-      spdlog::info("drift back at or below {}: version {} {}", options_.drift_threshold, reading.version,
-                   reading.psi ? fmt::format("has PSI {:.4f} ({})", *reading.psi, reading.where) : reading.problem);
+      spdlog::info("drift back at or below {}: {}", options_.drift_threshold,
+                   reading.psi ? fmt::format("version {} has PSI {:.4f} ({})", reading.version, *reading.psi,
+                                             reading.where)
+                               : reading.problem);
     }
     drift_above_ = above;
   }
