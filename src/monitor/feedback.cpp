@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/csv.h"
 #include "model/values.h"
+#include "results/row_format.h"
 
 namespace modelbay::monitor {
 namespace {
@@ -22,20 +23,6 @@ constexpr size_t kUnknownExamples = 5;
 
 std::string JoinKey(std::string_view request_id, uint64_t row) {
   return fmt::format("{}\n{}", request_id, row);
-}
-
-// Appends `field`, quoted per RFC 4180 when needed (the prediction log's rule).
-void AppendField(std::string& out, std::string_view field) {
-  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out.append(field);
-    return;
-  }
-  out.push_back('"');
-  for (char c : field) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
 }
 
 // The one check of a record's fields, for JSON and CSV alike. `where`
@@ -153,9 +140,9 @@ std::string FormatFeedback(const std::vector<FeedbackRecord>& records, std::chro
   for (const auto& r : records) {
     out += time;
     out.push_back(',');
-    AppendField(out, r.request_id);
+    results::AppendCsvField(out, r.request_id);
     fmt::format_to(std::back_inserter(out), ",{},", r.row);
-    AppendField(out, r.label);
+    results::AppendCsvField(out, r.label);
     out.push_back('\n');
   }
   return out;

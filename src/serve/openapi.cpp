@@ -194,7 +194,7 @@ constexpr const char* kDocument = R"json({
     "schemas": {
       "FeedbackRecord": {
         "type": "object", "required": ["request_id", "label"], "additionalProperties": false,
-        "properties": {"request_id": {"type": "string", "description": "The request_id of the answer being labelled"},
+        "properties": {"request_id": {"type": "string", "minLength": 1, "maxLength": 256, "description": "The request_id of the answer being labelled"},
                        "label": {"oneOf": [{"type": "string"}, {"type": "number"}], "description": "A class of the model, or the true value (regression)"},
                        "row": {"type": "integer", "minimum": 0, "description": "The row's index in a multi-row request (default 0)"}}
       },
