@@ -45,7 +45,7 @@ def test_sustained_drift_trains_once_and_a_spike_does_not(tmp_path):
             # A brief spike: shifted traffic fills the window, the watcher sees
             # it, then calm traffic replaces it well within the debounce period.
             send(srv, make_rows(400, seed=32, shift_tenure=12.0, unseen_share=0.2))
-            wait_until(lambda: "drift above 0.25" in watch.text(), 60, "the watch to see the spike",
+            wait_until(lambda: "drift above 0.25: version 1" in watch.text(), 60, "the watch to see the spike",
                        watch.proc, watch.log)
             send(srv, make_rows(450, seed=33))
             wait_until(lambda: "drift back at or below 0.25" in watch.text(), 60, "the spike to end",
