@@ -51,7 +51,7 @@ void RegisterResultsCommands(CLI::App& app, CliContext& ctx);   // results expor
 void RegisterTriggerCommands(CLI::App& app, CliContext& ctx);   // watch, worker
 void RegisterConfigCommands(CLI::App& app, CliContext& ctx);    // config
 void RegisterStoreCommands(CLI::App& app, CliContext& ctx);     // store ls|cat|get|put|rm|stat
-void RegisterMonitorCommands(CLI::App& app, CliContext& ctx);   // monitor
+void RegisterMonitorCommands(CLI::App& app, CliContext& ctx);   // monitor, feedback
 void RegisterCompletionCommands(CLI::App& app, CliContext& ctx);  // completion, manpage (register last)
 
 }  // namespace modelbay

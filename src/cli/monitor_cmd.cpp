@@ -12,6 +12,7 @@
 #include "cli/option_checks.h"
 #include "model/baseline.h"
 #include "monitor/drift.h"
+#include "monitor/feedback.h"
 #include "monitor/offline.h"
 #include "registry/loader.h"
 #include "registry/registry.h"
@@ -33,6 +34,13 @@ struct MonitorFlags {
   std::string since;
   std::string log;
   bool json = false;
+  bool feedback = false;
+};
+
+struct FeedbackFlags {
+  std::string file;
+  std::string version;
+  std::string spool;
 };
 
 // Deletes the temporary export when the command ends.
@@ -69,6 +77,62 @@ void PrintTable(const json& doc) {
              Figure(o["psi"]), Figure(o["js_distance"]), "-", "-", Flag(o["psi"]));
 }
 
+void PrintFeedback(const json& doc) {
+  const json& fb = doc["feedback"];
+  fmt::print("version {} ({}): {} of {} logged rows have a true label; feedback for {} (request id, row) keys, "
+             "{} matching no logged prediction\n",
+             doc["version"].get<int>(), doc["task"].get<std::string>(), doc["labelled_rows"].get<uint64_t>(),
+             doc["logged_rows"].get<uint64_t>(), fb["keys"].get<uint64_t>(), fb["unknown"].get<uint64_t>());
+  for (const char* name : {"auc", "accuracy", "log_loss", "rmse"}) {
+    if (doc[name].is_number()) fmt::print("{:<10} {}\n", name, Figure(doc[name], "{:.6f}"));
+  }
+}
+
+// `monitor --feedback`: the figures of GET /models/{v}/feedback, from the
+// shipped prediction-log and feedback objects (the server's own code).
+Status MonitorFeedback(const Config& cfg, const LoadedModel& model, bool as_json) {
+  MB_ASSIGN_OR_RETURN(auto results, OpenStore(cfg.results, cfg));
+  monitor::FeedbackJoin join(results);
+  MB_ASSIGN_OR_RETURN(monitor::FeedbackMetrics m, join.Compute(model));
+  const json doc = monitor::FeedbackJson(m);
+  if (as_json) {
+    fmt::print("{}\n", doc.dump(1, ' ', false, json::error_handler_t::replace));
+  } else {
+    PrintFeedback(doc);
+  }
+  return Status::Ok();
+}
+
+// The version whose classes the labels are checked against: --version, else
+// the one `serve` answers with by default (production, else latest).
+Result<int> FeedbackVersion(Registry& registry, const std::string& spec) {
+  if (!spec.empty()) return registry.Resolve(spec);
+  auto production = registry.Resolve(kProductionAlias);
+  if (production.ok()) return production;
+  return registry.Resolve("latest");
+}
+
+// `modelbay feedback FILE`: records the labels of FILE through the feedback
+// log (spool, then shipped), as POST /feedback does.
+Status RecordFeedback(const CliContext& ctx, const FeedbackFlags& f) {
+  MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
+  MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> models, OpenStore(cfg.models, cfg));
+  Registry registry(std::move(models));
+  MB_ASSIGN_OR_RETURN(int version, FeedbackVersion(registry, f.version));
+  MB_ASSIGN_OR_RETURN(auto model, LoadModel(registry, version));
+  MB_ASSIGN_OR_RETURN(auto records, monitor::ReadFeedbackCsv(f.file, model->schema()));
+  MB_ASSIGN_OR_RETURN(auto results, OpenStore(cfg.results, cfg));
+  PredictionLogOptions options;
+  options.spool_dir = f.spool.empty() ? cfg.home / "spool" : fs::absolute(f.spool);
+  MB_ASSIGN_OR_RETURN(auto log, monitor::OpenFeedbackLog(options, results));
+  MB_RETURN_IF_ERROR(log->Append(monitor::kFeedbackStream, monitor::FeedbackHeaderLine(),
+                                 monitor::FormatFeedback(records, std::chrono::system_clock::now()), records.size()));
+  MB_RETURN_IF_ERROR(log->Close().WithContext(fmt::format(
+      "the {} labels are recorded in the local spool but not shipped to the results store yet", records.size())));
+  fmt::print("recorded {} labels (checked against version {})\n", records.size(), version);
+  return Status::Ok();
+}
+
 Status Monitor(const CliContext& ctx, const MonitorFlags& f) {
   if (f.model != "default") {
     return InvalidArgument(fmt::format("--model {}: this store holds only the model \"default\"", f.model));
@@ -82,6 +146,7 @@ Status Monitor(const CliContext& ctx, const MonitorFlags& f) {
   Registry registry(std::move(models));
   MB_ASSIGN_OR_RETURN(int version, registry.Resolve(f.version));
   MB_ASSIGN_OR_RETURN(auto model, LoadModel(registry, version));
+  if (f.feedback) return MonitorFeedback(cfg, *model, f.json);
   // The log: a file given with --log, else the version's log exported from
   // the results store to a temporary file.
   TempFile temp;
@@ -119,7 +184,23 @@ void RegisterMonitorCommands(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--log", flags->log,
                   "A prediction-log CSV of the version (e.g. from `results export`) instead of the results store");
   cmd->add_flag("--json", flags->json, "Print the drift document as JSON");
+  cmd->add_flag("--feedback", flags->feedback,
+                "Instead of drift: the live metrics over the rows with true labels (AUC, accuracy, log loss or "
+                "RMSE; the figures of GET /models/{v}/feedback), from the shipped prediction log and feedback");
   SetAction(cmd, ctx, [&ctx, flags] { return Monitor(ctx, *flags); });
+
+  auto ff = std::make_shared<FeedbackFlags>();
+  CLI::App* fb = app.add_subcommand(
+      "feedback", "Record true labels for logged predictions (as POST /feedback): FILE is a CSV with columns "
+                  "request_id,label[,row]; see `monitor --feedback` for the metrics");
+  fb->add_option("FILE", ff->file, "CSV with a header: request_id,label and optionally row (the row's index in "
+                                   "a multi-row request, default 0)")
+      ->required();
+  fb->add_option("--version", ff->version,
+                 "Check the labels against this version's classes (default: production, else latest)");
+  fb->add_option("--spool", ff->spool, "Folder of the local spool (default: <home>/spool; feedback goes to its "
+                                       "feedback/ folder)");
+  SetAction(fb, ctx, [&ctx, ff] { return RecordFeedback(ctx, *ff); });
 }
 
 }  // namespace modelbay

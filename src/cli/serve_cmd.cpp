@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/option_checks.h"
 #include "monitor/drift.h"
+#include "monitor/feedback.h"
 #include "registry/registry.h"
 #include "results/prediction_log.h"
 #include "results/results_file.h"
@@ -112,6 +113,8 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   log_options.ship_interval = std::chrono::milliseconds(f.ship_interval_ms);
   log_options.writer_id = WriterId();
   MB_ASSIGN_OR_RETURN(auto log, PredictionLog::Open(log_options, results));
+  MB_ASSIGN_OR_RETURN(auto feedback_log, monitor::OpenFeedbackLog(log_options, results));
+  monitor::FeedbackJoin feedback_join(results);
 
   serve::Metrics metrics;
   serve::ModelCache cache(registry, metrics, Millis(f.alias_refresh_s));
@@ -131,6 +134,7 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   named_options.results_file.lease_ttl = Millis(f.results_lease_ttl_s);
   serve::NamedModels named(std::move(named_options), metrics);
   service.AttachNamedModels(&named);
+  service.AttachFeedback(feedback_log.get(), &feedback_join);
 
   serve::ServerOptions server_options;
   server_options.host = f.host;
@@ -171,6 +175,7 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   spdlog::info("shipping the prediction log");
   Status named_closed = named.Close();  // each named model's log, cache and results file
   Status closed = log->Close();
+  if (Status fb = feedback_log->Close(); !fb.ok() && closed.ok()) closed = fb;
   if (refresher) {
     spdlog::info("updating the results files");
     refresher->Stop(/*final_pass=*/closed.ok());

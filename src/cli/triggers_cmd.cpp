@@ -10,6 +10,7 @@
 #include "cli/train_flags.h"
 #include "store/sqs_client.h"
 #include "store/store.h"
+#include "triggers/drift_source.h"
 #include "triggers/stop.h"
 #include "triggers/watcher.h"
 #include "triggers/worker.h"
@@ -67,6 +68,8 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
       double lease_ttl = 120;
       bool once = false;
       std::string model;
+      double on_drift = 0;
+      std::string drift_url = "http://127.0.0.1:8000";
       TriggerTrainFlags train;
     };
     auto f = std::make_shared<Flags>();
@@ -77,6 +80,14 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
                     "Seconds a lease lasts without renewal (a dead watcher's change is taken over after it)")
         ->capture_default_str()->check(NumberIn(1, 86400));
     cmd->add_flag("--once", f->once, "Handle the current state once (train if needed) and exit");
+    cmd->add_option("--on-drift", f->on_drift,
+                    "Train (trigger drift) only when the served version's largest PSI (features and output, from "
+                    "the server's GET /models/{v}/drift) stays above this for --debounce seconds AND new data "
+                    "exists; new data alone then does not train")
+        ->check(NumberIn(0.001, 100));
+    cmd->add_option("--drift-url", f->drift_url,
+                    "The modelbay server whose live drift --on-drift reads (its API token: MODELBAY_API_TOKEN)")
+        ->capture_default_str();
     f->train.Add(cmd, /*with_data=*/true);
     AddModelOption(cmd, f->model);
     SetAction(cmd, ctx, [&ctx, f]() -> Status {
@@ -93,6 +104,10 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
       options.run.heartbeat_every = std::max(Millis(f->lease_ttl / 3), std::chrono::milliseconds(1000));
       options.run.grace = Millis(f->train.grace_s);
       MB_ASSIGN_OR_RETURN(options.train, f->train.Build());
+      if (f->on_drift > 0) {
+        options.drift_threshold = f->on_drift;
+        options.drift_source = HttpDriftSource(f->drift_url, cfg.Get("MODELBAY_API_TOKEN"));
+      }
       static StopSignal stop;
       ForwardTerminationSignals(stop);
       Watcher watcher(data, models, options);

@@ -35,6 +35,10 @@ struct RowLogOptions {
   // interval: shipping reads one whole segment, so this bounds its memory.
   uint64_t max_segment_bytes = uint64_t{8} << 20;
   std::string writer_id;  // empty: a fresh one (host name + random)
+  // Shipped objects' key prefix (shipper.h ShippedKey). One spool root ships
+  // under one prefix: a second stream (feedback) has its own root.
+  std::string key_prefix = "logs";
+  bool versioned_keys = true;
 };
 
 class RowLog {

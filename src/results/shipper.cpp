@@ -15,8 +15,11 @@
 namespace modelbay::results {
 
 std::string ShippedKey(int version, std::string_view writer_id, std::string_view run_id,
-                       uint64_t first_seq, uint64_t last_seq) {
-  return fmt::format("logs/v{}/{}/{}-{:010}-{:010}.csv", version, writer_id, run_id, first_seq,
+                       uint64_t first_seq, uint64_t last_seq, std::string_view key_prefix, bool versioned) {
+  if (!versioned) {
+    return fmt::format("{}/{}/{}-{:010}-{:010}.csv", key_prefix, writer_id, run_id, first_seq, last_seq);
+  }
+  return fmt::format("{}/v{}/{}/{}-{:010}-{:010}.csv", key_prefix, version, writer_id, run_id, first_seq,
                      last_seq);
 }
 
@@ -130,7 +133,8 @@ Status Shipper::ShipSegment(const SpooledSegment& s) {
   if (contents->rows > 0) {
     std::string object = contents->header_line + contents->body;
     std::string key = ShippedKey(s.version, contents->writer_id, s.name.run_id, s.name.first_seq,
-                                 s.name.first_seq + contents->rows - 1);
+                                 s.name.first_seq + contents->rows - 1, options_.key_prefix,
+                                 options_.versioned_keys);
     MB_RETURN_IF_ERROR(PutOnce(key, object));
     std::lock_guard lk(mu_);
     ++counters_.shipped_objects;

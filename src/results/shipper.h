@@ -34,9 +34,13 @@
 
 namespace modelbay::results {
 
-// The object key for a sealed segment.
+// The object key for a sealed segment:
+//   <key_prefix>/v<N>/<writer_id>/<run>-<first_seq>-<last_seq>.csv
+// or, with `versioned` false (a stream not kept per model version: the
+// feedback log, whose spool uses version 1 only), <key_prefix>/<writer_id>/...
 std::string ShippedKey(int version, std::string_view writer_id, std::string_view run_id,
-                       uint64_t first_seq, uint64_t last_seq);
+                       uint64_t first_seq, uint64_t last_seq, std::string_view key_prefix = "logs",
+                       bool versioned = true);
 
 class Shipper {
  public:
@@ -45,6 +49,8 @@ class Shipper {
     std::filesystem::path own_dir;  // this process's writer dir: never adopted
     std::chrono::milliseconds interval{1000};
     std::chrono::milliseconds max_backoff{30000};  // between failed passes
+    std::string key_prefix = "logs";               // see ShippedKey
+    bool versioned_keys = true;                    // see ShippedKey
   };
   struct Counters {
     uint64_t shipped_objects = 0;

@@ -22,6 +22,8 @@ std::string_view RouteName(Route route) {
     case Route::kVersion: return "/version";
     case Route::kUi: return "/ui";
     case Route::kTraffic: return "/traffic";
+    case Route::kFeedback: return "/feedback";
+    case Route::kModelFeedback: return "/models/{version}/feedback";
     case Route::kOther:
     case Route::kCount: break;
   }

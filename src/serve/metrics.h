@@ -16,7 +16,7 @@
 
 namespace modelbay::serve {
 
-enum class Route { kInference, kHealth, kReady, kModels, kModel, kMetrics, kOpenApi, kV2, kInvocations, kPing, kDrift, kVersion, kUi, kTraffic, kOther,
+enum class Route { kInference, kHealth, kReady, kModels, kModel, kMetrics, kOpenApi, kV2, kInvocations, kPing, kDrift, kVersion, kUi, kTraffic, kFeedback, kModelFeedback, kOther,
                    kCount };
 std::string_view RouteName(Route route);
 

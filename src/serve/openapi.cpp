@@ -124,6 +124,52 @@ constexpr const char* kDocument = R"json({
         }
       }
     },
+    "/models/{version}/feedback": {
+      "get": {
+        "operationId": "modelFeedback",
+        "summary": "Live metrics of a version (a number, latest, or an alias) over its logged rows that have a true label (POST /feedback; docs/monitoring.md).",
+        "parameters": [{"name": "version", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {
+          "200": {"description": "Counts and figures (null when undefined)",
+                  "content": {"application/json": {"schema": {"type": "object",
+                    "required": ["model", "version", "task", "logged_rows", "labelled_rows", "feedback"],
+                    "properties": {"model": {"type": "string"}, "version": {"type": "integer"},
+                                   "task": {"type": "string", "enum": ["binary", "multiclass", "regression"]},
+                                   "logged_rows": {"type": "integer"}, "labelled_rows": {"type": "integer"},
+                                   "feedback": {"type": "object"},
+                                   "auc": {"type": "number", "nullable": true}, "accuracy": {"type": "number", "nullable": true},
+                                   "log_loss": {"type": "number", "nullable": true}, "rmse": {"type": "number", "nullable": true},
+                                   "positive_class": {"type": "string"}}}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"},
+          "404": {"$ref": "#/components/responses/Error"},
+          "500": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Retry"}
+        }
+      }
+    },
+    "/feedback": {
+      "post": {
+        "operationId": "feedback",
+        "summary": "Record true labels for logged predictions; 200 means durably recorded (docs/monitoring.md).",
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {"schema": {"oneOf": [
+            {"$ref": "#/components/schemas/FeedbackRecord"},
+            {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/FeedbackRecord"}}]}}}
+        },
+        "responses": {
+          "200": {"description": "Recorded", "content": {"application/json": {"schema": {"type": "object",
+                  "required": ["recorded"], "properties": {"recorded": {"type": "integer"}}}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"},
+          "404": {"$ref": "#/components/responses/Error"},
+          "413": {"$ref": "#/components/responses/Error"},
+          "415": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Retry"}
+        }
+      }
+    },
     "/metrics": {
       "get": {
         "operationId": "metrics",
@@ -147,6 +193,12 @@ constexpr const char* kDocument = R"json({
   },
   "components": {
     "schemas": {
+      "FeedbackRecord": {
+        "type": "object", "required": ["request_id", "label"], "additionalProperties": false,
+        "properties": {"request_id": {"type": "string", "minLength": 1, "maxLength": 256, "description": "The request_id of the answer being labelled"},
+                       "label": {"oneOf": [{"type": "string"}, {"type": "number"}], "description": "A class of the model, or the true value (regression)"},
+                       "row": {"type": "integer", "minimum": 0, "description": "The row's index in a multi-row request (default 0)"}}
+      },
       "Cell": {
         "nullable": true,
         "description": "A value: a number, text, or null (missing).",

@@ -143,6 +143,11 @@ Route Service::RouteOf(std::string_view target) {
       path.substr(8, path.size() - 14).find('/') == std::string_view::npos) {
     return Route::kDrift;
   }
+  if (path.starts_with("/models/") && path.ends_with("/feedback") && path.size() > 17 &&
+      path.substr(8, path.size() - 17).find('/') == std::string_view::npos) {
+    return Route::kModelFeedback;
+  }
+  if (path == "/feedback") return Route::kFeedback;
   if (path == "/metrics") return Route::kMetrics;
   if (path == "/openapi.json") return Route::kOpenApi;
   if (path == "/v2" || path.starts_with("/v2/")) return Route::kV2;
@@ -189,7 +194,7 @@ void Service::Handle(const Request& request, Reply& reply, bool defer_log) {
                                   "(the value of MODELBAY_API_TOKEN)"),
                  reply);
   }
-  const bool post_route = route == Route::kInference || route == Route::kInvocations;
+  const bool post_route = route == Route::kInference || route == Route::kInvocations || route == Route::kFeedback;
   const bool allowed = post_route ? request.method == "POST" : request.method == "GET" || request.method == "HEAD";
   // The v2 routes check their methods themselves (infer is POST, the rest GET).
   if (route != Route::kOther && route != Route::kV2 && !allowed) {
@@ -204,6 +209,8 @@ void Service::Handle(const Request& request, Reply& reply, bool defer_log) {
     case Route::kModel: return ModelMetadata(request, path.substr(8), reply);
     case Route::kMetrics: return MetricsText(reply);
     case Route::kDrift: return Drift(path.substr(8, path.size() - 14), reply);
+    case Route::kFeedback: return PostFeedback(request, reply);
+    case Route::kModelFeedback: return ModelFeedback(path.substr(8, path.size() - 17), reply);
     case Route::kOpenApi: reply.body = OpenApiDocument(!options_.api_token.empty()); return;
     case Route::kV2: return V2(request, reply, defer_log);
     case Route::kInvocations: return Invocations(request, reply, defer_log);
@@ -455,6 +462,18 @@ void Service::MetricsText(Reply& reply) {
   reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
   reply.body = metrics_.Render(spool, view->default_version, view->store_ok);
   if (drift_ != nullptr) reply.body += drift_->Prometheus();
+  if (feedback_join_ != nullptr) {
+    std::vector<monitor::FeedbackMetrics> figures;
+    for (const auto& [v, model] : view->models) {
+      auto m = feedback_join_->Compute(*model);
+      if (!m.ok()) {  // the store is down: the other gauges still answer
+        spdlog::warn("feedback metrics of version {}: {}", v, m.status().message());
+        break;
+      }
+      figures.push_back(std::move(*m));
+    }
+    reply.body += monitor::FeedbackPrometheus(figures);
+  }
 }
 
 void Service::Drift(std::string_view spec, Reply& reply) {
@@ -462,6 +481,41 @@ void Service::Drift(std::string_view spec, Reply& reply) {
   auto model = cache_.Get(std::string(spec));
   if (!model.ok()) return Error(model.status(), reply);
   reply.body = drift_->Report(**model).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// POST /feedback: the labels are checked against the default version's
+// classes (the version /inference serves), written to the feedback log, and
+// acknowledged once durable in its spool. The append waits on this thread:
+// feedback is light traffic next to inference.
+void Service::PostFeedback(const Request& request, Reply& reply) {
+  if (feedback_log_ == nullptr) return Error(FailedPrecondition("feedback is not enabled in this server"), reply);
+  if (!IsJsonContentType(request.content_type)) {
+    return Error(UnsupportedMedia(fmt::format("Content-Type is \"{}\"; send the body as JSON with "
+                                              "`Content-Type: application/json`",
+                                              request.content_type)),
+                 reply);
+  }
+  auto model = cache_.Get(std::nullopt);
+  if (!model.ok()) return Error(model.status(), reply);
+  auto records = monitor::ParseFeedbackJson(request.body, (*model)->schema(), options_.max_rows);
+  if (!records.ok()) return Error(records.status(), reply);
+  const std::string rows = monitor::FormatFeedback(*records, std::chrono::system_clock::now());
+  Status logged = feedback_log_->Append(monitor::kFeedbackStream, monitor::FeedbackHeaderLine(), rows, records->size());
+  if (!logged.ok()) {
+    spdlog::error("feedback log: {}", logged.message());
+    return Error(Unavailable("the feedback could not be recorded (" + logged.message() + "); nothing was recorded, retry"),
+                 reply);
+  }
+  reply.body = fmt::format(R"({{"recorded":{}}})", records->size());
+}
+
+void Service::ModelFeedback(std::string_view spec, Reply& reply) {
+  if (feedback_join_ == nullptr) return Error(FailedPrecondition("feedback is not enabled in this server"), reply);
+  auto model = cache_.Get(std::string(spec));
+  if (!model.ok()) return Error(model.status(), reply);
+  auto m = feedback_join_->Compute(**model);
+  if (!m.ok()) return Error(m.status(), reply);
+  reply.body = monitor::FeedbackJson(*m).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace modelbay::serve

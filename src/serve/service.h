@@ -14,6 +14,8 @@
 #include <string_view>
 
 #include "monitor/drift.h"
+#include "monitor/feedback.h"
+#include "results/row_log.h"
 #include "results/prediction_log.h"
 #include "serve/metrics.h"
 #include "serve/model_cache.h"
@@ -122,6 +124,14 @@ class Service {
   // /invocations and /models/{v}, /v2/models/{name}). Without it only the
   // unnamed model ("default") is served. `named` must outlive the service.
   void AttachNamedModels(NamedModels* named) { named_ = named; }
+  // Records POST /feedback in `log` (the feedback stream, monitor/feedback.h)
+  // and answers GET /models/{v}/feedback and the modelbay_feedback_* gauges
+  // from `join`. Call before serving; both must outlive the service. Without
+  // them those routes answer 503.
+  void AttachFeedback(results::RowLog* log, monitor::FeedbackJoin* join) {
+    feedback_log_ = log;
+    feedback_join_ = join;
+  }
   // Writes the 200 body, or a 503 if the log refused the rows.
   void CompleteInference(Reply& reply, const Status& logged);
   // Which metrics route a path belongs to (for counting).
@@ -158,6 +168,8 @@ class Service {
   void ModelMetadata(const Request& request, std::string_view spec, Reply& reply);
   void MetricsText(Reply& reply);
   void Drift(std::string_view spec, Reply& reply);
+  void PostFeedback(const Request& request, Reply& reply);
+  void ModelFeedback(std::string_view spec, Reply& reply);
   void Error(const Status& status, Reply& reply);
   bool Authorized(std::string_view authorization) const;
   // Why /ready must say the prediction log cannot take rows now, or "".
@@ -173,6 +185,8 @@ class Service {
   Metrics& metrics_;
   monitor::DriftTracker* drift_ = nullptr;
   NamedModels* named_ = nullptr;
+  results::RowLog* feedback_log_ = nullptr;
+  monitor::FeedbackJoin* feedback_join_ = nullptr;
   std::string id_prefix_;
   std::atomic<uint64_t> next_id_{0};
   std::atomic<uint64_t> v2_inferences_{0}, v2_rows_{0};  // for /v2/models/{m}/stats

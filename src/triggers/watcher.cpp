@@ -18,6 +18,7 @@ std::string_view TickStateName(TickState s) {
     case TickState::kBackingOff: return "backing-off";
     case TickState::kTrained: return "trained";
     case TickState::kFailed: return "failed";
+    case TickState::kNoDrift: return "no-drift";
   }
   return "?";
 }
@@ -40,6 +41,7 @@ Watcher::Watcher(std::shared_ptr<Store> data, std::shared_ptr<Store> models, Wat
       clock_(clock),
       coverage_(data, registry_),
       debouncer_(options_.debounce),
+      drift_debouncer_(options_.debounce),
       leases_(models, options_.owner.empty() ? DefaultLeaseOwner() : options_.owner, clock,
               options_.lease_ttl) {}
 
@@ -54,8 +56,37 @@ Result<std::vector<DataRef>> Watcher::CurrentData() {
   return refs;
 }
 
+Result<bool> Watcher::ObserveDrift(TickOutcome& outcome) {
+  MB_ASSIGN_OR_RETURN(DriftReading reading, options_.drift_source());
+  const bool above = reading.psi && *reading.psi > options_.drift_threshold;
+  if (above != drift_above_) {
+    if (above) {
+      spdlog::info("drift above {}: version {} has PSI {:.4f} ({}); retraining once it stays above for {} s and "
+                   "new data exists",
+                   options_.drift_threshold, reading.version, *reading.psi, reading.where,
+                   std::chrono::duration<double>(options_.debounce).count());
+    } else {
+      spdlog::info("drift back at or below {}: {}", options_.drift_threshold,
+                   reading.psi ? fmt::format("version {} has PSI {:.4f} ({})", reading.version, *reading.psi,
+                                             reading.where)
+                               : reading.problem);
+    }
+    drift_above_ = above;
+  }
+  outcome.drift = reading;
+  if (!above) {
+    drift_debouncer_.Reset();
+    return false;
+  }
+  return drift_debouncer_.Observe(fmt::format("v{}", reading.version), clock_());
+}
+
 Result<TickOutcome> Watcher::Tick(StopSignal& stop) {
   TickOutcome outcome;
+  bool drift_sustained = false;
+  if (options_.drift_threshold > 0) {
+    MB_ASSIGN_OR_RETURN(drift_sustained, ObserveDrift(outcome));
+  }
   MB_ASSIGN_OR_RETURN(outcome.refs, CurrentData());
   if (outcome.refs.empty()) {
     debouncer_.Reset();
@@ -76,6 +107,10 @@ Result<TickOutcome> Watcher::Tick(StopSignal& stop) {
   }
   if (!debouncer_.Observe(outcome.change_id, now)) {
     outcome.state = TickState::kSettling;
+    return outcome;
+  }
+  if (options_.drift_threshold > 0 && !drift_sustained) {
+    outcome.state = TickState::kNoDrift;
     return outcome;
   }
   return TrainChange(std::move(outcome), stop);
@@ -106,12 +141,20 @@ Result<TickOutcome> Watcher::TrainChange(TickOutcome outcome, StopSignal& stop) 
 
   TrainOptions train = options_.train;
   train.trigger = "data-arrival";
-  train.trigger_detail = TriggerDetailFor(outcome.refs, {{"change", outcome.change_id}});
+  nlohmann::json extra = {{"change", outcome.change_id}};
+  if (outcome.drift && outcome.drift->psi) {
+    train.trigger = "drift";
+    extra["drift"] = {{"version", outcome.drift->version},
+                      {"psi", *outcome.drift->psi},
+                      {"where", outcome.drift->where},
+                      {"threshold", options_.drift_threshold}};
+  }
+  train.trigger_detail = TriggerDetailFor(outcome.refs, extra);
   train.promote = PromoteMode::kAuto;
   // Train exactly the files that were detected (a later upload is a later change).
   if (outcome.refs.size() == 1 && train.data != "all") train.data = outcome.refs[0].key;
-  spdlog::info("data changed ({}): training on {} (trigger data-arrival, promote auto)", short_id,
-               fmt::join(KeysOf(outcome.refs), ", "));
+  spdlog::info("data changed ({}): training on {} (trigger {}, promote auto)", short_id,
+               fmt::join(KeysOf(outcome.refs), ", "), train.trigger);
 
   auto data = data_;
   auto registry = registry_;
@@ -128,6 +171,7 @@ Result<TickOutcome> Watcher::TrainChange(TickOutcome outcome, StopSignal& stop) 
     return result.status();
   }
   debouncer_.Reset();
+  drift_debouncer_.Reset();
   if (!result.ok()) {
     (void)leases_.Release(held);
     failed_[outcome.change_id] = clock_() + options_.retry_after;
@@ -172,6 +216,10 @@ Status Watcher::Run(StopSignal& stop, bool once) {
             spdlog::info("change {} detected; waiting {} s for uploads to settle",
                          tick->change_id.substr(0, 12),
                          std::chrono::duration<double>(debouncer_.Remaining(clock_())).count());
+            break;
+          case TickState::kNoDrift:
+            spdlog::info("change {} waits for sustained drift above {} before training",
+                         tick->change_id.substr(0, 12), options_.drift_threshold);
             break;
           case TickState::kLeasedElsewhere:
             spdlog::info("change {} is being trained by another watcher", tick->change_id.substr(0, 12));

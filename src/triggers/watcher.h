@@ -3,6 +3,11 @@
 // was trained on, waits for it to settle (debounce), takes the change's
 // lease in the model store, re-checks, and trains once with trigger
 // "data-arrival" and promotion "auto".
+// With a drift threshold (`watch --on-drift PSI`), new data alone does not
+// train: the served version's drift (drift_source.h) must also have stayed
+// above the threshold for the debounce period; the training's trigger is
+// then "drift". A reading at or below the threshold (or without a figure)
+// restarts the wait, so a brief spike never trains.
 #pragma once
 
 #include <chrono>
@@ -20,6 +25,7 @@
 #include "triggers/change.h"
 #include "triggers/coverage.h"
 #include "triggers/debounce.h"
+#include "triggers/drift_source.h"
 #include "store/lease.h"
 #include "triggers/stop.h"
 #include "triggers/training_run.h"
@@ -37,6 +43,9 @@ struct WatchOptions {
   // trigger, trigger_detail and promote are set by the watcher.
   TrainOptions train;
   std::string owner;  // lease owner; default: DefaultLeaseOwner()
+  // > 0: train only on sustained drift above this PSI, read from drift_source.
+  double drift_threshold = 0;
+  DriftSource drift_source;
 };
 
 enum class TickState {
@@ -47,6 +56,7 @@ enum class TickState {
   kBackingOff,      // it failed recently; retried later
   kTrained,         // trained (or found trained by another watcher)
   kFailed,          // training failed
+  kNoDrift,         // new data, but the served version's drift is not (yet) sustained above --on-drift
 };
 std::string_view TickStateName(TickState s);
 
@@ -57,6 +67,7 @@ struct TickOutcome {
   std::optional<TrainOutcome> trained;  // kTrained by this watcher
   std::optional<int> covering_version;  // kUpToDate / kTrained by another
   Status error;                         // kFailed
+  std::optional<DriftReading> drift;    // with --on-drift: this tick's reading
 };
 
 class Watcher {
@@ -74,6 +85,9 @@ class Watcher {
  private:
   Result<std::vector<DataRef>> CurrentData();
   Result<TickOutcome> TrainChange(TickOutcome outcome, StopSignal& stop);
+  // Reads the drift and updates drift_debouncer_; true once above the
+  // threshold for the debounce period.
+  Result<bool> ObserveDrift(TickOutcome& outcome);
 
   std::shared_ptr<Store> data_;
   std::shared_ptr<Registry> registry_;
@@ -81,6 +95,8 @@ class Watcher {
   Clock clock_;
   CoverageChecker coverage_;
   Debouncer debouncer_;
+  Debouncer drift_debouncer_;  // keyed by the served version
+  bool drift_above_ = false;   // the last reading was above the threshold (for logging transitions)
   LeaseManager leases_;
   std::map<std::string, std::chrono::system_clock::time_point> failed_;  // change -> retry time
   std::string last_logged_;

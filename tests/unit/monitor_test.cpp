@@ -8,13 +8,16 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "model/baseline.h"
 #include "model/loaded_model.h"
 #include "monitor/drift.h"
+#include "monitor/feedback.h"
 #include "monitor/offline.h"
 #include "results/row_format.h"
+#include "store/local_store.h"
 #include "model_fixtures.h"
 #include "test_util.h"
 
@@ -265,5 +268,78 @@ TEST(Drift, SinceIsChecked) {
   }
 }
 
+// The feedback join by hand: row positions within a request, a corrected
+// label, a reused request id, an unknown id, and AUC with a tie.
+class FeedbackJoinTest : public testutil::TempDirTest {};
+
+TEST_F(FeedbackJoinTest, JoinsByRequestIdAndRowAndComputesTheFigures) {
+  const LoadedModel& model = *F().plain;
+  ASSERT_EQ(model.schema().class_labels, (std::vector<std::string>{"0", "1"}));
+  auto store = std::make_shared<LocalStore>(tmp());
+  const std::string header = results::HeaderLine(model.schema());
+  auto row = [](std::string_view id, std::string_view predicted, std::string_view p0, std::string_view p1) {
+    return fmt::format("2026-12-02T01:00:00.000Z,{},1,aa,1,2,{},{},{}\n", id, predicted, p0, p1);
+  };
+  // Request A has three rows, B one; a later request reusing A's id keeps nothing.
+  ASSERT_TRUE(store->Put("logs/v1/w/r-0000000001-0000000004.csv",
+                         header + row("A", "1", "0.1", "0.9") + row("A", "0", "0.8", "0.2") +
+                             row("A", "1", "0.4", "0.6") + row("B", "1", "0.4", "0.6")).ok());
+  ASSERT_TRUE(store->Put("logs/v1/w/r-0000000005-0000000005.csv", header + row("A", "0", "0.9", "0.1")).ok());
+  const std::string fb = monitor::FeedbackHeaderLine();
+  ASSERT_TRUE(store->Put("feedback/w/r-0000000001-0000000004.csv",
+                         fb + "2026-12-02T01:00:01.000Z,A,0,1\n2026-12-02T01:00:01.000Z,A,1,0\n"
+                              "2026-12-02T01:00:01.000Z,A,2,1\n2026-12-02T01:00:01.000Z,ghost,0,1\n").ok());
+  // Later: A row 2 corrected to 0, B labelled.
+  ASSERT_TRUE(store->Put("feedback/w/r-0000000005-0000000006.csv",
+                         fb + "2026-12-02T01:00:02.000Z,A,2,0\n2026-12-02T01:00:02.000Z,B,0,1\n").ok());
+  monitor::FeedbackJoin join(store);
+  auto m = join.Compute(model);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->logged_rows, 4u);
+  EXPECT_EQ(m->labelled_rows, 4u);
+  EXPECT_EQ(m->feedback_keys, 5u);
+  EXPECT_EQ(m->unknown, 1u);
+  EXPECT_EQ(m->unknown_examples, (std::vector<std::string>{"ghost"}));
+  // Positives score 0.9 and 0.6, negatives 0.2 and 0.6: 3 wins and a tie in 4 pairs.
+  ASSERT_TRUE(m->auc);
+  EXPECT_DOUBLE_EQ(*m->auc, 0.875);
+  ASSERT_TRUE(m->accuracy);
+  EXPECT_DOUBLE_EQ(*m->accuracy, 0.75);  // A row 2 predicted 1, labelled 0
+  ASSERT_TRUE(m->log_loss);
+  EXPECT_NEAR(*m->log_loss, -(std::log(0.9) + std::log(0.8) + std::log(0.4) + std::log(0.6)) / 4, 1e-12);
+  EXPECT_FALSE(m->rmse);
+  // Incremental: a new feedback object is read on the next call.
+  ASSERT_TRUE(store->Put("feedback/w/r-0000000007-0000000007.csv", fb + "2026-12-02T01:00:03.000Z,ghost2,0,0\n").ok());
+  auto again = join.Compute(model);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->unknown, 2u);
+  EXPECT_EQ(again->labelled_rows, 4u);
+}
+
+TEST(Feedback, BadRecordsNameTheField) {
+  const Schema& schema = F().plain->schema();
+  auto message = [&](std::string_view body) {
+    auto r = monitor::ParseFeedbackJson(body, schema, 10);
+    EXPECT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << body;
+    return r.status().message();
+  };
+  EXPECT_THAT(message("{"), HasSubstr("body"));
+  EXPECT_THAT(message(R"({"label": "1"})"), HasSubstr("request_id: missing"));
+  EXPECT_THAT(message(R"({"request_id": "a", "label": "2"})"), HasSubstr("label: \"2\" is not a class"));
+  EXPECT_THAT(message(R"([{"request_id": "a", "label": 1}, {"request_id": "a", "label": 1, "row": 1.5}])"),
+              HasSubstr("[1].row"));
+  EXPECT_THAT(message(R"({"request_id": "a", "label": "1", "rows": 1})"), HasSubstr("rows: unknown field"));
+  EXPECT_THAT(message(R"([{"request_id": "a", "label": "1"}, {"request_id": "a", "label": "1"}, {"request_id": "a", "label": "1"}, {"request_id": "a", "label": "1"}, {"request_id": "a", "label": "1"}, {"request_id": "a", "label": "1"}, {"request_id": "a", "label": "1"}, {"request_id": "a", "label": "1"}, {"request_id": "a", "label": "1"}, {"request_id": "a", "label": "1"}, {"request_id": "a", "label": "1"}])"),
+              HasSubstr("more than 10"));
+  auto ok = monitor::ParseFeedbackJson(R"([{"request_id": "a", "label": 1, "row": 3}])", schema, 10);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ((*ok)[0].label, "1");
+  EXPECT_EQ((*ok)[0].row, 3u);
+  EXPECT_EQ(monitor::FormatFeedback(*ok, std::chrono::system_clock::time_point{}),
+            "1970-01-01T00:00:00.000Z,a,3,1\n");
+}
+
 }  // namespace
 }  // namespace modelbay
+
