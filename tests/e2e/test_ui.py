@@ -51,11 +51,20 @@ def served(tmp_path_factory):
     stores.run("upload", "more.csv")
     stores.run("train", "--quiet", "--target", "churn")
     srv = Server(stores, extra_env={"MODELBAY_API_TOKEN": TOKEN},
-                 args=["--threads", "2", "--drift-window", "100000"]).start()
+                 args=["--threads", "2", "--drift-window", "100000", "--ship-interval-ms", "200"]).start()
     try:
         srv.wait_ready()
         shifted = make_rows(2000, seed=3, shift_tenure=12.0, unseen_share=0.2)
-        send(srv, shifted)  # version 1
+        send(srv, shifted.iloc[200:])  # version 1
+        # 200 more rows to version 1 whose true labels come back (issue 11 §3).
+        labelled = shifted.iloc[:200]
+        rows = [{k: (None if v != v else v) for k, v in r.items()}
+                for r in labelled[["tenure", "spend", "plan"]].to_dict("records")]
+        answer = srv.infer(rows, "1")
+        assert answer.status_code == 200, answer.text
+        feedback = [{"request_id": answer.json()["request_id"], "row": i, "label": str(int(label))}
+                    for i, label in enumerate(labelled["churn"])]
+        assert srv.post("/feedback", json=feedback).status_code == 200
         calm = make_rows(600, seed=6)
         for start in range(0, len(calm), 200):
             rows = calm.iloc[start:start + 200][["tenure", "spend", "plan"]]
@@ -144,10 +153,17 @@ def test_dashboard_in_chromium(served, browser):
     assert count(d, "#latency rect.bar") == len(traffic["latency"]["counts"]) == 15
     assert traffic["latency"]["count"] >= 13  # the /inference requests above (v2 and v1)
 
-    # Feedback (issue 11 §3): the panel reads the route when the server has it.
-    has_feedback = "/models/{version}/feedback" in srv.get("/openapi.json").json()["paths"]
-    state = d.find_element(By.ID, "feedback").get_attribute("data-state")
-    assert state in (("empty", "figures") if has_feedback else ("unavailable",)), state
+    # Feedback (issue 11 §3): version 1's 200 labelled rows, once shipped, with the
+    # figures GET /models/1/feedback gives.
+    wait_for(d, "version 1's feedback figures",
+             lambda d: d.find_element(By.ID, "feedback").get_attribute("data-state") == "figures")
+    panel = d.find_element(By.ID, "feedback").text
+    figures = srv.get("/models/1/feedback").json()
+    assert figures["labelled_rows"] == 200
+    shown = dict(zip((e.text for e in d.find_elements(By.CSS_SELECTOR, "#feedback dt")),
+                     (e.text for e in d.find_elements(By.CSS_SELECTOR, "#feedback dd"))))
+    assert shown["labelled rows"].startswith("200 of"), panel
+    assert abs(float(shown["auc"]) - figures["auc"]) < 1e-3 and abs(float(shown["accuracy"]) - figures["accuracy"]) < 1e-3
 
     # A later poll redraws without errors.
     before = int(d.find_element(By.TAG_NAME, "body").get_attribute("data-refreshes"))

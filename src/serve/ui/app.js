@@ -318,15 +318,21 @@
       box.textContent = 'Ground-truth feedback is not available in this server (no /models/{version}/feedback route).';
       return;
     }
-    const figures = Object.entries(feedback).filter(([k, v]) => !['model', 'version'].includes(k) &&
-      (typeof v === 'number' || typeof v === 'string' || v === null));
-    const count = ['labels', 'count', 'joined', 'rows'].map((k) => feedback[k]).find((v) => typeof v === 'number');
-    if (!figures.length || count === 0) {
+    // GET /models/{v}/feedback (docs/monitoring.md, "Ground truth").
+    const labelled = typeof feedback.labelled_rows === 'number' ? feedback.labelled_rows : 0;
+    const keys = feedback.feedback || {};
+    if (labelled === 0) {
       box.dataset.state = 'empty';
-      box.textContent = 'No feedback yet for this version.';
+      box.textContent = 'No feedback yet for this version' +
+        (keys.unknown ? ' (' + keys.unknown + ' labelled request ids match no logged prediction).' : '.');
       return;
     }
     box.dataset.state = 'figures';
+    const figures = [['labelled rows', labelled + ' of ' + fmt(feedback.logged_rows) + ' logged']];
+    for (const k of ['auc', 'accuracy', 'log_loss', 'rmse']) {
+      if (typeof feedback[k] === 'number') figures.push([k, feedback[k]]);
+    }
+    if (typeof keys.unknown === 'number') figures.push(['unknown request ids', keys.unknown]);
     const dl = el('dl', { class: 'figures' });
     for (const [k, v] of figures) { dl.appendChild(el('dt', {}, k)); dl.appendChild(el('dd', {}, fmt(v))); }
     box.appendChild(dl);
