@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <random>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -16,6 +15,7 @@
 #include "registry/registry.h"
 #include "results/prediction_log.h"
 #include "results/results_file.h"
+#include "results/spool_dir.h"
 #include "serve/http_server.h"
 #include "serve/model_cache.h"
 #include "serve/named_models.h"
@@ -77,18 +77,6 @@ std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
-std::string WriterId() {
-  char host[64] = {};
-  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "host");
-  std::string clean;
-  for (const char* p = host; *p; ++p) {
-    const char c = *p;
-    clean += (std::isalnum(static_cast<unsigned char>(c)) || c == '-') ? c : '-';
-  }
-  std::random_device rd;
-  return fmt::format("{}-{}-{:06x}", clean, getpid(), rd() & 0xffffff);
-}
-
 Status Serve(const CliContext& ctx, const ServeFlags& f) {
   // Every numeric flag was range-checked by its validator (cli/option_checks.h).
   ConfigOverrides overrides = ctx.overrides;
@@ -111,7 +99,7 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   log_options.spool_dir = f.spool.empty() ? cfg.home / "spool" : std::filesystem::absolute(f.spool);
   log_options.fsync = f.fsync == "always" ? FsyncPolicy::kAlways : FsyncPolicy::kNever;
   log_options.ship_interval = std::chrono::milliseconds(f.ship_interval_ms);
-  log_options.writer_id = WriterId();
+  log_options.writer_id = results::NewWriterId();  // one id for every stream of this server
   MB_ASSIGN_OR_RETURN(auto log, PredictionLog::Open(log_options, results));
   MB_ASSIGN_OR_RETURN(auto feedback_log, monitor::OpenFeedbackLog(log_options, results));
   monitor::FeedbackJoin feedback_join(results);

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/hash.h"
+#include "core/strings.h"
 #include "model/artifacts.h"
 #include "registry/layout.h"
 
@@ -20,12 +21,6 @@ namespace {
 
 constexpr int kMaxReserveAttempts = 1000;
 constexpr int kRelistEvery = 16;
-
-std::string HostName() {
-  std::array<char, 256> buf{};
-  if (::gethostname(buf.data(), buf.size() - 1) != 0) return "unknown";
-  return buf.data();
-}
 
 // The artifact of a committed version; a missing one is damage, not absence.
 Result<std::string> GetArtifact(Store& store, int version, std::string_view file) {

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <charconv>
-#include <random>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
+#include "core/hash.h"
 #include "results/csv_rows.h"
 #include "store/lease.h"
 
@@ -385,8 +385,7 @@ class Updater {
 
   struct TempFile {
     TempFile() {
-      std::random_device rd;
-      path = fs::temp_directory_path() / fmt::format("modelbay-results-{:08x}{:08x}.csv", rd(), rd());
+      path = fs::temp_directory_path() / fmt::format("modelbay-results-{}.csv", RandomHex(8));
     }
     ~TempFile() {
       std::error_code ec;

@@ -5,11 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <random>
 
 #include <fmt/format.h>
 
 #include "core/posix_file.h"
+#include "core/hash.h"
 
 namespace modelbay::results {
 namespace {
@@ -140,12 +140,7 @@ void AppendRecord(std::string& out, std::string_view payload, uint32_t rows, uin
   out.append(payload);
 }
 
-uint64_t NewSegmentSalt() {
-  std::random_device rd;
-  uint64_t salt = 0;
-  while (salt == 0) salt = (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  return salt;
-}
+uint64_t NewSegmentSalt() { return RandomU64(); }
 
 std::string HeaderPayload(uint64_t salt, std::string_view writer_id, std::string_view header_line) {
   return fmt::format("{}{:016x}\n{}\n{}", kMagic, salt, writer_id, header_line);

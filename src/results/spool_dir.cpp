@@ -15,6 +15,7 @@
 
 #include "core/hash.h"
 #include "core/posix_file.h"
+#include "core/strings.h"
 
 namespace modelbay::results {
 namespace fs = std::filesystem;
@@ -123,10 +124,12 @@ Status CheckWriterId(std::string_view id) {
 }
 
 std::string NewWriterId() {
-  char host[256] = {};
-  ::gethostname(host, sizeof(host) - 1);
+  const std::string host = HostName();
   std::string id;
-  for (const char* p = host; *p && id.size() < 40; ++p) id += WriterIdChar(*p) ? *p : '_';
+  for (char c : host) {
+    if (id.size() >= 40) break;
+    id += WriterIdChar(c) ? c : '_';
+  }
   return id + (id.empty() ? "" : "-") + RandomHex(6);
 }
 

@@ -6,7 +6,6 @@
 // body or the query string: threshold (binary models), explain (adds
 // "contributions"). Scored and logged through Service::ScoreAndLog, as
 // /inference is. Also GET /version (MLflow's scoring server has it).
-#include <cctype>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +14,7 @@
 #include <simdjson.h>
 
 #include "core/csv.h"
+#include "core/strings.h"
 #include "modelbay_version.h"
 #include "serve/codec.h"
 #include "serve/service.h"
@@ -29,14 +29,7 @@ constexpr std::string_view kPayloads =
     "[{...}]}, {\"instances\": [...]}, {\"inputs\": ...}, or a text/csv body with a header row";
 
 bool IsCsv(std::string_view content_type) {
-  std::string_view media = content_type.substr(0, content_type.find(';'));
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  constexpr std::string_view kCsv = "text/csv";
-  if (media.size() != kCsv.size()) return false;
-  for (size_t i = 0; i < kCsv.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(media[i])) != kCsv[i]) return false;
-  }
-  return true;
+  return EqualsIgnoreCase(TrimAscii(content_type.substr(0, content_type.find(';'))), "text/csv");
 }
 
 // The schema position of each named column; -1 for the target (ignored).

@@ -1,7 +1,6 @@
 #include "serve/service.h"
 
 #include <chrono>
-#include <random>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -10,6 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/config.h"
+#include "core/hash.h"
+#include "core/strings.h"
 #include "modelbay_version.h"
 #include "registry/model_name.h"
 #include "serve/codec.h"
@@ -26,15 +27,7 @@ std::string_view PathOf(std::string_view target) {
   return q == std::string_view::npos ? target : target.substr(0, q);
 }
 
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -102,17 +95,16 @@ void WriteErrorReply(const Status& status, Reply& reply) {
 
 bool IsJsonContentType(std::string_view content_type) {
   std::string_view media = Trim(content_type.substr(0, content_type.find(';')));
-  if (IEquals(media, "application/json")) return true;
+  if (EqualsIgnoreCase(media, "application/json")) return true;
   const std::string_view prefix = "application/", suffix = "+json";
   return media.size() > prefix.size() + suffix.size() &&
-         IEquals(media.substr(0, prefix.size()), prefix) &&
-         IEquals(media.substr(media.size() - suffix.size()), suffix);
+         EqualsIgnoreCase(media.substr(0, prefix.size()), prefix) &&
+         EqualsIgnoreCase(media.substr(media.size() - suffix.size()), suffix);
 }
 
 Service::Service(ServiceOptions options, ModelCache& cache, PredictionLog* log, Metrics& metrics)
     : options_(std::move(options)), cache_(cache), log_(log), metrics_(metrics) {
-  std::random_device rd;
-  id_prefix_ = fmt::format("{:08x}{:04x}", rd(), rd() & 0xffff);
+  id_prefix_ = RandomHex(6);
 }
 
 std::string Service::NextRequestId() {
@@ -163,7 +155,7 @@ bool Service::Authorized(std::string_view authorization) const {
   if (options_.api_token.empty()) return true;
   constexpr std::string_view kScheme = "Bearer ";
   if (authorization.size() < kScheme.size() ||
-      !IEquals(authorization.substr(0, kScheme.size()), kScheme)) {
+      !EqualsIgnoreCase(authorization.substr(0, kScheme.size()), kScheme)) {
     return false;
   }
   const std::string_view given = Trim(authorization.substr(kScheme.size()));
