@@ -20,6 +20,7 @@ RUN apt-get update \
 
 WORKDIR /src
 COPY CMakeLists.txt ./
+COPY cmake ./cmake
 COPY src ./src
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
       -DMODELBAY_BUILD_TESTS=OFF -DMODELBAY_BUILD_BENCHMARKS=OFF \
