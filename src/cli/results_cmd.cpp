@@ -25,10 +25,27 @@ namespace {
 namespace fs = std::filesystem;
 
 struct ExportFlags {
-  int version = 0;
+  std::string version;  // a number, `latest` or an alias
   std::string out;
   std::string model;
 };
+
+// The version number `spec` names: a number as is (its rows may outlive the
+// version), `latest` or an alias through the model's registry.
+Result<int> ResolveExportVersion(const Config& cfg, const ExportFlags& f) {
+  Result<VersionSpec> parsed = ParseVersionSpec(f.version);
+  if (!parsed.ok()) {
+    const bool digits = !f.version.empty() && f.version.find_first_not_of("0123456789") == std::string::npos;
+    return InvalidArgument(digits ? fmt::format("--version {}: version numbers run from 1 to 999999999, without "
+                                                "leading zeros (or give `latest` or an alias)",
+                                                f.version)
+                                  : fmt::format("--version: {}", parsed.status().message()));
+  }
+  const VersionSpec& spec = *parsed;
+  if (spec.kind == VersionSpec::Kind::kNumber) return spec.number;
+  MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> models, OpenModelStore(cfg, f.model));
+  return Registry(std::move(models)).Resolve(f.version);
+}
 
 struct PredictFlags {
   std::vector<std::string> inputs;
@@ -47,27 +64,27 @@ struct PredictFlags {
 };
 
 Status Export(const CliContext& ctx, const ExportFlags& f) {
-  if (f.version <= 0) return InvalidArgument("--version must be a version number (1, 2, ...)");
   MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
+  MB_ASSIGN_OR_RETURN(int version, ResolveExportVersion(cfg, f));
   MB_ASSIGN_OR_RETURN(auto results, OpenResultsStore(cfg, f.model));
-  MB_ASSIGN_OR_RETURN(size_t rows, ExportResults(*results, f.version, f.out));
+  MB_ASSIGN_OR_RETURN(size_t rows, ExportResults(*results, version, f.out));
   if (f.out.empty()) {
     std::string where = results->Describe();
     if (!where.ends_with('/')) where += '/';
-    fmt::print("{}results_{}.csv\n", where, f.version);
+    fmt::print("{}results_{}.csv\n", where, version);
   } else if (f.out != "-") {
     fmt::print("{}\n", f.out);
   }
-  spdlog::info("exported {} rows of version {}", rows, f.version);
+  spdlog::info("exported {} rows of version {}", rows, version);
   return Status::Ok();
 }
 
 Status Refresh(const CliContext& ctx, const ExportFlags& f) {
-  if (f.version <= 0) return InvalidArgument("--version must be a version number (1, 2, ...)");
   MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
+  MB_ASSIGN_OR_RETURN(int version, ResolveExportVersion(cfg, f));
   MB_ASSIGN_OR_RETURN(auto results, OpenResultsStore(cfg, f.model));
   MB_ASSIGN_OR_RETURN(results::UpdateReport r,
-                      results::UpdateResultsFile(results, f.version, results::DefaultResultsFileOptions()));
+                      results::UpdateResultsFile(results, version, results::DefaultResultsFileOptions()));
   if (r.leased_elsewhere) return Unavailable("another updater held the lease for longer than its TTL; try again");
   fmt::print("{{\"version\": {}, \"rebuilt\": {}, \"recovered\": {}, \"objects_added\": {}, "
              "\"rows_added\": {}, \"bytes_read\": {}, \"file_bytes\": {}, \"file_rows\": {}}}\n",
@@ -122,9 +139,8 @@ void RegisterResultsCommands(CLI::App& app, CliContext& ctx) {
       "Write the seed's results_<N>.csv: every logged row of a version once, header once, in time\n"
       "order. Reads what servers and `modelbay predict` shipped to the results store (a server\n"
       "ships within about a second and on shutdown; rows still in a server's spool are not included).");
-  exp->add_option("--version", ef->version, "Model version whose rows to export")
-      ->required()
-      ->check(IntegerIn(1, 2147483647));
+  exp->add_option("--version", ef->version, "Model version whose rows to export: a number, `latest` or an alias")
+      ->required();
   exp->add_option("--out", ef->out,
                   "Local file to write, - for stdout (default: results_<N>.csv at the root of the results store)");
   AddModelOption(exp, ef->model);
@@ -136,7 +152,8 @@ void RegisterResultsCommands(CLI::App& app, CliContext& ctx) {
       "Bring results_<N>.csv in the results store up to date now, as a server does every\n"
       "--results-refresh: only log objects it does not hold yet are read and appended. Prints what\n"
       "the update did (rows added, bytes read) as JSON.");
-  refresh->add_option("--version", rf->version, "Model version whose file to update")->required();
+  refresh->add_option("--version", rf->version, "Model version whose file to update: a number, `latest` or an alias")
+      ->required();
   AddModelOption(refresh, rf->model);
   SetAction(refresh, ctx, [&ctx, rf] { return Refresh(ctx, *rf); });
 

@@ -345,3 +345,17 @@ def test_store_ls_json_lists_what_the_store_holds(local_stores):
     assert [o["size"] for o in listed] == [4, 5]
     assert all(o["etag"] and o["last_modified"].endswith("Z") for o in listed)
     assert json.loads(local_stores.run("store", "ls", "results", "nothing/", "--json").stdout) == []
+
+
+# --- results export --version takes aliases like every other command
+
+
+def test_results_export_resolves_an_alias(trained, tmp_path):
+    by_number = trained.run("results", "export", "--version", "1", "--out", "-").stdout
+    assert by_number.count("\n") >= 4
+    for spec in ("production", "latest"):
+        assert trained.run("results", "export", "--version", spec, "--out", "-").stdout == by_number
+    bad = trained.run("results", "export", "--version", "01", "--out", "-", check=False)
+    assert bad.returncode == 2 and "01" in bad.stderr
+    missing = trained.run("results", "export", "--version", "staging", "--out", "-", check=False)
+    assert missing.returncode == 3 and "staging" in missing.stderr
