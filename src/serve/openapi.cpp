@@ -124,6 +124,15 @@ constexpr const char* kDocument = R"json({
         }
       }
     },
+    "/docs": {
+      "get": {
+        "operationId": "apiDocs",
+        "summary": "This API described for a person: an HTML page whose script (/ui/docs.js) renders /openapi.json (nothing from another origin; never needs a token itself).",
+        "responses": {
+          "200": {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}
+        }
+      }
+    },
     "/models/{version}/feedback": {
       "get": {
         "operationId": "modelFeedback",
@@ -477,6 +486,7 @@ std::string Build(bool bearer_auth) {
     doc["paths"]["/health"]["get"]["security"] = nlohmann::json::array();
     doc["paths"]["/ping"]["get"]["security"] = nlohmann::json::array();
     doc["paths"]["/ui"]["get"]["security"] = nlohmann::json::array();
+    doc["paths"]["/docs"]["get"]["security"] = nlohmann::json::array();
   }
   return doc.dump();
 }

@@ -146,7 +146,7 @@ Route Service::RouteOf(std::string_view target) {
   if (path == "/invocations") return Route::kInvocations;
   if (path == "/ping") return Route::kPing;
   if (path == "/version") return Route::kVersion;
-  if (path == "/ui" || path.starts_with("/ui/")) return Route::kUi;
+  if (path == "/ui" || path.starts_with("/ui/") || path == "/docs" || path == "/docs/") return Route::kUi;
   if (path == "/traffic") return Route::kTraffic;
   return Route::kOther;
 }

@@ -17,16 +17,30 @@ constexpr std::string_view kPolicy =
 // index.html carries this marker where the page learns whether to ask for a token.
 constexpr std::string_view kAuthMarker = "__MODELBAY_AUTH__";
 
+// An HTML page with the auth marker replaced.
+std::string Page(std::string_view html, bool token_required) {
+  std::string page(html);
+  if (const size_t at = page.find(kAuthMarker); at != std::string::npos) {
+    page.replace(at, kAuthMarker.size(), token_required ? "bearer" : "none");
+  }
+  return page;
+}
+
 }  // namespace
 
 Status UiAsset(std::string_view path, bool token_required, Reply& reply) {
   if (path == "/ui" || path == "/ui/" || path == "/ui/index.html") {
-    std::string page(ui_assets::kIndexHtml);
-    if (const size_t at = page.find(kAuthMarker); at != std::string::npos) {
-      page.replace(at, kAuthMarker.size(), token_required ? "bearer" : "none");
-    }
-    reply.body = std::move(page);
+    reply.body = Page(ui_assets::kIndexHtml, token_required);
     reply.content_type = "text/html; charset=utf-8";
+  } else if (path == "/docs" || path == "/docs/") {
+    reply.body = Page(ui_assets::kDocsHtml, token_required);
+    reply.content_type = "text/html; charset=utf-8";
+  } else if (path == "/ui/docs.js") {
+    reply.body = ui_assets::kDocsJs;
+    reply.content_type = "text/javascript; charset=utf-8";
+  } else if (path == "/ui/docs.css") {
+    reply.body = ui_assets::kDocsCss;
+    reply.content_type = "text/css; charset=utf-8";
   } else if (path == "/ui/app.js") {
     reply.body = ui_assets::kAppJs;
     reply.content_type = "text/javascript; charset=utf-8";

@@ -21,7 +21,9 @@
 
 namespace modelbay::serve {
 
-// Answers GET /ui, /ui/, /ui/app.js and /ui/app.css with their files and a
+// Answers GET /ui, /ui/, /ui/app.js and /ui/app.css (the dashboard), and
+// /docs, /ui/docs.js, /ui/docs.css (the API description rendered from
+// /openapi.json for a person; issue 15) with their files and a
 // strict Content-Security-Policy (scripts, styles and fetches from this
 // origin only; nothing inline). `token_required` tells the page to ask for
 // the token. Any other /ui/... path: NotFound.

@@ -215,3 +215,43 @@ def test_page_headers_and_routes(served):
     for path in ("/traffic", "/models", "/models/1/drift"):
         assert bare.get(srv.url + path, timeout=30).status_code == 401, path
     assert "/traffic" in srv.get("/openapi.json").json()["paths"]
+
+
+# --- GET /docs (issue 15): /openapi.json rendered for a person, offline
+
+
+def test_api_docs_page_in_chromium(served, browser):
+    srv, _, _ = served
+    api = srv.get("/openapi.json").json()
+    operations = {(path, m) for path, item in api["paths"].items() for m in ("get", "head", "post", "put", "delete")
+                  if m in item}
+    d = browser
+    d.get(srv.url + "/docs")
+    # The server has a token: the page asks for it before it shows anything.
+    form = wait_for(d, "the token form", lambda d: d.find_element(By.ID, "login").is_displayed()
+                    and d.find_element(By.ID, "login"))
+    assert count(d, "section.op") == 0
+    form.find_element(By.ID, "token").send_keys(TOKEN)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(d, "the operations", lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-operations"))
+    shown = {(e.get_attribute("data-path"), e.get_attribute("data-method"))
+             for e in d.find_elements(By.CSS_SELECTOR, "section.op")}
+    assert shown == operations
+    inference = d.find_element(By.CSS_SELECTOR, "section.op[data-path='/inference'][data-method='post']").text
+    assert "application/json" in inference and "400" in inference
+    assert count(d, "#schemas pre.schema") == len(api["components"]["schemas"])
+    errors = [e for e in d.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    assert errors == [], errors
+    urls = d.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert all(u.startswith(srv.url) for u in urls), urls  # nothing from another origin
+
+
+def test_api_docs_page_headers(served):
+    srv, _, _ = served
+    page = requests.get(srv.url + "/docs", timeout=30)  # no token: the page holds no data
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "<script src=\"/ui/docs.js\"" in page.text and "<script>" not in page.text
+    assert requests.get(srv.url + "/ui/docs.js", timeout=30).headers["Content-Type"].startswith("text/javascript")
+    assert requests.get(srv.url + "/openapi.json", timeout=30).status_code == 401  # the data keeps its auth
+    assert "/docs" in srv.get("/openapi.json").json()["paths"]
