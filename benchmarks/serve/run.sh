@@ -97,7 +97,13 @@ kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" || { echo "serve did not exit clean
 [ "${ONLY_MODELBAY:-0}" = 1 ] && exit 0
 
 # kill_tree PID: the process and its children (gunicorn/uvicorn workers).
-kill_tree() { pkill -TERM -P "$1" 2>/dev/null || true; kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+# MLServer 1.7 can ignore SIGTERM while its workers drain: after 10 s, SIGKILL.
+kill_tree() {
+  pkill -TERM -P "$1" 2>/dev/null || true; kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  pkill -KILL -P "$1" 2>/dev/null || true; kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
 
 if [ "${SKIP_PYTHON:-0}" != 1 ]; then
   VENV=$ROOT/benchmarks/.venv-mlflow
