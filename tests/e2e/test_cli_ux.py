@@ -350,12 +350,15 @@ def test_store_ls_json_lists_what_the_store_holds(local_stores):
 # --- results export --version takes aliases like every other command
 
 
-def test_results_export_resolves_an_alias(trained, tmp_path):
-    by_number = trained.run("results", "export", "--version", "1", "--out", "-").stdout
-    assert by_number.count("\n") >= 4
+def test_results_export_resolves_an_alias(tmp_path):
+    s = make_trained_stores(tmp_path)  # its own store: other tests train more versions in `trained`
+    (s.cwd / "new.csv").write_text("Country,Count,id\naa,2,2\nbb,50,3\ncc,99,4\n")
+    s.run("predict", "new.csv", "--out", "scored.csv")
+    by_number = s.run("results", "export", "--version", "1", "--out", "-").stdout
+    assert by_number.count("\n") == 4
     for spec in ("production", "latest"):
-        assert trained.run("results", "export", "--version", spec, "--out", "-").stdout == by_number
-    bad = trained.run("results", "export", "--version", "01", "--out", "-", check=False)
-    assert bad.returncode == 2 and "01" in bad.stderr
-    missing = trained.run("results", "export", "--version", "staging", "--out", "-", check=False)
+        assert s.run("results", "export", "--version", spec, "--out", "-").stdout == by_number
+    bad = s.run("results", "export", "--version", "01", "--out", "-", check=False)
+    assert bad.returncode == 2 and "--version 01" in bad.stderr
+    missing = s.run("results", "export", "--version", "staging", "--out", "-", check=False)
     assert missing.returncode == 3 and "staging" in missing.stderr
