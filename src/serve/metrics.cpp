@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "registry/model_name.h"
+
 namespace modelbay::serve {
 
 std::string_view RouteName(Route route) {
@@ -52,7 +54,7 @@ void Metrics::AddRows(std::string_view model, int version, uint64_t rows) {
     std::lock_guard lock(rows_mu_);
     rows_by_version_[{std::string(model), version}] += rows;
   }
-  if (model != "default") return;  // the traffic series are per version of the unnamed model
+  if (model != kDefaultModelName) return;  // the traffic series are per version of the unnamed model
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   traffic_.Add(version, rows, std::chrono::duration_cast<std::chrono::seconds>(now).count());
 }

@@ -26,32 +26,37 @@ std::string Page(std::string_view html, bool token_required) {
   return page;
 }
 
+// Every file under /ui and /docs: the path(s) it answers, its bytes, its type,
+// and whether it is a page (the auth marker replaced).
+struct Asset {
+  std::string_view path, alias;
+  std::string_view body, content_type;
+  bool page;
+};
+constexpr std::string_view kHtml = "text/html; charset=utf-8";
+constexpr std::string_view kJs = "text/javascript; charset=utf-8";
+constexpr std::string_view kCss = "text/css; charset=utf-8";
+constexpr Asset kAssets[] = {
+    {"/ui", "/ui/", ui_assets::kIndexHtml, kHtml, true},
+    {"/ui/index.html", "", ui_assets::kIndexHtml, kHtml, true},
+    {"/docs", "/docs/", ui_assets::kDocsHtml, kHtml, true},
+    {"/ui/app.js", "", ui_assets::kAppJs, kJs, false},
+    {"/ui/app.css", "", ui_assets::kAppCss, kCss, false},
+    {"/ui/docs.js", "", ui_assets::kDocsJs, kJs, false},
+    {"/ui/docs.css", "", ui_assets::kDocsCss, kCss, false},
+};
+
 }  // namespace
 
 Status UiAsset(std::string_view path, bool token_required, Reply& reply) {
-  if (path == "/ui" || path == "/ui/" || path == "/ui/index.html") {
-    reply.body = Page(ui_assets::kIndexHtml, token_required);
-    reply.content_type = "text/html; charset=utf-8";
-  } else if (path == "/docs" || path == "/docs/") {
-    reply.body = Page(ui_assets::kDocsHtml, token_required);
-    reply.content_type = "text/html; charset=utf-8";
-  } else if (path == "/ui/docs.js") {
-    reply.body = ui_assets::kDocsJs;
-    reply.content_type = "text/javascript; charset=utf-8";
-  } else if (path == "/ui/docs.css") {
-    reply.body = ui_assets::kDocsCss;
-    reply.content_type = "text/css; charset=utf-8";
-  } else if (path == "/ui/app.js") {
-    reply.body = ui_assets::kAppJs;
-    reply.content_type = "text/javascript; charset=utf-8";
-  } else if (path == "/ui/app.css") {
-    reply.body = ui_assets::kAppCss;
-    reply.content_type = "text/css; charset=utf-8";
-  } else {
-    return NotFound(fmt::format("no dashboard file {}; the dashboard is at /ui", path));
+  for (const Asset& a : kAssets) {
+    if (path != a.path && (a.alias.empty() || path != a.alias)) continue;
+    reply.body = a.page ? Page(a.body, token_required) : std::string(a.body);
+    reply.content_type = a.content_type;
+    reply.content_security_policy = kPolicy;
+    return Status::Ok();
   }
-  reply.content_security_policy = kPolicy;
-  return Status::Ok();
+  return NotFound(fmt::format("no dashboard file {}; the dashboard is at /ui", path));
 }
 
 std::string TrafficJson(const Metrics& metrics, int64_t now_unix_seconds) {
