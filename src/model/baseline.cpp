@@ -61,6 +61,31 @@ void SelectRanks(std::vector<double>& values, size_t begin, size_t end, std::spa
   SelectRanks(values, k + 1, end, ranks.subspan(mid + 1));
 }
 
+// The present values of a numeric column, as the preprocessor reads it:
+// stray tokens are missing.
+std::vector<double> PresentValues(const std::vector<std::string_view>& text, std::span<const uint32_t> rows) {
+  std::vector<double> values;
+  values.reserve(rows.size());
+  for (uint32_t r : rows) {
+    std::optional<double> v;
+    if (!IsMissingText(text[r])) v = ParseNumber(text[r]);
+    if (v) values.push_back(*v);
+  }
+  return values;
+}
+
+// Histogram edges at the kBaselineBins quantiles given by `at`, repeated
+// ones merged (SummarizeNumeric's rule).
+template <typename QuantileAt>
+std::vector<double> EdgesAt(QuantileAt at) {
+  std::vector<double> edges;
+  for (size_t i = 0; i <= kBaselineBins; ++i) {
+    double e = at(static_cast<double>(i) / kBaselineBins);
+    if (edges.empty() || e > edges.back()) edges.push_back(e);
+  }
+  return edges;
+}
+
 }  // namespace
 
 NumericSummary SummarizeNumeric(std::vector<double> values) {
@@ -89,10 +114,7 @@ NumericSummary SummarizeNumeric(std::vector<double> values) {
   s.min = values.front();
   s.max = values.back();
   std::vector<double>& edges = s.histogram.edges;
-  for (size_t i = 0; i <= kBaselineBins; ++i) {
-    double e = Quantile(values, static_cast<double>(i) / kBaselineBins);
-    if (edges.empty() || e > edges.back()) edges.push_back(e);
-  }
+  edges = EdgesAt([&](double q) { return Quantile(values, q); });
   s.histogram.counts.assign(std::max<size_t>(1, edges.size() - 1), 0);
   for (double v : values) ++s.histogram.counts[s.histogram.Bin(v)];
   return s;
@@ -127,17 +149,8 @@ FeatureBaseline FeatureOf(const Preprocessor& pre, size_t f, const std::vector<s
   const Feature& feature = pre.schema().features[f];
   FeatureBaseline out{feature.name, feature.type, rows.size(), 0, {}, {}, 0};
   if (feature.type == FeatureType::kNumeric) {
-    std::vector<double> values;
-    values.reserve(rows.size());
-    for (uint32_t r : rows) {
-      std::optional<double> v;
-      if (!IsMissingText(text[r])) v = ParseNumber(text[r]);
-      if (v) {
-        values.push_back(*v);
-      } else {
-        ++out.missing;  // as the preprocessor reads it: stray tokens are missing
-      }
-    }
+    std::vector<double> values = PresentValues(text, rows);
+    out.missing = rows.size() - values.size();
     out.numeric = SummarizeNumeric(std::move(values));
     return out;
   }
@@ -359,17 +372,156 @@ std::vector<FeatureBaseline> ComputeFeatureBaselines(const Preprocessor& pre, co
   return out;
 }
 
+std::vector<QuantileSketch> SketchFeatures(const Preprocessor& pre, const TextColumns& columns,
+                                           std::span<const uint32_t> rows) {
+  std::vector<QuantileSketch> out(pre.schema().features.size());
+  for (size_t f = 0; f < out.size(); ++f) {
+    if (pre.schema().features[f].type != FeatureType::kNumeric) continue;
+    out[f] = SketchValues(PresentValues(*columns[f], rows));
+  }
+  return out;
+}
+
+QuantileSketch SketchValues(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  QuantileSketch out{values.size(), {}};
+  if (values.size() <= kSketchPoints) {
+    out.points = std::move(values);
+    return out;
+  }
+  out.points.reserve(kSketchPoints);
+  for (size_t i = 0; i < kSketchPoints; ++i) {
+    out.points.push_back(Quantile(values, static_cast<double>(i) / (kSketchPoints - 1)));
+  }
+  return out;
+}
+
+std::vector<double> EdgesFromSketches(std::span<const QuantileSketch> sketches) {
+  // Each point stands for count / points values, spread over consecutive
+  // ranks of the union; it sits at the middle of them. With every value
+  // sent (weight 1) the positions are the ranks themselves, and the
+  // interpolation below is numpy's linear quantile, as one process computes.
+  std::vector<std::pair<double, double>> weighted;  // (value, weight)
+  uint64_t total = 0;
+  for (const QuantileSketch& s : sketches) {
+    total += s.count;
+    const double w = s.points.empty() ? 0 : static_cast<double>(s.count) / static_cast<double>(s.points.size());
+    for (double v : s.points) weighted.emplace_back(v, w);
+  }
+  if (total == 0) return {0.0};
+  std::sort(weighted.begin(), weighted.end());
+  std::vector<double> position(weighted.size());
+  double before = 0;
+  for (size_t j = 0; j < weighted.size(); ++j) {
+    position[j] = before + (weighted[j].second - 1) / 2;
+    before += weighted[j].second;
+  }
+  return EdgesAt([&](double q) {
+    const double target = q * static_cast<double>(total - 1);
+    auto it = std::lower_bound(position.begin(), position.end(), target);
+    if (it == position.begin()) return weighted.front().first;
+    if (it == position.end()) return weighted.back().first;
+    const size_t hi = static_cast<size_t>(it - position.begin());
+    const size_t lo = hi - 1;
+    const double span = position[hi] - position[lo];
+    const double frac = span > 0 ? (target - position[lo]) / span : 0;
+    return weighted[lo].first + (weighted[hi].first - weighted[lo].first) * frac;
+  });
+}
+
+std::vector<FeatureTally> TallyFeatures(const Preprocessor& pre, const TextColumns& columns,
+                                        std::span<const uint32_t> rows, const std::vector<FeatureBaseline>& edges_from) {
+  std::vector<FeatureTally> out(pre.schema().features.size());
+  for (size_t f = 0; f < out.size(); ++f) {
+    FeatureTally& t = out[f];
+    const std::vector<std::string_view>& text = *columns[f];
+    t.rows = rows.size();
+    if (pre.schema().features[f].type == FeatureType::kNumeric) {
+      const NumericHistogram& edges = edges_from[f].numeric.histogram;
+      t.bins.assign(edges.bins(), 0);
+      const std::vector<double> values = PresentValues(text, rows);
+      t.missing = rows.size() - values.size();
+      t.count = values.size();
+      for (double v : values) {
+        t.sum += v;
+        t.min = std::min(t.min, v);
+        t.max = std::max(t.max, v);
+        ++t.bins[edges.Bin(v)];
+      }
+      continue;
+    }
+    t.categories.assign(pre.categories(f).size(), 0);
+    for (uint32_t r : rows) {
+      float code = 0;
+      if (!pre.Encode(f, Cell(text[r]), &code) || std::isnan(code)) {
+        ++t.missing;
+      } else {
+        ++t.categories[static_cast<size_t>(code)];
+      }
+    }
+  }
+  return out;
+}
+
+void AddTally(std::vector<FeatureTally>& total, const std::vector<FeatureTally>& other) {
+  for (size_t f = 0; f < total.size(); ++f) {
+    FeatureTally& t = total[f];
+    const FeatureTally& o = other[f];
+    t.rows += o.rows;
+    t.missing += o.missing;
+    t.count += o.count;
+    t.sum += o.sum;
+    t.min = std::min(t.min, o.min);
+    t.max = std::max(t.max, o.max);
+    for (size_t i = 0; i < t.bins.size(); ++i) t.bins[i] += o.bins[i];
+    for (size_t i = 0; i < t.categories.size(); ++i) t.categories[i] += o.categories[i];
+  }
+}
+
+std::vector<FeatureBaseline> FinishFeatures(const Preprocessor& pre, const std::vector<FeatureTally>& total,
+                                            const std::vector<FeatureBaseline>& edges_from) {
+  std::vector<FeatureBaseline> out;
+  for (size_t f = 0; f < total.size(); ++f) {
+    const Feature& feature = pre.schema().features[f];
+    const FeatureTally& t = total[f];
+    FeatureBaseline b{feature.name, feature.type, t.rows, t.missing, {}, {}, 0};
+    if (feature.type == FeatureType::kNumeric) {
+      b.numeric.count = t.count;
+      b.numeric.histogram.edges = edges_from[f].numeric.histogram.edges;
+      b.numeric.histogram.counts = t.bins;
+      if (t.count > 0) {
+        b.numeric.min = t.min;
+        b.numeric.max = t.max;
+        // Summed in another order than one process would: keep the mean
+        // inside [min, max] whatever the rounding.
+        b.numeric.mean = std::clamp(t.sum / static_cast<double>(t.count), t.min, t.max);
+      }
+    } else {
+      b.rare = TopCategories(pre.categories(f), t.categories, b.categories);
+    }
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
 OutputBaseline ComputeOutputBaseline(const Schema& schema, const Predictions& predictions) {
-  OutputBaseline o;
-  o.rows = predictions.rows;
-  o.score = schema.task == TaskType::kRegression ? "value" : schema.task == TaskType::kBinary ? "probability"
-                                                                                              : "max_probability";
   std::vector<double> scores(predictions.rows);
   for (size_t r = 0; r < predictions.rows; ++r) scores[r] = OutputScore(predictions, r);
+  return ComputeOutputBaseline(schema, std::move(scores),
+                               schema.is_classifier() ? std::span<const double>(predictions.values)
+                                                      : std::span<const double>());
+}
+
+OutputBaseline ComputeOutputBaseline(const Schema& schema, std::vector<double> scores,
+                                     std::span<const double> labels) {
+  OutputBaseline o;
+  o.rows = scores.size();
+  o.score = schema.task == TaskType::kRegression ? "value" : schema.task == TaskType::kBinary ? "probability"
+                                                                                              : "max_probability";
   o.scores = SummarizeNumeric(std::move(scores));
   if (schema.is_classifier()) {
     std::vector<uint64_t> counts(schema.class_labels.size(), 0);
-    for (size_t r = 0; r < predictions.rows; ++r) ++counts[static_cast<size_t>(predictions.values[r])];
+    for (double label : labels) ++counts[static_cast<size_t>(label)];
     for (size_t k = 0; k < counts.size(); ++k) o.labels.emplace_back(schema.class_labels[k], counts[k]);
   }
   return o;

@@ -25,6 +25,7 @@
 // field; it never throws.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -116,6 +117,53 @@ Baseline ComputeBaseline(const Preprocessor& pre, const TextColumns& columns, st
 std::vector<FeatureBaseline> ComputeFeatureBaselines(const Preprocessor& pre, const TextColumns& columns,
                                                      std::span<const uint32_t> rows);
 OutputBaseline ComputeOutputBaseline(const Schema& schema, const Predictions& predictions);
+// The same from each row's OutputScore and, for classifiers, its predicted
+// class index (Predictions::values): what a distributed training gathers.
+OutputBaseline ComputeOutputBaseline(const Schema& schema, std::vector<double> scores,
+                                     std::span<const double> labels);
+
+// A distributed training's input baseline covers every worker's rows:
+//   1. each worker sketches its numeric values (SketchFeatures: its values
+//      at kSketchPoints evenly spaced quantiles, all of them when it has no
+//      more), the sketches go to every worker, and EdgesFromSketches turns
+//      them into the bin edges: exact when every worker sent all its values,
+//      otherwise within about 1/kSketchPoints of the true quantile's rank;
+//   2. each worker tallies its rows over those edges (TallyFeatures), the
+//      tallies are added up (AddTally, or the collective sums the same
+//      fields) and FinishFeatures turns the total into the baseline.
+// Counts, missing, min, max, mean, histogram counts and categories are
+// exact; the mean is summed in another order than one process would.
+inline constexpr size_t kSketchPoints = 2049;
+struct QuantileSketch {
+  uint64_t count = 0;          // present values the sketch describes
+  std::vector<double> points;  // ascending; empty when count is 0
+};
+// The sketch of one worker's present values of a feature.
+QuantileSketch SketchValues(std::vector<double> values);
+// One per feature, in schema order (empty for categorical features).
+std::vector<QuantileSketch> SketchFeatures(const Preprocessor& pre, const TextColumns& columns,
+                                           std::span<const uint32_t> rows);
+// The histogram edges (as SummarizeNumeric makes them) of the union of the
+// values the sketches describe.
+std::vector<double> EdgesFromSketches(std::span<const QuantileSketch> sketches);
+struct FeatureTally {
+  uint64_t rows = 0;
+  uint64_t missing = 0;
+  // Numeric features.
+  uint64_t count = 0;
+  double sum = 0;
+  double min = HUGE_VAL;   // +inf while no value was seen
+  double max = -HUGE_VAL;
+  std::vector<uint64_t> bins;  // over the edges the tally was made with
+  // Categorical features: rows per vocabulary entry (preprocessor order).
+  std::vector<uint64_t> categories;
+};
+std::vector<FeatureTally> TallyFeatures(const Preprocessor& pre, const TextColumns& columns,
+                                        std::span<const uint32_t> rows, const std::vector<FeatureBaseline>& edges_from);
+// Adds `other` (tallied over the same edges) into `total`.
+void AddTally(std::vector<FeatureTally>& total, const std::vector<FeatureTally>& other);
+std::vector<FeatureBaseline> FinishFeatures(const Preprocessor& pre, const std::vector<FeatureTally>& total,
+                                            const std::vector<FeatureBaseline>& edges_from);
 
 std::string BaselineToJson(const Baseline& baseline);
 // Strict; InvalidArgument naming `source` and the field. The schema is the

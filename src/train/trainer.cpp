@@ -152,15 +152,19 @@ DataFile FileFromJson(const nlohmann::json& j) {
   return f;
 }
 
-std::string FloatBytes(std::span<const float> v) {
-  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+// Plain values as bytes for the collective (every worker runs this same
+// binary, so the representation is the same on both ends), and back.
+template <typename T>
+std::string ValueBytes(std::span<const T> v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
 }
 
-void AppendFloats(std::vector<float>& out, std::string_view bytes) {
-  size_t n = bytes.size() / sizeof(float);
+template <typename T>
+void AppendValues(std::vector<T>& out, std::string_view bytes) {
+  size_t n = bytes.size() / sizeof(T);
   size_t at = out.size();
   out.resize(at + n);
-  std::memcpy(out.data() + at, bytes.data(), n * sizeof(float));
+  std::memcpy(out.data() + at, bytes.data(), n * sizeof(T));
 }
 
 // One training, step by step. Every worker of a distributed training runs
@@ -182,10 +186,7 @@ class TrainRun {
     MB_RETURN_IF_ERROR(Timed("schema", [&] { return AgreeSchema(); }));
     MB_RETURN_IF_ERROR(Timed("split", [&] { return SplitRows(); }));
     MB_RETURN_IF_ERROR(Timed("preprocessor", [&] { return FitPreprocessor(); }));
-    MB_RETURN_IF_ERROR(Timed("encode + input baseline", [&] {
-      EncodeAndReleaseTable();
-      return Status::Ok();
-    }));
+    MB_RETURN_IF_ERROR(Timed("encode + input baseline", [&] { return EncodeAndReleaseTable(); }));
     MB_RETURN_IF_ERROR(Timed("boosting", [&] { return FitModel(); }));
     MB_RETURN_IF_ERROR(Timed("holdout metrics", [&] { return EvaluateHoldout(); }));
     Result<TrainOutcome> outcome = InvalidArgument("not published");
@@ -324,7 +325,7 @@ class TrainRun {
   // of the holdout's text (the promotion gate scores production on it),
   // then releases the parsed CSV: boosting holds only what XGBoost needs
   // (its DMatrix; x_train goes once copied) and the holdout.
-  void EncodeAndReleaseTable() {
+  Status EncodeAndReleaseTable() {
     y_train_ = Gather(inferred_.labels, split_.train);
     local_truth_ = Gather(inferred_.labels, split_.holdout);
     std::vector<float>().swap(inferred_.labels);
@@ -346,7 +347,11 @@ class TrainRun {
       // read the table): on a second core it costs no wall time.
       std::jthread baseline([&] {
         (void)Timed("input baseline", [&] {
-          ComputeInputBaseline();
+          if (team_.distributed()) {
+            sketches_ = SketchFeatures(pre_, columns_, BaselineRows());
+          } else {
+            ComputeInputBaseline();
+          }
           return Status::Ok();
         });
       });
@@ -356,9 +361,11 @@ class TrainRun {
       x_train_.resize(split_.train.size() * width);
       pre_.Transform(columns_, split_.train, x_train_.data());
     }
+    if (team_.distributed()) MB_RETURN_IF_ERROR(MergeInputBaseline());
     columns_.clear();
     table_ = CsvTable();
     std::vector<uint32_t>().swap(split_.train);
+    return Status::Ok();
   }
 
   // The table columns whose holdout text the promotion gate needs: those
@@ -418,13 +425,36 @@ class TrainRun {
     local_raw_ = RawScores(*holdout_predictions_);
     std::vector<float> truth;
     std::vector<float> all_raw;
-    MB_ASSIGN_OR_RETURN(std::vector<std::string> truths, team_.AllGather(FloatBytes(local_truth_)));
-    MB_ASSIGN_OR_RETURN(std::vector<std::string> raws, team_.AllGather(FloatBytes(local_raw_)));
-    for (const auto& t : truths) AppendFloats(truth, t);
-    for (const auto& r : raws) AppendFloats(all_raw, r);
+    MB_ASSIGN_OR_RETURN(std::vector<std::string> truths, team_.AllGather(ValueBytes<float>(local_truth_)));
+    MB_ASSIGN_OR_RETURN(std::vector<std::string> raws, team_.AllGather(ValueBytes<float>(local_raw_)));
+    for (const auto& t : truths) AppendValues(truth, t);
+    for (const auto& r : raws) AppendValues(all_raw, r);
     metrics_ = Evaluate(inferred_.schema, truth, all_raw);
+    MB_RETURN_IF_ERROR(GatherOutputs());
     metrics_["holdout_rows"] = holdout_rows_;
     progress_("holdout metrics: {}", MetricsLine(metrics_));
+    return Status::Ok();
+  }
+
+  // The output baseline describes every worker's holdout rows: each row's
+  // score (OutputScore) and predicted class go to every worker.
+  Status GatherOutputs() {
+    const Predictions& p = *holdout_predictions_;
+    std::vector<double> scores(p.rows);
+    for (size_t r = 0; r < p.rows; ++r) scores[r] = OutputScore(p, r);
+    const std::vector<double> labels = p.num_classes > 0 ? p.values : std::vector<double>();
+    MB_ASSIGN_OR_RETURN(std::vector<std::string> all_scores, team_.AllGather(ValueBytes<double>(scores)));
+    MB_ASSIGN_OR_RETURN(std::vector<std::string> all_labels, team_.AllGather(ValueBytes<double>(labels)));
+    output_scores_.clear();
+    output_labels_.clear();
+    for (const auto& b : all_scores) AppendValues(output_scores_, b);
+    for (const auto& b : all_labels) AppendValues(output_labels_, b);
+    const double classes = static_cast<double>(inferred_.schema.class_labels.size());
+    if ((inferred_.schema.is_classifier() && output_labels_.size() != output_scores_.size()) ||
+        !std::all_of(output_labels_.begin(), output_labels_.end(),
+                     [&](double k) { return k >= 0 && k < classes && k == std::floor(k); })) {
+      return DataLoss("the workers' holdout predictions are malformed");
+    }
     return Status::Ok();
   }
 
@@ -500,28 +530,100 @@ class TrainRun {
     return {{"world_size", team_.world()}, {"shares", shares}};
   }
 
-  // baseline.json (model/baseline.h), inputs: the training data this
-  // process holds (training and holdout rows with a target), taken before
-  // the table is released. In a distributed training only worker 0's share
-  // is kept, said in its "scope".
-  void ComputeInputBaseline() {
-    if (team_.rank() != 0) return;
-    // Both sides are ascending (SplitHoldout): merged, all rows in file order.
+  // The rows with a target this process holds (training and holdout), in
+  // file order: both sides are ascending (SplitHoldout).
+  std::vector<uint32_t> BaselineRows() const {
     std::vector<uint32_t> rows(split_.train.size() + split_.holdout.size());
     std::merge(split_.train.begin(), split_.train.end(), split_.holdout.begin(), split_.holdout.end(), rows.begin());
+    return rows;
+  }
+
+  // baseline.json (model/baseline.h), inputs: the training data (one
+  // process), taken before the table is released.
+  void ComputeInputBaseline() {
+    std::vector<uint32_t> rows = BaselineRows();
     baseline_.features = ComputeFeatureBaselines(pre_, columns_, rows);
-    baseline_.scope = team_.distributed()
-                          ? fmt::format("worker 0's share of the training data ({} of {} rows with a target)",
-                                        rows.size(), facts_.rows_with_target)
-                          : fmt::format("the training data ({} rows with a target)", rows.size());
+    baseline_.scope = fmt::format("the training data ({} rows with a target)", rows.size());
+  }
+
+  // Distributed: the input baseline of every worker's rows (the steps are in
+  // model/baseline.h). Every worker makes the same collective calls in the
+  // same order; worker 0 keeps the result.
+  Status MergeInputBaseline() {
+    nlohmann::json mine = nlohmann::json::array();
+    for (const QuantileSketch& s : sketches_) mine.push_back({{"count", s.count}, {"points", s.points}});
+    std::vector<QuantileSketch>().swap(sketches_);
+    MB_ASSIGN_OR_RETURN(std::vector<std::string> wires, team_.AllGather(mine.dump()));
+    const size_t width = pre_.schema().features.size();
+    std::vector<std::vector<QuantileSketch>> by_feature(width);
+    for (size_t r = 0; r < wires.size(); ++r) {
+      const Status malformed = DataLoss(fmt::format("worker {} sent a malformed quantile sketch", r));
+      nlohmann::json all = nlohmann::json::parse(wires[r], nullptr, /*allow_exceptions=*/false);
+      if (!all.is_array() || all.size() != width) return malformed;
+      for (size_t f = 0; f < width; ++f) {
+        const nlohmann::json& j = all[f];
+        if (!j.is_object() || !j.contains("count") || !j["count"].is_number_unsigned() || !j.contains("points") ||
+            !j["points"].is_array() || j["points"].size() > kSketchPoints ||
+            j["points"].size() > j["count"].get<uint64_t>()) {
+          return malformed;
+        }
+        QuantileSketch s{j["count"].get<uint64_t>(), {}};
+        for (const nlohmann::json& p : j["points"]) {
+          if (!p.is_number()) return malformed;
+          s.points.push_back(p.get<double>());
+        }
+        if (!std::is_sorted(s.points.begin(), s.points.end())) return malformed;
+        by_feature[f].push_back(std::move(s));
+      }
+    }
+    std::vector<FeatureBaseline> edges_from(width);
+    for (size_t f = 0; f < width; ++f) {
+      if (pre_.schema().features[f].type != FeatureType::kNumeric) continue;
+      NumericHistogram& h = edges_from[f].numeric.histogram;
+      h.edges = EdgesFromSketches(by_feature[f]);
+      h.counts.assign(std::max<size_t>(1, h.edges.size() - 1), 0);
+    }
+    const std::vector<uint32_t> rows = BaselineRows();
+    std::vector<FeatureTally> tally = TallyFeatures(pre_, columns_, rows, edges_from);
+
+    // One vector per reduction: counts (summed), sums (summed), extremes (max of max and of -min).
+    std::vector<uint64_t> counts;
+    std::vector<double> sums, extremes;
+    for (const FeatureTally& t : tally) {
+      counts.insert(counts.end(), {t.rows, t.missing, t.count});
+      counts.insert(counts.end(), t.bins.begin(), t.bins.end());
+      counts.insert(counts.end(), t.categories.begin(), t.categories.end());
+      sums.push_back(t.sum);
+      extremes.insert(extremes.end(), {t.max, -t.min});
+    }
+    MB_RETURN_IF_ERROR(team_.Sum(counts));
+    MB_RETURN_IF_ERROR(team_.Sum(sums));
+    MB_RETURN_IF_ERROR(team_.Max(extremes));
+    if (team_.rank() != 0) return Status::Ok();
+    size_t at = 0;
+    for (size_t f = 0; f < tally.size(); ++f) {
+      FeatureTally& t = tally[f];
+      t.rows = counts[at++];
+      t.missing = counts[at++];
+      t.count = counts[at++];
+      for (uint64_t& b : t.bins) b = counts[at++];
+      for (uint64_t& c : t.categories) c = counts[at++];
+      t.sum = sums[f];
+      t.max = extremes[2 * f];
+      t.min = -extremes[2 * f + 1];
+    }
+    baseline_.features = FinishFeatures(pre_, tally, edges_from);
+    baseline_.scope = fmt::format("the training data of all {} workers ({} rows with a target)", team_.world(),
+                                  tally.empty() ? 0 : tally[0].rows);
+    return Status::Ok();
   }
 
   // baseline.json, output: the model's predictions for the holdout rows,
   // scored as the server scores (data the model did not learn from, as live
   // traffic is; predictions on its training rows are over-confident).
   Result<std::string> BaselineJson() {
-    baseline_.output = ComputeOutputBaseline(inferred_.schema, *holdout_predictions_);
-    baseline_.scope += fmt::format("; outputs: the model on {} holdout rows", local_truth_.size());
+    baseline_.output = ComputeOutputBaseline(inferred_.schema, output_scores_, output_labels_);
+    baseline_.scope += fmt::format("; outputs: the model on {} holdout rows", output_scores_.size());
     return BaselineToJson(baseline_);
   }
 
@@ -597,6 +699,10 @@ class TrainRun {
   uint64_t holdout_rows_ = 0;
   TextColumns columns_;
   Preprocessor pre_;
+  // Every worker's holdout rows: the score each output baseline counts, and
+  // the predicted class (classifiers).
+  std::vector<double> output_scores_, output_labels_;
+  std::vector<QuantileSketch> sketches_;  // distributed: this worker's, until MergeInputBaseline
   // Set by EncodeAndReleaseTable (table_ is empty after it).
   std::vector<float> x_train_;
   std::vector<float> y_train_;

@@ -93,11 +93,29 @@ def test_three_workers_make_the_single_process_version(stores, tmp_path):
                                                            "part-2.csv": 800, "part-3.csv": 800}
     # The saved preprocessor is the one single-process training fitted.
     assert stores.read("models", "2/preprocessor.json") == stores.read("models", "1/preprocessor.json")
-    # The baseline (docs/monitoring.md): all rows in one process, worker 0's share when distributed.
+    # The baseline (docs/monitoring.md) describes every row in both: the
+    # distributed one sums every worker's tallies; only its bin edges are
+    # the quantiles of worker 0's share.
     base1 = json.loads(stores.read("models", "1/baseline.json"))
     base2 = json.loads(stores.read("models", "2/baseline.json"))
     assert base1["features"][0]["rows"] == 6000 and "training data (6000 rows" in base1["scope"]
-    assert base2["scope"].startswith("worker 0's share") and base2["features"][0]["rows"] == shares[0]["rows"]
+    assert base2["scope"].startswith("the training data of all 3 workers (6000 rows"), base2["scope"]
+    for f1, f2 in zip(base1["features"], base2["features"], strict=True):
+        assert (f2["name"], f2["rows"], f2["missing"]) == (f1["name"], 6000, f1["missing"])
+        if f1["type"] == "numeric":
+            assert (f2["count"], f2["min"], f2["max"]) == (f1["count"], f1["min"], f1["max"]), f1["name"]
+            assert f2["mean"] == pytest.approx(f1["mean"], rel=1e-9), f1["name"]
+            # Edges from the workers' quantile sketches: exact when a worker
+            # has at most 2049 values, else within a fraction of a percent.
+            assert f2["edges"] == pytest.approx(f1["edges"], abs=0.005 * (f1["max"] - f1["min"])), f1["name"]
+            assert sum(f2["counts"]) == f2["count"] and len(f2["counts"]) == max(1, len(f2["edges"]) - 1)
+        else:
+            assert (f2["categories"], f2["rare"]) == (f1["categories"], f1["rare"]), f1["name"]
+    # The output baseline: the model's scores on every worker's holdout rows.
+    out1, out2 = base1["output"], base2["output"]
+    assert out2["rows"] == out1["rows"] == meta1["rows"]["holdout"], (out1["rows"], out2["rows"])
+    assert sum(label["count"] for label in out2["labels"]) == out2["rows"]
+    assert out2["scores"]["count"] == out2["rows"]
 
 
 def test_a_killed_worker_fails_the_job_and_publishes_nothing(local_stores, tmp_path):

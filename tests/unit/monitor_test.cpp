@@ -129,6 +129,46 @@ TEST(Baseline, SummaryEqualsAFullSort) {
   }
 }
 
+// A distributed training's edges come from the workers' quantile sketches:
+// equal to one process's when every worker sends all its values, and within
+// a small rank error of them when the sketches are summaries.
+TEST(Baseline, EdgesFromSketchesMatchOneProcess) {
+  uint64_t state = 7;
+  auto next = [&] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return state >> 33;
+  };
+  for (size_t per_worker : {0, 1, 5, 700, 2049, 30000}) {
+    std::vector<double> all;
+    std::vector<QuantileSketch> sketches;
+    for (int w = 0; w < 3; ++w) {
+      // Workers with different ranges (a file split by rows, not shuffled).
+      std::vector<double> mine(per_worker + static_cast<size_t>(w));
+      for (auto& x : mine) x = static_cast<double>(next() % 100000) / 7.0 + 5000.0 * w;
+      all.insert(all.end(), mine.begin(), mine.end());
+      sketches.push_back(SketchValues(mine));
+    }
+    std::vector<double> edges = EdgesFromSketches(sketches);
+    if (all.empty()) {
+      EXPECT_EQ(edges, std::vector<double>{0.0});
+      continue;
+    }
+    std::vector<double> want = SummarizeNumeric(all).histogram.edges;
+    if (per_worker + 2 <= kSketchPoints) {
+      EXPECT_EQ(edges, want) << per_worker;
+      continue;
+    }
+    ASSERT_EQ(edges.size(), want.size()) << per_worker;
+    std::sort(all.begin(), all.end());
+    for (size_t i = 0; i < edges.size(); ++i) {
+      // The share of values below the edge, against the quantile it stands for.
+      const double below = static_cast<double>(std::lower_bound(all.begin(), all.end(), edges[i]) - all.begin()) /
+                           static_cast<double>(all.size());
+      EXPECT_NEAR(below, static_cast<double>(i) / kBaselineBins, 0.002) << per_worker << " edge " << i;
+    }
+  }
+}
+
 TEST(Baseline, BinIsSearchsortedRightOnInnerEdges) {
   NumericHistogram h{{0, 1, 2, 3}, {0, 0, 0}};
   EXPECT_EQ(h.Bin(-5), 0u);
