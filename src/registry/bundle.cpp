@@ -52,6 +52,7 @@ std::string* SlotFor(BundleFiles& files, std::string_view name) {
   if (name == kModelFile) return &files.model;
   if (name == kPreprocessorFile) return &files.preprocessor;
   if (name == kMetadataFile) return &files.metadata;
+  if (name == kBaselineFile) return &files.baseline;
   return nullptr;
 }
 
@@ -109,9 +110,11 @@ Result<std::string> WriteBundle(const BundleFiles& files) {
     return Internal("cannot create an in-memory zip: " + ErrorText(&err));
   }
   ZipPtr archive(za);
-  const std::array<std::pair<std::string_view, const std::string*>, 3> entries{{
-      {kModelFile, &files.model}, {kPreprocessorFile, &files.preprocessor}, {kMetadataFile, &files.metadata}}};
+  const std::array<std::pair<std::string_view, const std::string*>, 4> entries{{
+      {kModelFile, &files.model}, {kPreprocessorFile, &files.preprocessor}, {kMetadataFile, &files.metadata},
+      {kBaselineFile, &files.baseline}}};
   for (const auto& [name, data] : entries) {
+    if (data == &files.baseline && data->empty()) continue;  // a version without a baseline
     zip_source_t* src = zip_source_buffer(za, data->data(), data->size(), 0);
     if (src == nullptr) return Internal(fmt::format("zip {}: {}", name, zip_strerror(za)));
     if (zip_file_add(za, std::string(name).c_str(), src, ZIP_FL_ENC_UTF_8) < 0) {
@@ -136,7 +139,8 @@ Result<std::string> WriteBundle(const BundleFiles& files) {
 }
 
 Result<BundleFiles> ReadBundle(std::string_view zip_bytes, std::string_view source, const BundleLimits& limits) {
-  constexpr std::string_view kExpect = "a bundle holds exactly model.json, preprocessor.json and metadata.json";
+  constexpr std::string_view kExpect =
+      "a bundle holds exactly model.json, preprocessor.json and metadata.json, and optionally baseline.json";
   zip_error_t err;
   zip_error_init(&err);
   zip_source_t* src = zip_source_buffer_create(zip_bytes.data(), zip_bytes.size(), 0, &err);
@@ -153,7 +157,7 @@ Result<BundleFiles> ReadBundle(std::string_view zip_bytes, std::string_view sour
     return InvalidArgument(fmt::format("{} has {} entries; {}", source, count, kExpect));
   }
   BundleFiles files;
-  std::array<bool, 3> seen{};
+  std::array<bool, 4> seen{};  // model, preprocessor, metadata, baseline
   uint64_t total = 0;
   for (zip_uint64_t i = 0; i < static_cast<zip_uint64_t>(count); ++i) {
     zip_stat_t st;
@@ -167,7 +171,7 @@ Result<BundleFiles> ReadBundle(std::string_view zip_bytes, std::string_view sour
     }
     std::string* slot = SlotFor(files, name);
     if (slot == nullptr) return InvalidArgument(fmt::format("{} is unexpected; {}", label, kExpect));
-    size_t which = static_cast<size_t>(slot == &files.model ? 0 : slot == &files.preprocessor ? 1 : 2);
+    const size_t which = slot == &files.model ? 0 : slot == &files.preprocessor ? 1 : slot == &files.metadata ? 2 : 3;
     if (seen[which]) return InvalidArgument(fmt::format("{} appears twice; {}", label, kExpect));
     seen[which] = true;
     if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) != 0 && st.encryption_method != ZIP_EM_NONE) {
@@ -183,7 +187,7 @@ Result<BundleFiles> ReadBundle(std::string_view zip_bytes, std::string_view sour
     MB_ASSIGN_OR_RETURN(*slot, ReadEntry(za, i, label, declared, room));
     total += slot->size();
   }
-  for (size_t k = 0; k < seen.size(); ++k) {
+  for (size_t k = 0; k < 3; ++k) {  // baseline.json is optional
     if (!seen[k]) {
       std::string_view missing = k == 0 ? kModelFile : k == 1 ? kPreprocessorFile : kMetadataFile;
       return InvalidArgument(fmt::format("{} has no {}; {}", source, missing, kExpect));

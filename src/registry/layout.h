@@ -17,7 +17,6 @@ namespace modelbay::registry_internal {
 inline constexpr std::string_view kReserved = ".reserved";
 inline constexpr std::string_view kCommitted = ".committed";
 inline constexpr std::string_view kAliasFolder = "aliases";
-inline constexpr std::string_view kBaselineFile = "baseline.json";
 
 std::string VersionKey(int version, std::string_view file);  // "3/model.json"
 std::string AliasKey(std::string_view alias);                // "aliases/production.json"

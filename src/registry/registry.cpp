@@ -11,6 +11,7 @@
 #include "core/hash.h"
 #include "core/strings.h"
 #include "model/artifacts.h"
+#include "model/baseline.h"
 #include "registry/layout.h"
 
 namespace modelbay {
@@ -73,8 +74,15 @@ Result<int> Registry::PublishChecked(std::string_view model, std::string_view pr
   if (!metadata.is_object()) return InvalidArgument("version metadata must be a JSON object");
   // A model is untrusted input: validated before it can become a version
   // (and again whenever it is loaded).
-  if (auto checked = CheckArtifacts(model, preprocessor, source); !checked.ok()) {
-    return InvalidArgument(fmt::format("{}; nothing was registered", checked.status().message()));
+  auto checked = CheckArtifacts(model, preprocessor, source);
+  if (!checked.ok()) return InvalidArgument(fmt::format("{}; nothing was registered", checked.status().message()));
+  // A baseline is checked as the server will read it: one it would refuse
+  // does not become part of a version.
+  if (!baseline.empty()) {
+    if (auto parsed = ParseBaseline(baseline, checked->preprocessor, fmt::format("{} baseline.json", source));
+        !parsed.ok()) {
+      return InvalidArgument(fmt::format("{}; nothing was registered", parsed.status().message()));
+    }
   }
   MB_ASSIGN_OR_RETURN(int version, Reserve());
   auto context = [&](const Status& st) { return st.WithContext(fmt::format("publishing version {}", version)); };
@@ -93,7 +101,7 @@ Result<int> Registry::PublishChecked(std::string_view model, std::string_view pr
            {{kModelFile, model}, {kPreprocessorFile, preprocessor}, {kMetadataFile, meta_bytes}}}) {
     if (Status st = store_->Put(VersionKey(version, file), bytes); !st.ok()) return context(st);
   }
-  auto bundle = WriteBundle({std::string(model), std::string(preprocessor), meta_bytes});
+  auto bundle = WriteBundle({std::string(model), std::string(preprocessor), meta_bytes, std::string(baseline)});
   if (!bundle.ok()) return context(bundle.status());
   std::string bundle_name = BundleName(version);
   if (Status st = store_->Put(VersionKey(version, bundle_name), *bundle); !st.ok()) return context(st);
@@ -204,9 +212,10 @@ Result<int> Registry::Import(std::string_view zip_bytes, std::string_view trigge
     return InvalidArgument(fmt::format("{}: metadata.json records no artifact checksums (\"artifacts\"); only "
                                        "bundles made by modelbay (model_af_<N>.zip) can be imported", source));
   }
-  for (auto [file, bytes] : std::array<std::pair<std::string_view, const std::string*>, 2>{
-           {{kModelFile, &files.model}, {kPreprocessorFile, &files.preprocessor}}}) {
+  for (auto [file, bytes] : std::array<std::pair<std::string_view, const std::string*>, 3>{
+           {{kModelFile, &files.model}, {kPreprocessorFile, &files.preprocessor}, {kBaselineFile, &files.baseline}}}) {
     std::string name(file);
+    if (bytes == &files.baseline && bytes->empty()) continue;  // a bundle without a baseline
     MB_RETURN_IF_ERROR(VerifyChecksum(fmt::format("{}: {}", source, name), *bytes,
                                       recorded.contains(name) ? recorded[name] : json()));
   }
@@ -215,7 +224,7 @@ Result<int> Registry::Import(std::string_view zip_bytes, std::string_view trigge
   if (metadata.contains("created")) origin["created"] = metadata["created"];
   metadata["imported_from"] = std::move(origin);
   metadata["trigger"] = std::string(trigger);
-  return PublishChecked(files.model, files.preprocessor, std::move(metadata), source);
+  return PublishChecked(files.model, files.preprocessor, std::move(metadata), source, files.baseline);
 }
 
 }  // namespace modelbay

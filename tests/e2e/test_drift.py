@@ -11,14 +11,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import shutil
 import subprocess
+import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from conftest import make_local_stores
+from model_util import checksum
 from serve_util import Server
 
 EPS = 1e-4
@@ -250,11 +253,58 @@ def test_hostile_baseline_still_serves(tmp_path, kind):
     assert offline["baseline"] == "invalid"
 
 
+def test_export_import_carries_the_baseline(trained, tmp_path):
+    stores, _ = trained
+    bundle = tmp_path / "with-baseline.zip"
+    stores.run("models", "export", "1", "--out", bundle)
+    with zipfile.ZipFile(bundle) as z:
+        assert sorted(z.namelist()) == ["baseline.json", "metadata.json", "model.json", "preprocessor.json"]
+        carried = z.read("baseline.json")
+    out = stores.run("models", "import", bundle).stdout
+    version = int(re.search(r"as version (\d+)", out).group(1))
+    meta = json.loads(stores.run("models", "show", str(version), "--json").stdout)
+    assert "baseline.json" in meta["artifacts"], meta["artifacts"]
+    assert stores.read("models", f"{version}/baseline.json") == carried
+    with Server(stores, args=["--threads", "2"]) as srv:
+        d = srv.get(f"/models/{version}/drift").json()
+        assert d["baseline"] == "ok", d
+    # A damaged baseline in a bundle is refused at import, naming it.
+    forged = tmp_path / "forged.zip"
+    with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(forged, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            dst.writestr(name, data.replace(b'"rows"', b'"rowz"', 1) if name == "baseline.json" else data)
+    bad = stores.run("models", "import", forged, check=False)
+    assert bad.returncode != 0 and "baseline.json" in bad.stderr, bad.stderr
+    # ... and so is one whose checksum was recomputed: it is checked as the server reads it.
+    doc = json.loads(carried)
+    doc["features"][0]["rows"] += 1
+    hostile = json.dumps(doc).encode()
+    recomputed = tmp_path / "recomputed.zip"
+    with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(recomputed, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "metadata.json":
+                m = json.loads(data)
+                m["artifacts"]["baseline.json"] = checksum(hostile)
+                data = json.dumps(m).encode()
+            dst.writestr(name, hostile if name == "baseline.json" else data)
+    bad = stores.run("models", "import", recomputed, check=False)
+    assert bad.returncode == 2 and "baseline.json: features[0]" in bad.stderr, bad.stderr
+    assert "nothing was registered" in bad.stderr
+
+
 def test_version_without_baseline_serves_and_says_so(trained, tmp_path):
     stores, _ = trained
-    # An imported bundle carries no baseline (as versions trained before it).
+    # A bundle without baseline.json (as versions trained before baselines
+    # existed export) imports, and its version has no baseline.
+    exported = tmp_path / "exported.zip"
+    stores.run("models", "export", "1", "--out", exported)
     bundle = tmp_path / "b.zip"
-    stores.run("models", "export", "1", "--out", bundle)
+    with zipfile.ZipFile(exported) as src, zipfile.ZipFile(bundle, "w") as dst:
+        for name in src.namelist():
+            if name != "baseline.json":
+                dst.writestr(name, src.read(name))
     stores.run("models", "import", bundle)
     with Server(stores, args=["--threads", "2"]) as srv:
         latest = srv.get("/models/latest/drift").json()
