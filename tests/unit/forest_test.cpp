@@ -130,9 +130,8 @@ TEST(ForestParse, CraftedModelsAreRefusedNamingTreeNodeAndProblem) {
       {"binary schema, regression objective", [](json& d) { d["learner"]["objective"]["name"] = "reg:squarederror"; },
        "does not fit the binary target 'churn'"},
   };
-  const fs::path root = fs::temp_directory_path() / fmt::format("mb-forest-{}", ::getpid());
-  fs::remove_all(root);
-  Registry registry(std::make_shared<LocalStore>(root));
+  ScopedTempDir tmp("mb-forest");
+  Registry registry(std::make_shared<LocalStore>(tmp.path() / "models"));
   for (const auto& c : cases) {
     json doc = real;
     c.edit(doc);
@@ -151,7 +150,6 @@ TEST(ForestParse, CraftedModelsAreRefusedNamingTreeNodeAndProblem) {
     EXPECT_EQ(published.status().code(), Code::kInvalidArgument) << c.name;
   }
   EXPECT_TRUE(registry.store().List("")->empty()) << "a refused model must not claim a version";
-  fs::remove_all(root);
 }
 
 TEST(ForestParse, MalformedDocumentsAndLimits) {

@@ -1,8 +1,6 @@
 // The serving cache's view of the registry over a local store: version specs
 // are parsed by the registry's one parser, and one damaged alias never takes
 // the others down. No sockets; models are never scored here.
-#include <unistd.h>
-
 #include <filesystem>
 
 #include <gmock/gmock.h>
@@ -13,29 +11,25 @@
 #include "serve/metrics.h"
 #include "serve/model_cache.h"
 #include "store/local_store.h"
+#include "test_util.h"
 
 namespace modelbay::serve {
 namespace {
 namespace fs = std::filesystem;
+using ::testing::_;
 using ::testing::HasSubstr;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
-class ModelCacheTest : public ::testing::Test {
+class ModelCacheTest : public TempDirTest {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("mb-cache-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
+    root_ = tmp() / "store";
     store_ = std::make_shared<LocalStore>(root_);
     registry_ = std::make_shared<Registry>(store_);
     // A tiny valid model: these tests never get past resolving.
     auto v = registry_->Publish(fixtures::TinyModelJson(), fixtures::TinyPreprocessorJson(), {{"target", "churn"}});
-    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    ASSERT_THAT(v, IsOk());
     cache_ = std::make_unique<ModelCache>(registry_, metrics_, std::chrono::milliseconds(60000));
-  }
-  void TearDown() override {
-    cache_.reset();
-    fs::remove_all(root_);
   }
 
   fs::path root_;
@@ -50,13 +44,12 @@ TEST_F(ModelCacheTest, MalformedVersionsAreBadRequestsLikeOnTheCommandLine) {
   for (const char* bad : {"01", "1.0", "-1", "../1", " 1", "latest ", "99999999999", "Production"}) {
     auto r = cache_->Get(std::string(bad));
     ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << bad << ": " << r.status().ToString();
-    EXPECT_THAT(r.status().message(), HasSubstr("is not a valid version")) << bad;
+    EXPECT_THAT(r, StatusIs(Code::kInvalidArgument, HasSubstr("is not a valid version"))) << bad;
     // The CLI's resolver says the same.
-    EXPECT_EQ(registry_->Resolve(bad).status().code(), Code::kInvalidArgument) << bad;
+    EXPECT_THAT(registry_->Resolve(bad), StatusIs(Code::kInvalidArgument, _)) << bad;
   }
-  EXPECT_EQ(cache_->Get(std::string("7")).status().code(), Code::kNotFound);
-  EXPECT_EQ(cache_->Get(std::string("canary")).status().code(), Code::kNotFound);
+  EXPECT_THAT(cache_->Get(std::string("7")), StatusIs(Code::kNotFound, _));
+  EXPECT_THAT(cache_->Get(std::string("canary")), StatusIs(Code::kNotFound, _));
 }
 
 TEST_F(ModelCacheTest, DamagedOrDanglingAliasesAreReportedAsSuchAndTheRestServes) {
@@ -69,11 +62,10 @@ TEST_F(ModelCacheTest, DamagedOrDanglingAliasesAreReportedAsSuchAndTheRestServes
   const auto view = cache_->view();
   EXPECT_EQ(view->versions, std::vector<int>{1});
   auto broken = cache_->Resolve(*view, "broken");
-  EXPECT_EQ(broken.status().code(), Code::kFailedPrecondition);
-  EXPECT_THAT(broken.status().message(), HasSubstr("model alias \"broken\" is damaged"));
+  EXPECT_THAT(broken, StatusIs(Code::kFailedPrecondition, HasSubstr("model alias \"broken\" is damaged")));
   auto canary = cache_->Resolve(*view, "canary");
-  EXPECT_EQ(canary.status().code(), Code::kFailedPrecondition);
-  EXPECT_THAT(canary.status().message(), HasSubstr("points to version 2, which is not a complete version"));
+  EXPECT_THAT(canary, StatusIs(Code::kFailedPrecondition,
+                               HasSubstr("points to version 2, which is not a complete version")));
   EXPECT_EQ(*cache_->Resolve(*view, "1"), 1);
   EXPECT_EQ(*cache_->Resolve(*view, "latest"), 1);
 }

@@ -25,6 +25,8 @@ namespace modelbay {
 namespace {
 using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::_;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
 struct Fixture {
   std::string csv = fixtures::ChurnCsv(600);
@@ -34,7 +36,7 @@ struct Fixture {
 
   Fixture() {
     auto m = LoadedModel::FromArtifacts(1, artifacts.model_json, artifacts.preprocessor_json, {});
-    EXPECT_TRUE(m.ok()) << m.status().message();
+    EXPECT_THAT(m, IsOk());
     plain = *m;
     auto table = ParseCsv(csv, "train.csv");
     TextColumns columns;
@@ -51,7 +53,7 @@ struct Fixture {
   std::shared_ptr<const LoadedModel> WithBaseline(const std::string& text, std::string problem = "") const {
     auto m = LoadedModel::FromArtifacts(1, artifacts.model_json, artifacts.preprocessor_json, {},
                                         BaselineArtifact{true, text, std::move(problem)});
-    EXPECT_TRUE(m.ok()) << m.status().message();
+    EXPECT_THAT(m, IsOk());
     return *m;
   }
 };
@@ -292,7 +294,7 @@ TEST(Drift, OfflineFromTheLogEqualsLive) {
   }
   std::ofstream(path) << log;
   auto offline = monitor::DriftFromLog(*model, path, {});
-  ASSERT_TRUE(offline.ok()) << offline.status().message();
+  ASSERT_THAT(offline, IsOk());
   json live = tracker.Report(*model);
   EXPECT_EQ((*offline)["features"], live["features"]);
   EXPECT_EQ((*offline)["output"], live["output"]);
@@ -334,7 +336,7 @@ TEST_F(FeedbackJoinTest, JoinsByRequestIdAndRowAndComputesTheFigures) {
                          fb + "2026-12-02T01:00:02.000Z,A,2,0\n2026-12-02T01:00:02.000Z,B,0,1\n").ok());
   monitor::FeedbackJoin join(store);
   auto m = join.Compute(model);
-  ASSERT_TRUE(m.ok()) << m.status().message();
+  ASSERT_THAT(m, IsOk());
   EXPECT_EQ(m->logged_rows, 4u);
   EXPECT_EQ(m->labelled_rows, 4u);
   EXPECT_EQ(m->feedback_keys, 5u);
@@ -361,7 +363,7 @@ TEST(Feedback, BadRecordsNameTheField) {
   auto message = [&](std::string_view body) {
     auto r = monitor::ParseFeedbackJson(body, schema, 10);
     EXPECT_FALSE(r.ok()) << body;
-    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << body;
+    EXPECT_THAT(r, StatusIs(Code::kInvalidArgument, _)) << body;
     return r.status().message();
   };
   EXPECT_THAT(message("{"), HasSubstr("body"));

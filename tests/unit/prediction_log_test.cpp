@@ -14,6 +14,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "results/prediction_log.h"
@@ -21,6 +22,7 @@
 #include "results/row_log.h"
 #include "results/segment.h"
 #include "store/local_store.h"
+#include "test_util.h"
 
 namespace modelbay {
 namespace {
@@ -28,22 +30,16 @@ namespace fs = std::filesystem;
 using results::RowLog;
 using results::RowLogOptions;
 using namespace std::chrono_literals;
+using ::testing::_;
+using ::testing::HasSubstr;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
 const std::string kHeader1 = "timestamp,request_id,model_version,a,prediction\n";
 const std::string kHeader2 = "timestamp,request_id,model_version,a,b,prediction,prob_x,prob_y\n";
 
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / fmt::format("mb-plog-{:08x}{:08x}", rd(), rd());
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+// A fresh folder per use, removed afterwards.
+struct TempDir : ScopedTempDir {
+  TempDir() : ScopedTempDir("mb-plog") {}
 };
 
 // A LocalStore that fails writes on demand: either before writing
@@ -91,7 +87,7 @@ std::string Row(std::string_view id, int i) {
 // request id -> how many times it appears in the export of `version`.
 std::map<std::string, int> ExportedIds(Store& store, int version, const fs::path& out) {
   auto n = ExportResults(store, version, out);
-  EXPECT_TRUE(n.ok()) << n.status().message();
+  EXPECT_THAT(n, IsOk());
   std::ifstream in(out);
   std::string line;
   std::getline(in, line);  // header
@@ -117,7 +113,7 @@ struct Fixture {
     o.max_backoff = 50ms;
     o.fsync = fsync;
     auto log = RowLog::Open(o, store);
-    EXPECT_TRUE(log.ok()) << log.status().message();
+    EXPECT_THAT(log, IsOk());
     return log.ok() ? std::move(log).value() : nullptr;
   }
 };
@@ -231,8 +227,7 @@ TEST(PredictionLog, CloseWithStoreDownKeepsRowsForTheNextStart) {
     auto log = f.Open(1h);
     ASSERT_TRUE(log->Append(1, kHeader1, Row("kept", 1), 1).ok());
     Status s = log->Close();
-    EXPECT_EQ(s.code(), Code::kUnavailable);
-    EXPECT_NE(s.message().find("shipped on the next start"), std::string::npos) << s.message();
+    EXPECT_THAT(s, StatusIs(Code::kUnavailable, HasSubstr("shipped on the next start")));
   }
   f.store->fail_before = 0;
   auto log = f.Open();
@@ -279,11 +274,9 @@ TEST(PredictionLog, OneWriterIdIsHeldByOneProcessAtATime) {
   o.spool_dir = f.spool;
   o.writer_id = "w1";
   auto first = RowLog::Open(o, f.store);
-  ASSERT_TRUE(first.ok()) << first.status().message();
+  ASSERT_THAT(first, IsOk());
   auto second = RowLog::Open(o, f.store);
-  EXPECT_EQ(second.status().code(), Code::kFailedPrecondition);
-  EXPECT_NE(second.status().message().find((f.spool / "writers" / "w1").string()), std::string::npos)
-      << second.status().message();
+  EXPECT_THAT(second, StatusIs(Code::kFailedPrecondition, HasSubstr((f.spool / "writers" / "w1").string())));
   first->reset();
   EXPECT_TRUE(RowLog::Open(o, f.store).ok());  // free again once its process is gone
 }
@@ -400,7 +393,7 @@ TEST(Segment, ResyncSkipsADamagedLengthAndNeverAcceptsAFrameHiddenInClientText) 
   WriteAll(tmp.path() / "s-0000000001.seg", file);
 
   auto contents = results::ReadSegment(tmp.path() / "s-0000000001.seg");
-  ASSERT_TRUE(contents.ok()) << contents.status().message();
+  ASSERT_THAT(contents, IsOk());
   EXPECT_EQ(contents->body, Row("a", 1) + Row("b", 2));
   EXPECT_EQ(contents->rows, 2u);
   EXPECT_EQ(contents->first_skipped_at, damaged_at);
@@ -466,7 +459,7 @@ TEST(PredictionLog, AnUnlistableVersionDirFailsTheStartNamingIt) {
   o.ship_interval = 1h;
   {
     auto log = RowLog::Open(o, f.store);
-    ASSERT_TRUE(log.ok()) << log.status().message();
+    ASSERT_THAT(log, IsOk());
     for (int v = 1; v <= 12; ++v) ASSERT_TRUE((*log)->Append(v, kHeader1, Row("x", v), 1).ok());
   }  // dies: twelve version dirs stay
   for (const auto& e : fs::recursive_directory_iterator(f.tmp.path())) fs::permissions(e.path(), fs::perms::all);
@@ -488,6 +481,7 @@ TEST(PredictionLog, AnUnlistableVersionDirFailsTheStartNamingIt) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the start succeeded; 2: the error did not name " << unlistable;
 }
+
 
 // A child process appends from several threads and reports each
 // acknowledged request id through a pipe; it is SIGKILLed mid-load. Every
@@ -588,19 +582,18 @@ TEST(Export, SortsByTimeWritesHeaderOnceAndDefaultsToTheStoreRoot) {
   ASSERT_TRUE(store.Put("logs/v4/w2/r-0000000001-0000000001.csv", h + "2026-01-01T00:00:02.000Z,b,4,2,1\n").ok());
   ASSERT_TRUE(store.Put("logs/v40/w1/r-0000000001-0000000001.csv", h + "2026-01-01T00:00:00.000Z,z,40,2,1\n").ok());
   auto n = ExportResults(store, 4, "");
-  ASSERT_TRUE(n.ok()) << n.status().message();
+  ASSERT_THAT(n, IsOk());
   EXPECT_EQ(*n, 3u);
   EXPECT_EQ(*store.Get("results_4.csv"),
             h + "2026-01-01T00:00:01.000Z,a,4,1,0\n2026-01-01T00:00:02.000Z,b,4,2,1\n"
                 "2026-01-01T00:00:03.000Z,c,4,\"multi\nline\",1\n");
 
   auto none = ExportResults(store, 5, tmp.path() / "x.csv");
-  EXPECT_EQ(none.status().code(), Code::kNotFound);
-  EXPECT_NE(none.status().message().find("version 5"), std::string::npos);
+  EXPECT_THAT(none, StatusIs(Code::kNotFound, HasSubstr("version 5")));
   EXPECT_FALSE(fs::exists(tmp.path() / "x.csv"));
 
   ASSERT_TRUE(store.Put("logs/v4/w3/r-0000000001-0000000001.csv", "other,header\n1,2\n").ok());
-  EXPECT_EQ(ExportResults(store, 4, tmp.path() / "y.csv").status().code(), Code::kDataLoss);
+  EXPECT_THAT(ExportResults(store, 4, tmp.path() / "y.csv"), StatusIs(Code::kDataLoss, _));
 }
 
 TEST(Export, ManyObjectsMergeInPasses) {
@@ -616,7 +609,7 @@ TEST(Export, ManyObjectsMergeInPasses) {
     ASSERT_TRUE(store.Put(fmt::format("logs/v1/w/r-{:010}-{:010}.csv", o * 3 + 1, o * 3 + 3), body).ok());
   }
   auto n = ExportResults(store, 1, tmp.path() / "out.csv");
-  ASSERT_TRUE(n.ok()) << n.status().message();
+  ASSERT_THAT(n, IsOk());
   EXPECT_EQ(*n, 900u);
   std::ifstream in(tmp.path() / "out.csv");
   std::string line;

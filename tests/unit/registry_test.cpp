@@ -15,27 +15,27 @@
 #include "registry/registry.h"
 #include "store/local_store.h"
 #include "store/prefixed_store.h"
+#include "test_util.h"
 
 namespace modelbay {
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
+using ::testing::_;
+using ::testing::HasSubstr;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
-class RegistryTest : public ::testing::Test {
+class RegistryTest : public TempDirTest {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("mb-registry-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
+    root_ = tmp() / "store";
     store_ = std::make_shared<LocalStore>(root_);
     registry_ = std::make_unique<Registry>(store_);
   }
-  void TearDown() override { fs::remove_all(root_); }
 
   int PublishOne(std::string model = fixtures::TinyModelJson()) {
     auto v = registry_->Publish(model, fixtures::TinyPreprocessorJson(), {{"target", "churn"}});
-    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_THAT(v, IsOk());
     return v.ok() ? *v : -1;
   }
   std::vector<std::string> Keys() {
@@ -79,7 +79,7 @@ TEST_F(RegistryTest, PublishWritesTheLayoutAndFetchReturnsTheBytes) {
                                        "1/model.json",    "1/model_af_1.zip", "1/preprocessor.json"};
   EXPECT_EQ(Keys(), expected);
   auto art = registry_->Fetch(1);
-  ASSERT_TRUE(art.ok()) << art.status().ToString();
+  ASSERT_THAT(art, IsOk());
   EXPECT_EQ(art->model, fixtures::TinyModelJson());
   EXPECT_EQ(art->metadata["version"], 1);
   EXPECT_EQ(art->metadata["target"], "churn");
@@ -113,11 +113,9 @@ TEST_F(RegistryTest, HalfWrittenVersionIsInvisibleAndItsNumberIsNeverReused) {
   ASSERT_TRUE(store_->Put("1/.reserved", "{}").ok());  // a training that crashed
   ASSERT_TRUE(store_->Put("1/model.json", "{}").ok());
   EXPECT_TRUE(registry_->ListVersions()->empty());
-  auto r = registry_->Resolve("1");
-  EXPECT_EQ(r.status().code(), Code::kNotFound);
-  EXPECT_NE(r.status().message().find("not complete"), std::string::npos) << r.status().message();
-  EXPECT_EQ(registry_->Resolve("latest").status().code(), Code::kFailedPrecondition);
-  EXPECT_EQ(registry_->SetAlias("production", 1, "").code(), Code::kNotFound);
+  EXPECT_THAT(registry_->Resolve("1"), StatusIs(Code::kNotFound, HasSubstr("not complete")));
+  EXPECT_THAT(registry_->Resolve("latest"), StatusIs(Code::kFailedPrecondition, _));
+  EXPECT_THAT(registry_->SetAlias("production", 1, ""), StatusIs(Code::kNotFound, _));
   EXPECT_EQ(PublishOne(), 2);
   EXPECT_EQ(*registry_->ListVersions(), std::vector<int>{2});
 }
@@ -132,7 +130,7 @@ TEST_F(RegistryTest, FoldersThatAreNotStrictVersionNumbersAreIgnored) {
   EXPECT_EQ(*registry_->ListVersions(), std::vector<int>{1});
   EXPECT_EQ(ParseVersionNumber("12"), 12);
   for (auto bad : {"", "0", "01", "1a", "-1", " 1", "1 ", "9999999999"}) EXPECT_FALSE(ParseVersionNumber(bad)) << bad;
-  EXPECT_EQ(registry_->Resolve("01").status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(registry_->Resolve("01"), StatusIs(Code::kInvalidArgument, _));
 }
 
 TEST_F(RegistryTest, TamperedOrTruncatedArtifactIsRefusedNamingTheFile) {
@@ -147,20 +145,17 @@ TEST_F(RegistryTest, TamperedOrTruncatedArtifactIsRefusedNamingTheFile) {
   struct Case { int version; std::string file; };
   for (const auto& c : {Case{1, "1/model.json"}, Case{2, "2/preprocessor.json"}, Case{3, "3/metadata.json"}}) {
     auto art = registry_->Fetch(c.version);
-    ASSERT_EQ(art.status().code(), Code::kDataLoss) << c.file;
-    EXPECT_NE(art.status().message().find(c.file + ": sha256 mismatch"), std::string::npos) << art.status().message();
-    EXPECT_NE(art.status().message().find("re-import or retrain"), std::string::npos);
+    ASSERT_THAT(art, StatusIs(Code::kDataLoss, _)) << c.file;
+    EXPECT_THAT(art, StatusIs(_, HasSubstr(c.file + ": sha256 mismatch")));
+    EXPECT_THAT(art, StatusIs(_, HasSubstr("re-import or retrain")));
   }
   ASSERT_TRUE(store_->Delete("1/model.json").ok());
-  auto missing = registry_->Fetch(1);
-  EXPECT_EQ(missing.status().code(), Code::kDataLoss);
-  EXPECT_NE(missing.status().message().find("1/model.json: missing"), std::string::npos);
+  EXPECT_THAT(registry_->Fetch(1), StatusIs(Code::kDataLoss, HasSubstr("1/model.json: missing")));
 }
 
 TEST_F(RegistryTest, AliasesSetGetResolve) {
-  auto unset = registry_->Resolve("production");
-  EXPECT_EQ(unset.status().code(), Code::kNotFound);
-  EXPECT_NE(unset.status().message().find("no version is promoted to production yet"), std::string::npos);
+  EXPECT_THAT(registry_->Resolve("production"),
+              StatusIs(Code::kNotFound, HasSubstr("no version is promoted to production yet")));
   ASSERT_EQ(PublishOne(), 1);
   ASSERT_EQ(PublishOne(), 2);
   ASSERT_TRUE(registry_->SetAlias("production", 1, "first").ok());
@@ -177,15 +172,11 @@ TEST_F(RegistryTest, AliasesSetGetResolve) {
   EXPECT_EQ(doc["previous"], 1);
   EXPECT_EQ(doc["reason"], "better");
 
-  auto unknown = registry_->Resolve("canary");
-  EXPECT_EQ(unknown.status().code(), Code::kNotFound);
-  EXPECT_NE(unknown.status().message().find("production -> 2"), std::string::npos) << unknown.status().message();
-  auto missing = registry_->Resolve("7");
-  EXPECT_EQ(missing.status().code(), Code::kNotFound);
-  EXPECT_NE(missing.status().message().find("versions: 1, 2"), std::string::npos) << missing.status().message();
-  EXPECT_EQ(registry_->SetAlias("production", 9, "").code(), Code::kNotFound);
+  EXPECT_THAT(registry_->Resolve("canary"), StatusIs(Code::kNotFound, HasSubstr("production -> 2")));
+  EXPECT_THAT(registry_->Resolve("7"), StatusIs(Code::kNotFound, HasSubstr("versions: 1, 2")));
+  EXPECT_THAT(registry_->SetAlias("production", 9, ""), StatusIs(Code::kNotFound, _));
   for (auto bad : {"latest", "Prod", "12", "-x", "a b", "../x", ""}) {
-    EXPECT_EQ(registry_->SetAlias(bad, 1, "").code(), Code::kInvalidArgument) << bad;
+    EXPECT_THAT(registry_->SetAlias(bad, 1, ""), StatusIs(Code::kInvalidArgument, _)) << bad;
   }
 }
 
@@ -194,19 +185,19 @@ TEST_F(RegistryTest, BundleRoundTripAndImportAsANewVersion) {
   auto zip = WriteBundle(files);
   ASSERT_TRUE(zip.ok());
   auto back = ReadBundle(*zip, "test.zip");
-  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_THAT(back, IsOk());
   EXPECT_EQ(back->model, "m");
   EXPECT_EQ(back->metadata, R"({"a": 1})");
 
   ASSERT_EQ(PublishOne(fixtures::TinyModelJson(0.25f)), 1);
   auto bundle = registry_->Bundle(1);
-  ASSERT_TRUE(bundle.ok()) << bundle.status().ToString();
+  ASSERT_THAT(bundle, IsOk());
   EXPECT_EQ(ReadBundle(*bundle, "b")->metadata, *store_->Get("1/metadata.json"));
   auto v = registry_->Import(*bundle, "import");
-  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  ASSERT_THAT(v, IsOk());
   EXPECT_EQ(*v, 2);
   auto art = registry_->Fetch(2);
-  ASSERT_TRUE(art.ok()) << art.status().ToString();
+  ASSERT_THAT(art, IsOk());
   EXPECT_EQ(art->model, fixtures::TinyModelJson(0.25f));
   EXPECT_EQ(art->metadata["version"], 2);
   EXPECT_EQ(art->metadata["trigger"], "import");
@@ -244,9 +235,8 @@ TEST_F(RegistryTest, MaliciousBundlesAreRejectedAndNothingIsWritten) {
   for (const auto& c : cases) {
     auto v = registry_->Import(c.zip, "import", "evil.zip");
     ASSERT_FALSE(v.ok()) << c.name;
-    EXPECT_EQ(v.status().code(), c.code) << c.name << ": " << v.status().ToString();
-    EXPECT_NE(v.status().message().find(c.expect), std::string::npos) << c.name << ": " << v.status().message();
-    EXPECT_NE(v.status().message().find("evil.zip"), std::string::npos) << c.name;
+    EXPECT_THAT(v, StatusIs(c.code, HasSubstr(c.expect))) << c.name;
+    EXPECT_THAT(v, StatusIs(_, HasSubstr("evil.zip"))) << c.name;
   }
   EXPECT_TRUE(Keys().empty());
   EXPECT_EQ(*registry_->Import(MakeZip(good), "import"), 1);
@@ -263,13 +253,12 @@ TEST_F(RegistryTest, ImportRefusesAnInvalidModelWhoseChecksumsWereRecomputed) {
   auto v = registry_->Import(MakeZip({{"model.json", model}, {"preprocessor.json", prep}, {"metadata.json", meta}}),
                              "import", "evil.zip");
   ASSERT_FALSE(v.ok());
-  EXPECT_EQ(v.status().code(), Code::kInvalidArgument);
-  EXPECT_NE(v.status().message().find("evil.zip model.json: tree 0, node 0: split index 1000000 is not a feature"),
-            std::string::npos)
-      << v.status().message();
+  EXPECT_THAT(v, StatusIs(Code::kInvalidArgument,
+                          HasSubstr("evil.zip model.json: tree 0, node 0: "
+                                    "split index 1000000 is not a feature")));
   EXPECT_TRUE(Keys().empty()) << "no version number may be claimed";
   auto direct = registry_->Publish(model, prep, json::object());
-  EXPECT_EQ(direct.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(direct, StatusIs(Code::kInvalidArgument, _));
   EXPECT_TRUE(Keys().empty());
 }
 
@@ -294,7 +283,7 @@ TEST(Bundle, AnEntryThatInflatesPastItsDeclaredSizeStopsThere) {
   auto forged = UnderDeclare(*zip, 1000);
   auto r = ReadBundle(forged, "forged.zip");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(r, StatusIs(Code::kInvalidArgument, _));
   EXPECT_THAT(r.status().message(), ::testing::HasSubstr("expands past the 1000 bytes its header declares"));
   EXPECT_THAT(r.status().message(), ::testing::HasSubstr("forged.zip: entry 'model.json'"));
 }
@@ -314,7 +303,7 @@ TEST(VersionSpecs, OneParserForNumbersLatestAndAliases) {
   for (auto bad : {"01", "1.0", "-1", "../1", " 1", "latest ", "", "Prod", "12345678901234567890"}) {
     auto r = ParseVersionSpec(bad);
     ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << bad;
+    EXPECT_THAT(r, StatusIs(Code::kInvalidArgument, _)) << bad;
     EXPECT_THAT(r.status().message(), ::testing::HasSubstr("is not a valid version")) << bad;
   }
   EXPECT_THAT(ParseVersionSpec("01").status().message(), ::testing::HasSubstr("leading zeros"));
@@ -324,7 +313,7 @@ TEST(VersionSpecs, OneParserForNumbersLatestAndAliases) {
 TEST_F(RegistryTest, MalformedSpecsAreInvalidNotMissing) {
   ASSERT_EQ(PublishOne(), 1);
   for (auto bad : {"01", "1.0", "-1", "../1", " 1", "latest ", "99999999999"}) {
-    EXPECT_EQ(registry_->Resolve(bad).status().code(), Code::kInvalidArgument) << bad;
+    EXPECT_THAT(registry_->Resolve(bad), StatusIs(Code::kInvalidArgument, _)) << bad;
   }
 }
 
@@ -335,14 +324,14 @@ TEST_F(RegistryTest, ADamagedAliasIsListedAsDamagedAndTheRestStillWorks) {
   ASSERT_TRUE(store_->Put("aliases/broken.json", "{not json").ok());
   ASSERT_TRUE(store_->Put("aliases/dots.json", R"({"version": "../1"})").ok());
   auto table = registry_->Aliases();
-  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  ASSERT_THAT(table, IsOk());
   EXPECT_EQ(table->aliases, (std::map<std::string, int>{{"production", 2}}));
   ASSERT_EQ(table->damaged.size(), 2u);
   EXPECT_THAT(table->damaged.at("broken"), ::testing::HasSubstr("aliases/broken.json is not valid JSON"));
   EXPECT_THAT(table->damaged.at("dots"), ::testing::HasSubstr("no valid \"version\""));
   EXPECT_EQ(*registry_->Resolve("1"), 1);
   EXPECT_EQ(*registry_->Resolve("production"), 2);
-  EXPECT_EQ(registry_->Resolve("broken").status().code(), Code::kDataLoss);
+  EXPECT_THAT(registry_->Resolve("broken"), StatusIs(Code::kDataLoss, _));
   // An unknown alias still lists the healthy ones.
   EXPECT_THAT(registry_->Resolve("canary").status().message(), ::testing::HasSubstr("production -> 2"));
 }
@@ -351,13 +340,13 @@ TEST_F(RegistryTest, ACopiedOrLinkedVersionFolderIsNotThatVersion) {
   ASSERT_EQ(PublishOne(), 1);
   fs::copy(root_ / "1", root_ / "2", fs::copy_options::recursive);
   auto copied = registry_->Resolve("2");
-  EXPECT_EQ(copied.status().code(), Code::kDataLoss);
+  EXPECT_THAT(copied, StatusIs(Code::kDataLoss, _));
   EXPECT_THAT(copied.status().message(), ::testing::HasSubstr("2/.committed says it is version 1, not 2"));
-  EXPECT_EQ(registry_->Fetch(2).status().code(), Code::kDataLoss);
+  EXPECT_THAT(registry_->Fetch(2), StatusIs(Code::kDataLoss, _));
   // A symlinked folder: hidden from the listing, and refused by promote.
   fs::create_directory_symlink(root_ / "1", root_ / "3");
-  EXPECT_EQ(registry_->SetAlias("production", 3, "").code(), Code::kDataLoss);
-  EXPECT_EQ(registry_->Resolve("3").status().code(), Code::kDataLoss);
+  EXPECT_THAT(registry_->SetAlias("production", 3, ""), StatusIs(Code::kDataLoss, _));
+  EXPECT_THAT(registry_->Resolve("3"), StatusIs(Code::kDataLoss, _));
   EXPECT_TRUE(registry_->SetAlias("production", 1, "").ok());
 }
 
@@ -366,7 +355,7 @@ TEST_F(RegistryTest, AnAliasOnAnUncommittedVersionSaysSo) {
   ASSERT_TRUE(store_->PutIfAbsent("2/.reserved", "{}").ok());
   ASSERT_TRUE(store_->Put("aliases/staging.json", R"({"version": 2})").ok());
   auto r = registry_->Resolve("staging");
-  EXPECT_EQ(r.status().code(), Code::kNotFound);
+  EXPECT_THAT(r, StatusIs(Code::kNotFound, _));
   EXPECT_THAT(r.status().message(), ::testing::HasSubstr("alias 'staging' points to version 2"));
   EXPECT_THAT(r.status().message(), ::testing::HasSubstr("version 2 is not complete"));
 }
@@ -400,7 +389,7 @@ TEST(ModelNameTest, ParsesNamesStrictly) {
                           std::string(64, 'a'), std::string("a\0b", 3)}) {
     auto r = ParseModelName(bad);
     ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << bad;
+    EXPECT_THAT(r, StatusIs(Code::kInvalidArgument, _)) << bad;
     EXPECT_THAT(r.status().message(), ::testing::HasSubstr("model name")) << bad;
   }
   // A message never carries a byte that is not printable ASCII.
@@ -418,7 +407,7 @@ TEST_F(RegistryTest, NamedModelsNumberVersionsApartFromTheUnnamedModel) {
   Registry fraud(ModelScope(store_, "fraud"));
   for (int i = 0; i < 2; ++i) {
     auto v = churn.Publish(fixtures::TinyModelJson(), fixtures::TinyPreprocessorJson(), {{"target", "churn"}});
-    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    ASSERT_THAT(v, IsOk());
     EXPECT_EQ(*v, i + 1);
   }
   ASSERT_EQ(*fraud.Publish(fixtures::TinyModelJson(), fixtures::TinyPreprocessorJson(), {{"target", "x"}}), 1);
@@ -456,17 +445,17 @@ TEST_F(RegistryTest, PrefixedStoreKeepsKeysRelative) {
   auto head = scoped->Head("a/b.txt");
   ASSERT_TRUE(head.ok() && head->has_value());
   EXPECT_EQ((*head)->key, "a/b.txt");
-  EXPECT_EQ(scoped->PutIfAbsent("a/b.txt", "other").code(), Code::kAlreadyExists);
+  EXPECT_THAT(scoped->PutIfAbsent("a/b.txt", "other"), StatusIs(Code::kAlreadyExists, _));
   ASSERT_TRUE(scoped->Concat("a/b.txt", **head, " world").ok());
   EXPECT_EQ(*scoped->Get("a/b.txt"), "hello world");
   auto listed = scoped->List("");
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ((*listed)[0].key, "a/b.txt");
-  EXPECT_EQ(scoped->Cleanup(true).status().code(), Code::kFailedPrecondition);
+  EXPECT_THAT(scoped->Cleanup(true), StatusIs(Code::kFailedPrecondition, _));
   EXPECT_THAT(scoped->Describe(), ::testing::EndsWith("/models/m"));
   ASSERT_TRUE(scoped->Delete("a/b.txt").ok());
-  EXPECT_EQ(store_->Get("models/m/a/b.txt").status().code(), Code::kNotFound);
+  EXPECT_THAT(store_->Get("models/m/a/b.txt"), StatusIs(Code::kNotFound, _));
 }
 
 }  // namespace

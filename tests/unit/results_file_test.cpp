@@ -4,16 +4,17 @@
 // the updater's back, late rows, the lease, and the copy-free extension of
 // a file past 5 MiB.
 #include <map>
-#include <random>
 #include <set>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "results/results_file.h"
 #include "store/lease.h"
 #include "store/local_store.h"
+#include "test_util.h"
 
 namespace modelbay {
 namespace {
@@ -23,21 +24,14 @@ using results::IncludedObjects;
 using results::ResultsFileOptions;
 using results::UpdateResultsFile;
 using namespace std::chrono_literals;
+using ::testing::_;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
 const std::string kHeader = "timestamp,request_id,model_version,a,prediction\n";
 
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / fmt::format("mb-rfile-{:08x}{:08x}", rd(), rd());
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+// A fresh folder per use, removed afterwards.
+struct TempDir : ScopedTempDir {
+  TempDir() : ScopedTempDir("mb-rfile") {}
 };
 
 // A LocalStore whose writes of one key fail on demand (a crash at that step:
@@ -158,7 +152,7 @@ TEST(IncludedObjects, MergesConsecutiveRangesAndRoundTrips) {
   EXPECT_FALSE(inc.Contains("w2/20261201T1000Z-ab-0000000006-0000000009.csv"));
   EXPECT_TRUE(inc.Contains("w3/hand-written.csv"));
   auto back = IncludedObjects::FromJson(inc.ToJson());
-  ASSERT_TRUE(back.ok()) << back.status().message();
+  ASSERT_THAT(back, IsOk());
   EXPECT_EQ(*back, inc);
 }
 
@@ -174,7 +168,7 @@ TEST(Checkpoint, RoundTripsAndRejectsGarbage) {
   c.pending->size = 20;
   c.pending_replaces = "e1";
   auto back = Checkpoint::Parse(c.ToJson());
-  ASSERT_TRUE(back.ok()) << back.status().message();
+  ASSERT_THAT(back, IsOk());
   EXPECT_EQ(back->version, 3);
   EXPECT_EQ(back->header, kHeader);
   EXPECT_EQ(back->committed.etag, "e1");
@@ -190,7 +184,7 @@ TEST(ResultsFile, AddsOnlyNewObjectsLateRowsIncludedOnce) {
   Fixture f;
   auto a = f.Ship("r1", 1, 50, 30);
   auto r1 = f.Update();
-  ASSERT_TRUE(r1.ok()) << r1.status().message();
+  ASSERT_THAT(r1, IsOk());
   EXPECT_TRUE(r1->rebuilt);  // no checkpoint yet
   EXPECT_EQ(r1->file_rows, 50u);
   ExpectExactlyOnce(f.File(), a);
@@ -199,7 +193,7 @@ TEST(ResultsFile, AddsOnlyNewObjectsLateRowsIncludedOnce) {
   auto late = f.Ship("r0", 1, 10, 5);  // a server that was down: older timestamps
   f.store->gets_by_key.clear();
   auto r2 = f.Update();
-  ASSERT_TRUE(r2.ok()) << r2.status().message();
+  ASSERT_THAT(r2, IsOk());
   EXPECT_FALSE(r2->rebuilt);
   EXPECT_EQ(r2->objects_added, 2u);
   EXPECT_EQ(r2->rows_added, 30u);
@@ -242,7 +236,7 @@ TEST(ResultsFile, CrashAfterTheFileBeforeTheCheckpointAdoptsTheStep) {
   f.store->fail_key.clear();
   auto c = f.Ship("r1", 21, 5, 3);
   auto r = f.Update();  // ... and the next updater must not add them again
-  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_THAT(r, IsOk());
   EXPECT_TRUE(r->recovered);
   EXPECT_FALSE(r->rebuilt);
   EXPECT_EQ(r->rows_added, 5u);
@@ -260,7 +254,7 @@ TEST(ResultsFile, CrashBeforeTheFileDropsThePendingStep) {
   ExpectExactlyOnce(f.File(), a);
   f.store->fail_key.clear();
   auto r = f.Update();
-  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_THAT(r, IsOk());
   EXPECT_FALSE(r->recovered);
   EXPECT_FALSE(r->rebuilt);
   EXPECT_EQ(r->rows_added, 10u);
@@ -277,7 +271,7 @@ TEST(ResultsFile, CrashDuringARebuildLeavesNothingTwice) {
   EXPECT_FALSE(f.Update().ok());
   f.store->fail_key.clear();
   auto r = f.Update();
-  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_THAT(r, IsOk());
   EXPECT_TRUE(r->recovered);
   ExpectExactlyOnce(f.File(), a);
 }
@@ -289,7 +283,7 @@ TEST(ResultsFile, AFileReplacedBehindTheCheckpointIsRebuilt) {
   ASSERT_TRUE(f.store->Put("results_1.csv", kHeader + "garbage,row\n").ok());
   auto b = f.Ship("r1", 11, 3, 2);
   auto r = f.Update();
-  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_THAT(r, IsOk());
   EXPECT_TRUE(r->rebuilt);
   std::vector<std::string> all = a;
   all.insert(all.end(), b.begin(), b.end());
@@ -327,7 +321,7 @@ TEST(ResultsFile, AFilePastFiveMiBIsExtendedWithoutReadingIt) {
   all.insert(all.end(), more.begin(), more.end());
   f.store->gets_by_key.clear();
   auto r = f.Update();
-  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(f.store->gets_by_key.count("results_1.csv"), 0u) << "the large file must not be read";
   EXPECT_EQ(f.store->concats, 1);
   EXPECT_LT(r->bytes_read, 100000u);
@@ -343,9 +337,9 @@ TEST(LocalStoreConcat, AppendsAtomicallyAndChecksTheEtag) {
   ASSERT_TRUE(store.Concat("a/f.csv", **info, "two\n").ok());
   EXPECT_EQ(*store.Get("a/f.csv"), "one\ntwo\n");
   // `info` is now stale: the object was replaced.
-  EXPECT_EQ(store.Concat("a/f.csv", **info, "three\n").code(), Code::kFailedPrecondition);
+  EXPECT_THAT(store.Concat("a/f.csv", **info, "three\n"), StatusIs(Code::kFailedPrecondition, _));
   EXPECT_EQ(*store.Get("a/f.csv"), "one\ntwo\n");
-  EXPECT_EQ(store.Concat("a/none.csv", **info, "x").code(), Code::kNotFound);
+  EXPECT_THAT(store.Concat("a/none.csv", **info, "x"), StatusIs(Code::kNotFound, _));
   auto listed = store.List("a/");
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->size(), 1u) << "no temp file left behind";

@@ -2,12 +2,9 @@
 // trained model in a local-folder registry, a real ModelCache and prediction
 // log, no sockets. Routes, errors through the one error writer, auth, HEAD,
 // and what /ready says when the prediction log cannot ship.
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 
-#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -22,6 +19,7 @@
 #include "serve/service.h"
 #include "store/local_store.h"
 #include "train/trainer.h"
+#include "test_util.h"
 
 namespace modelbay::serve {
 namespace {
@@ -29,45 +27,39 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
 // One trained version in a local model store, shared by the tests below
 // (training is the slow part).
 class TrainedStore {
  public:
   static const fs::path& Root() {
-    static TrainedStore* instance = new TrainedStore();
-    return instance->root_;
+    static const TrainedStore instance;  // its folder is removed at exit
+    return instance.tmp_.path();
   }
 
  private:
   TrainedStore() {
-    root_ = fs::temp_directory_path() / fmt::format("mb-service-test-{}", getpid());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-    auto data = std::make_shared<LocalStore>(root_ / "data");
-    auto models = std::make_shared<LocalStore>(root_ / "models");
+    const fs::path& root = tmp_.path();
+    auto data = std::make_shared<LocalStore>(root / "data");
+    auto models = std::make_shared<LocalStore>(root / "models");
     Registry registry(models);
-    const fs::path csv = root_ / "churn.csv";
+    const fs::path csv = root / "churn.csv";
     EXPECT_TRUE(WriteSampleData(csv, {.rows = 400}).ok());
     EXPECT_TRUE(UploadData(*data, csv, {.name = "churn.csv"}).ok());
     TrainOptions o;
     o.show_progress = false;
     o.params = {{"num_boost_round", 5}};
     auto out = Train(o, *data, registry);
-    EXPECT_TRUE(out.ok()) << out.status().message();
-    std::atexit([] { fs::remove_all(Root()); });
+    EXPECT_THAT(out, IsOk());
   }
-  fs::path root_;
+  ScopedTempDir tmp_{"mb-service-test"};
 };
 
-class ServiceTest : public ::testing::Test {
+class ServiceTest : public TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("mb-service-{}-{}", ::testing::UnitTest::GetInstance()->current_test_info()->name(),
-                       getpid());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = tmp();
     fs::copy(TrainedStore::Root() / "models", dir_ / "models", fs::copy_options::recursive);
   }
   void TearDown() override {
@@ -75,7 +67,6 @@ class ServiceTest : public ::testing::Test {
     if (log_) (void)log_->Close();
     log_.reset();
     cache_.reset();
-    fs::remove_all(dir_);
   }
 
   // Opens cache, log and service; `results` is the results store's folder.
@@ -89,7 +80,7 @@ class ServiceTest : public ::testing::Test {
     o.ship_interval = std::chrono::hours(1);  // shipped only by Flush() here
     o.writer_id = "test";
     auto log = PredictionLog::Open(o, std::make_shared<LocalStore>(results.empty() ? dir_ / "results" : results));
-    ASSERT_TRUE(log.ok()) << log.status().message();
+    ASSERT_THAT(log, IsOk());
     log_ = std::move(*log);
     service_ = std::make_unique<Service>(ServiceOptions{.max_rows = 10, .max_body_bytes = 1 << 20,
                                                         .api_token = std::move(token)},

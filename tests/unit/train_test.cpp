@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "data/data_store.h"
@@ -17,9 +17,13 @@
 #include "train/metrics.h"
 #include "train/split.h"
 #include "train/trainer.h"
+#include "test_util.h"
 
 namespace modelbay {
 namespace {
+using ::testing::_;
+using ::testing::HasSubstr;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
 TEST(Metrics, RocAucByHand) {
   // Positives scored 0.8, 0.4; negatives 0.6, 0.2: 3 of 4 pairs ordered right.
@@ -134,30 +138,26 @@ TEST(Params, DefaultsAndOverrides) {
   EXPECT_EQ(j["num_boost_round"], 7);
   auto bad = ResolveParams(s, {{"objective", "binary:logistic"}});
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("does not fit the multi-class target 'tier'"), std::string::npos);
+  EXPECT_THAT(bad, StatusIs(_, HasSubstr("does not fit the multi-class target 'tier'")));
   EXPECT_FALSE(ResolveParams(s, {{"max_depth", {1, 2}}}).ok());
   EXPECT_FALSE(ResolveParams(s, {{"num_boost_round", 0}}).ok());
 }
 
-class TrainEndToEnd : public ::testing::Test {
+class TrainEndToEnd : public TempDirTest {
  protected:
   void SetUp() override {
-    root_ = std::filesystem::temp_directory_path() /
-            fmt::format("mb-train-test-{}-{}", ::testing::UnitTest::GetInstance()->current_test_info()->name(), getpid());
-    std::filesystem::remove_all(root_);
-    std::filesystem::create_directories(root_);
+    root_ = tmp();
     data_ = std::make_shared<LocalStore>(root_ / "data");
     models_ = std::make_shared<LocalStore>(root_ / "models");
     registry_ = std::make_unique<Registry>(models_);
   }
-  void TearDown() override { std::filesystem::remove_all(root_); }
 
   void Upload(const std::string& name, const SampleDataOptions& o) {
     auto file = root_ / name;
     Status written = WriteSampleData(file, o);
-    ASSERT_TRUE(written.ok()) << written.message();
+    ASSERT_THAT(written, IsOk());
     auto up = UploadData(*data_, file, {.name = name});
-    ASSERT_TRUE(up.ok()) << up.status().message();
+    ASSERT_THAT(up, IsOk());
   }
 
   std::filesystem::path root_;
@@ -171,7 +171,7 @@ TEST_F(TrainEndToEnd, BinaryTrainsRegistersAndPromotesFirstVersion) {
   o.show_progress = false;
   o.params = {{"num_boost_round", 20}};
   auto out = Train(o, *data_, *registry_);
-  ASSERT_TRUE(out.ok()) << out.status().message();
+  ASSERT_THAT(out, IsOk());
   EXPECT_EQ(out->version, 1);
   EXPECT_TRUE(out->promoted);
   EXPECT_GT(out->metrics["roc_auc"].get<double>(), 0.7);
@@ -182,7 +182,7 @@ TEST_F(TrainEndToEnd, BinaryTrainsRegistersAndPromotesFirstVersion) {
   EXPECT_EQ((*meta)["promotion"]["promoted"], true);
   EXPECT_EQ((*meta)["data"][0]["rows"], 2000);
   auto model = LoadModel(*registry_, "production");
-  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_THAT(model, IsOk());
   EXPECT_EQ((*model)->version(), 1);
 
   // Same data again: same holdout and scores, so auto promotes within tolerance 0.
@@ -213,9 +213,9 @@ TEST_F(TrainEndToEnd, IncompatibleProductionIsNotReplacedAutomatically) {
   Upload("tiers.csv", {.rows = 500, .seed = 7, .classes = 3});
   o.data = "tiers.csv";
   auto out = Train(o, *data_, *registry_);
-  ASSERT_TRUE(out.ok()) << out.status().message();
+  ASSERT_THAT(out, IsOk());
   EXPECT_FALSE(out->promoted);
-  EXPECT_NE(out->promotion.find("cannot be compared"), std::string::npos) << out->promotion;
+  EXPECT_THAT(out->promotion, HasSubstr("cannot be compared"));
   o.promote = PromoteMode::kAlways;
   auto forced = Train(o, *data_, *registry_);
   ASSERT_TRUE(forced.ok());
@@ -233,8 +233,7 @@ TEST_F(TrainEndToEnd, BadInputsWriteNoVersion) {
   o.target = "label";
   auto out = Train(o, *data_, *registry_);
   ASSERT_FALSE(out.ok());
-  EXPECT_EQ(out.status().code(), Code::kInvalidArgument);
-  EXPECT_NE(out.status().message().find("target column 'label' not in"), std::string::npos);
+  EXPECT_THAT(out, StatusIs(Code::kInvalidArgument, HasSubstr("target column 'label' not in")));
   auto versions = registry_->ListVersions();
   ASSERT_TRUE(versions.ok());
   EXPECT_TRUE(versions->empty());

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "store/local_store.h"
@@ -22,6 +23,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+using ::testing::_;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
 // The body AWS puts on the queue for a PutObject (trimmed of fields we ignore).
 constexpr const char* kPutEvent = R"({"Records":[{"eventVersion":"2.1","eventSource":"aws:s3",
@@ -33,7 +38,7 @@ constexpr const char* kPutEvent = R"({"Records":[{"eventVersion":"2.1","eventSou
 
 TEST(S3Event, ParsesPutAndDecodesKey) {
   auto m = ParseS3EventMessage(kPutEvent);
-  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_THAT(m, IsOk());
   EXPECT_FALSE(m->test_event);
   ASSERT_EQ(m->records.size(), 1u);
   const auto& e = m->records[0];
@@ -48,7 +53,7 @@ TEST(S3Event, RecognizesTheTestEvent) {
   auto m = ParseS3EventMessage(
       R"({"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-11-29T09:00:00.000Z",
           "Bucket":"train-data","RequestId":"5582815E1AEA5ADF","HostId":"8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"})");
-  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_THAT(m, IsOk());
   EXPECT_TRUE(m->test_event);
   EXPECT_TRUE(m->records.empty());
 }
@@ -56,7 +61,7 @@ TEST(S3Event, RecognizesTheTestEvent) {
 TEST(S3Event, UnwrapsAnSnsEnvelope) {
   json envelope = {{"Type", "Notification"}, {"MessageId", "x"}, {"Message", kPutEvent}};
   auto m = ParseS3EventMessage(envelope.dump());
-  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_THAT(m, IsOk());
   ASSERT_EQ(m->records.size(), 1u);
   EXPECT_EQ(m->records[0].bucket, "train-data");
 }
@@ -68,8 +73,7 @@ TEST(S3Event, RejectsMalformedBodiesWithAReason) {
                                "object":{"key":"bad%zzkey.csv"}}}]})"}) {
     auto m = ParseS3EventMessage(body);
     ASSERT_FALSE(m.ok()) << body;
-    EXPECT_EQ(m.status().code(), Code::kInvalidArgument);
-    EXPECT_FALSE(m.status().message().empty());
+    EXPECT_THAT(m, StatusIs(Code::kInvalidArgument, Not(IsEmpty())));
   }
 }
 
@@ -176,7 +180,7 @@ class LeaseTest : public testutil::TempDirTest {
 TEST_F(LeaseTest, OneHolderAtATime) {
   LeaseManager a(store_, "a", clock(), 60s), b(store_, "b", clock(), 60s);
   auto la = a.TryAcquire("c1");
-  ASSERT_TRUE(la.ok()) << la.status().ToString();
+  ASSERT_THAT(la, IsOk());
   ASSERT_TRUE(la->has_value());
   EXPECT_EQ((*la)->attempt, 0);
   auto lb = b.TryAcquire("c1");
@@ -195,14 +199,14 @@ TEST_F(LeaseTest, ExpiredLeaseIsTakenOverByExactlyOne) {
   EXPECT_FALSE(b.TryAcquire("c1")->has_value()) << "not expired yet";
   now_ = 61s;  // a died without renewing
   auto lb = b.TryAcquire("c1");
-  ASSERT_TRUE(lb.ok()) << lb.status().ToString();
+  ASSERT_THAT(lb, IsOk());
   ASSERT_TRUE(lb->has_value());
   EXPECT_EQ((*lb)->attempt, 1);
   EXPECT_FALSE(c.TryAcquire("c1")->has_value()) << "b's takeover is live";
   // a wakes up: its renewal must fail, it has lost the lease.
   Lease stale = **la;
   Status renew = a.Renew(stale);
-  EXPECT_EQ(renew.code(), Code::kFailedPrecondition) << renew.ToString();
+  EXPECT_THAT(renew, StatusIs(Code::kFailedPrecondition, _));
 }
 
 TEST_F(LeaseTest, RacingTakersCannotBothWin) {
