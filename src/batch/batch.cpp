@@ -209,9 +209,9 @@ class OrderedPool {
   }
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
-  std::deque<Task> queue_;
-  std::map<uint64_t, Result<std::string>> done_;
-  bool stop_ = false;
+  std::deque<Task> queue_;                        // guarded by mu_
+  std::map<uint64_t, Result<std::string>> done_;  // guarded by mu_
+  bool stop_ = false;                             // guarded by mu_
   std::vector<std::thread> workers_;
 };
 

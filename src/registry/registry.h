@@ -22,9 +22,14 @@
 // anything else at the root is ignored (among it models/, where named models
 // keep this same layout per model: registry/model_name.h).
 //
-// Thread-safety: a Registry holds no mutable state of its own but calls its
-// Store, so it is as thread-safe as the Store (LocalStore and S3Store are);
-// the serving cache still serialises its registry calls.
+// Ownership: a Registry shares its Store (shared_ptr); `store()` is valid
+// as long as the Registry is.
+// Thread-safety: every method may be called from several threads (and
+// processes) at once, except SetBundleLimits, which is set-up (call it before
+// sharing the Registry). It holds no mutable state of its own and calls its
+// Store, which is thread-safe (store.h); concurrent publishers get distinct
+// numbers from the store's create-if-absent, not from a lock. The serving
+// cache still makes one registry call at a time (serve/model_cache.h).
 #pragma once
 
 #include <map>

@@ -177,7 +177,7 @@ class ResultsFileRefresher {
   std::function<void()> on_error_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;
+  bool stop_ = false;  // guarded by mu_
   std::thread thread_;
 };
 

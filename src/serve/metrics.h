@@ -88,7 +88,7 @@ class Metrics {
   std::atomic<uint64_t> results_file_updates_{0}, results_file_rows_{0}, results_file_bytes_read_{0},
       results_file_errors_{0};
   mutable std::mutex rows_mu_;
-  std::map<std::pair<std::string, int>, uint64_t> rows_by_version_;  // (model, version)
+  std::map<std::pair<std::string, int>, uint64_t> rows_by_version_;  // guarded by rows_mu_; (model, version)
   TrafficSeries traffic_;
 };
 

@@ -8,6 +8,15 @@
 // publishes the new View. A failed load or an unreachable store keeps the
 // old View serving. A version is downloaded at most once per process, even
 // when many requests ask for it at the same time.
+//
+// Ownership: shares `registry` (and through it the model store) with its
+// creator; `metrics` is borrowed and must outlive the cache. The models it
+// hands out are shared_ptrs: they stay valid after the cache is gone.
+// Lifetime: Start() starts the refresher thread; Stop() (also run by the
+// destructor) joins it. Start and Stop are called by the owner, once each,
+// not concurrently with each other.
+// Thread-safety: Get, Metadata, Resolve, view and Refresh may be called from
+// any number of threads at once (the server's io threads, the refresher).
 #pragma once
 
 #include <atomic>
@@ -87,20 +96,26 @@ class ModelCache {
   // logged ("" = fixed). Called with refresh_mu_ held.
   void ReportOnce(const std::string& subject, const std::string& problem);
 
-  std::shared_ptr<Registry> registry_;
+  std::shared_ptr<Registry> registry_;  // guarded by registry_mu_ (calls through it)
   Metrics& metrics_;
   const std::chrono::milliseconds refresh_;
+  // Read without a lock (atomic); stored only with mu_ held, so that a
+  // publisher's copy-modify-store never loses another's change.
   std::atomic<std::shared_ptr<const ModelView>> view_;
 
-  std::mutex registry_mu_;  // the registry and its store are used by one thread at a time
-  std::mutex mu_;           // guards loading_ and publishing views
-  std::map<int, std::shared_future<Result<ModelPtr>>> loading_;
-  std::mutex refresh_mu_;   // one refresh at a time; guards reported_
-  std::map<std::string, std::string> reported_;  // subject -> problem last logged
+  // Order: refresh_mu_, then registry_mu_ or mu_ (never both at once).
+  // registry_mu_: one registry call at a time. A Registry would allow more;
+  // this keeps a burst of misses for different versions to one download at
+  // a time (Load already makes one download per version).
+  std::mutex registry_mu_;
+  std::mutex mu_;  // guards loading_ and every store to view_
+  std::map<int, std::shared_future<Result<ModelPtr>>> loading_;  // guarded by mu_
+  std::mutex refresh_mu_;  // one refresh at a time
+  std::map<std::string, std::string> reported_;  // guarded by refresh_mu_; subject -> problem last logged
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
-  bool stopping_ = false;
+  bool stopping_ = false;  // guarded by stop_mu_
   std::thread thread_;
 };
 

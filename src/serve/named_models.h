@@ -82,9 +82,9 @@ class NamedModels {
   NamedModelsOptions options_;
   Metrics& metrics_;
   std::mutex open_mu_;  // one model opens at a time (taken before mu_, never while holding it)
-  std::mutex mu_;       // guards entries_ and closed_; never held during store I/O
-  std::map<std::string, std::unique_ptr<Entry>> entries_;
-  bool closed_ = false;
+  std::mutex mu_;       // never held during store I/O
+  std::map<std::string, std::unique_ptr<Entry>> entries_;  // guarded by mu_
+  bool closed_ = false;                                    // guarded by mu_
 };
 
 }  // namespace modelbay::serve

@@ -55,7 +55,7 @@ struct PendingLog {
   Predictions predictions;
   std::string text;  // backing store of the string cells
   // Writes the 200 reply once the rows are logged; empty: /inference's body.
-  // Runs on the thread that calls FinishInference; owns what it captures.
+  // Runs on the thread that calls CompleteInference; owns what it captures.
   std::function<void(const LoadedModel&, const Predictions&, Reply&)> respond;
 
   // Copies every string cell into `text` and points the cell at the copy.
@@ -97,9 +97,13 @@ void WriteErrorReply(const Status& status, Reply& reply);
 // "file:///srv/models") replaced by "<local path>".
 std::string WithoutLocalPaths(std::string_view message);
 
-// Thread-safe: Handle and FinishInference run concurrently on any threads.
-// The service holds references: `cache`, `log` and `metrics` are owned by the
-// caller and must outlive it.
+// Ownership: the service owns nothing it is given. `cache`, `log` and
+// `metrics` (and whatever the Attach* calls hand it) are owned by the caller
+// (serve_cmd) and must outlive it; the models it scores are held by
+// shared_ptr for as long as a request (or its PendingLog) needs them.
+// Thread-safety: Handle, LogInference and CompleteInference run concurrently
+// on any threads. The Attach* calls are set-up: make them before the first
+// Handle, never concurrently with it.
 class Service {
  public:
   // `log` may be null only in tests that never reach a successful inference.
@@ -122,7 +126,8 @@ class Service {
   void AttachDrift(monitor::DriftTracker* drift) { drift_ = drift; }
   // Serves named models (the "model" field of /inference, ?model= on
   // /invocations and /models/{v}, /v2/models/{name}). Without it only the
-  // unnamed model ("default") is served. `named` must outlive the service.
+  // unnamed model ("default") is served. Call before serving; `named` must
+  // outlive the service.
   void AttachNamedModels(NamedModels* named) { named_ = named; }
   // Records POST /feedback in `log` (the feedback stream, monitor/feedback.h)
   // and answers GET /models/{v}/feedback and the modelbay_feedback_* gauges
@@ -191,9 +196,10 @@ class Service {
   std::atomic<uint64_t> next_id_{0};
   std::atomic<uint64_t> v2_inferences_{0}, v2_rows_{0};  // for /v2/models/{m}/stats
 
-  mutable std::mutex append_mu_;  // guards the two fields below
-  std::chrono::steady_clock::time_point last_append_failure_{};  // epoch: none since the last success
-  std::string last_append_error_;  // without local paths
+  mutable std::mutex append_mu_;
+  // guarded by append_mu_; epoch: none since the last success
+  std::chrono::steady_clock::time_point last_append_failure_{};
+  std::string last_append_error_;  // guarded by append_mu_; without local paths
 };
 
 // True for application/json and application/*+json (parameters ignored).

@@ -56,8 +56,8 @@ class ChainCredentialsProvider final : public CredentialsProvider {
   AwsConfig aws_;
   EnvLookup env_;
   Clock clock_;
-  std::mutex mu_;
-  std::optional<TimedCredentials> cached_;
+  std::mutex mu_;  // one refresh at a time
+  std::optional<TimedCredentials> cached_;  // guarded by mu_
 };
 
 // Where the default chain would take credentials from, without touching the

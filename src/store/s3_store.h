@@ -1,5 +1,6 @@
-// S3 (or any S3-compatible server) as a Store. See s3_client.h for the
-// signed-HTTP layer underneath.
+// S3 (or any S3-compatible server) as a Store. The signed-HTTP layer
+// underneath is http_client.h (AWS policy: signing, retries, error wording)
+// over curl_transport.h (the only file that talks to libcurl).
 #pragma once
 
 #include "store/store.h"
