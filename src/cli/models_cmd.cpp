@@ -55,23 +55,15 @@ std::string Scalar(const json& v) {
   return v.dump();
 }
 
-// "manual", or the name inside {"type": "data-arrival", ...}.
+// "manual", "data-arrival", ... ("-" when not recorded).
 std::string TriggerText(const json& meta) {
   const json t = meta.value("trigger", json());
-  if (t.is_object()) {
-    for (const char* k : {"type", "kind", "name"}) {
-      if (t.contains(k)) return Scalar(t[k]);
-    }
-  }
   return t.is_null() ? "-" : Scalar(t);
 }
 
 // The metric a reader compares versions by: "accuracy 0.9123".
 std::string MainMetric(const json& meta) {
-  json metrics = meta.value("metrics", json());
-  if (metrics.is_object() && metrics.contains("holdout") && metrics["holdout"].is_object()) {
-    metrics = metrics["holdout"];
-  }
+  const json metrics = meta.value("metrics", json());
   if (!metrics.is_object()) return "-";
   for (const char* k : {"accuracy", "roc_auc", "f1", "rmse", "r2", "mae", "log_loss"}) {
     if (metrics.contains(k) && metrics[k].is_number()) return fmt::format("{} {:.4f}", k, metrics[k].get<double>());

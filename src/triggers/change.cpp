@@ -59,13 +59,8 @@ void ReadDataEntries(const json& entries, TrainedOn& out) {
 TrainedOn TrainedOnFromMetadata(const json& metadata) {
   TrainedOn out;
   if (!metadata.is_object()) return out;
-  for (const char* name : {"data", "data_keys", "data_files"}) {
-    if (auto it = metadata.find(name); it != metadata.end()) ReadDataEntries(*it, out);
-  }
+  if (auto it = metadata.find("data"); it != metadata.end()) ReadDataEntries(*it, out);
   if (auto it = metadata.find("trigger_detail"); it != metadata.end()) ReadEtags(*it, out);
-  if (auto it = metadata.find("trigger"); it != metadata.end() && it->is_object()) {
-    if (auto d = it->find("detail"); d != it->end()) ReadEtags(*d, out);
-  }
   return out;
 }
 

@@ -39,8 +39,8 @@ struct TrainedOn {
   std::map<std::string, std::string> sha256;  // key -> content hash
 };
 // Reads metadata tolerantly: data entries under "data" (objects with key,
-// sha256 and optionally etag) and the trigger detail's "etags" (under
-// "trigger_detail" or "trigger": {"detail": ...}).
+// sha256 and optionally etag) and "trigger_detail"'s "etags", the shapes
+// Train has always written (src/train/trainer.cpp).
 TrainedOn TrainedOnFromMetadata(const nlohmann::json& metadata);
 
 // The SHA-256 of a data file's content at a given ETag.

@@ -53,10 +53,9 @@ def production(stores) -> int | None:
 
 
 def trigger_of(md: dict) -> tuple[str, dict]:
-    """(trigger, detail) whether metadata nests them or not."""
+    """(trigger, detail) as Train records them: a name and an object beside it."""
     t = md.get("trigger")
-    if isinstance(t, dict):
-        return t.get("type") or t.get("name"), t.get("detail", {})
+    assert isinstance(t, str), md
     return t, md.get("trigger_detail", {})
 
 

@@ -16,6 +16,11 @@
 #include "triggers/debounce.h"
 #include "store/lease.h"
 #include "triggers/s3_event.h"
+#include "data/data_store.h"
+#include "data/sample_data.h"
+#include "registry/registry.h"
+#include "train/trainer.h"
+#include "core/hash.h"
 #include "test_util.h"
 
 namespace modelbay {
@@ -144,9 +149,49 @@ TEST(Change, CoveredBySameEtagOrSameContent) {
   EXPECT_FALSE(*Covers(TrainedOn{}, {}, hash)) << "no data is never covered";
 }
 
-TEST(Change, ReadsNestedTriggerDetail) {
-  json metadata = {{"trigger", {{"type", "data-arrival"}, {"detail", {{"etags", {{"k.csv", "\"q\""}}}}}}}};
-  EXPECT_EQ(TrainedOnFromMetadata(metadata).etags.at("k.csv"), "q");
+// The reader against the one writer: what Train records in metadata.json
+// (each data file's ETag and sha256, the trigger detail's ETags) is what the
+// triggers read back, so a change already trained on is not trained again.
+class TrainedOnTest : public TempDirTest {
+ protected:
+  // Trains once on a fresh churn.csv; the data file's ref and the version's metadata.
+  void TrainOnce(const json& trigger_detail) {
+    auto data = std::make_shared<LocalStore>(tmp() / "data");
+    Registry registry(std::make_shared<LocalStore>(tmp() / "models"));
+    ASSERT_THAT(WriteSampleData(tmp() / "churn.csv", {.rows = 200}), IsOk());
+    ASSERT_THAT(UploadData(*data, tmp() / "churn.csv", {.name = "churn.csv"}), IsOk());
+    auto files = SelectData(*data, "latest");
+    ASSERT_THAT(files, IsOk());
+    ASSERT_EQ(files->size(), 1u);
+    ref_ = {files->front().key, NormalizeEtag(files->front().etag)};
+    TrainOptions o;
+    o.show_progress = false;
+    o.params = {{"num_boost_round", 2}};
+    o.trigger_detail = trigger_detail;
+    auto out = Train(o, *data, registry);
+    ASSERT_THAT(out, IsOk());
+    auto meta = registry.Metadata(out->version);
+    ASSERT_THAT(meta, IsOk());
+    meta_ = *meta;
+  }
+  DataRef ref_;
+  json meta_;
+};
+
+TEST_F(TrainedOnTest, ReadsTheDataFilesTrainRecords) {
+  ASSERT_NO_FATAL_FAILURE(TrainOnce(json::object()));
+  const TrainedOn trained = TrainedOnFromMetadata(meta_);
+  EXPECT_EQ(trained.etags, (std::map<std::string, std::string>{{ref_.key, ref_.etag}})) << meta_.dump();
+  auto file_hash = Sha256FileHex(tmp() / "churn.csv");
+  ASSERT_THAT(file_hash, IsOk());
+  EXPECT_EQ(trained.sha256, (std::map<std::string, std::string>{{ref_.key, *file_hash}})) << meta_.dump();
+  auto never = [](const DataRef&) -> Result<std::string> { return Internal("no download expected"); };
+  EXPECT_THAT(Covers(trained, {ref_}, never), IsOkAndHolds(true));
+}
+
+TEST_F(TrainedOnTest, ReadsTheTriggerDetailTrainRecords) {
+  ASSERT_NO_FATAL_FAILURE(TrainOnce(TriggerDetailFor({{"churn.csv", "etag-from-the-event"}})));
+  EXPECT_EQ(TrainedOnFromMetadata(meta_).etags.at("churn.csv"), "etag-from-the-event") << meta_.dump();
 }
 
 TEST(Debounce, WaitsForTheChangeToSettle) {
