@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Temp files carry this marker so listings skip them.
+// Temp files carry this marker so listings skip them (TempPathFor).
 constexpr std::string_view kTempMarker = ".mbtmp-";
 
 std::string EtagFor(const struct stat& st) {
@@ -40,6 +40,12 @@ ObjectInfo InfoFor(std::string key, const struct stat& st) {
 }
 
 }  // namespace
+
+fs::path TempPathFor(const fs::path& target) {
+  static std::atomic<uint64_t> counter{0};
+  return target.parent_path() /
+         fmt::format("{}{}{}-{}", target.filename().string(), kTempMarker, ::getpid(), counter++);
+}
 
 Status ValidateKey(std::string_view key) {
   if (key.empty()) return InvalidArgument("empty object key");
@@ -119,9 +125,7 @@ Result<fs::path> LocalStore::WriteTemp(const fs::path& target, std::string_view 
   if (ec) {
     return Unavailable(fmt::format("cannot create folder {}: {}", target.parent_path().string(), ec.message()));
   }
-  static std::atomic<uint64_t> counter{0};
-  fs::path tmp = target.parent_path() /
-                 fmt::format("{}{}{}-{}", target.filename().string(), kTempMarker, ::getpid(), counter++);
+  const fs::path tmp = TempPathFor(target);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Unavailable(fmt::format("cannot create {}: {}", tmp.string(), ErrnoText(errno)));
   Status st;
@@ -209,8 +213,7 @@ Status LocalStore::Concat(const std::string& key, const ObjectInfo& expected, st
     return FailedPrecondition(fmt::format("{} in {} was replaced by another writer", key, Describe()));
   }
   // Step 2: temp file = old bytes (copied in the kernel) + tail.
-  static std::atomic<uint64_t> counter{0};
-  fs::path tmp = p.parent_path() / fmt::format("{}{}{}-c{}", p.filename().string(), kTempMarker, ::getpid(), counter++);
+  const fs::path tmp = TempPathFor(p);
   int dst = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (dst < 0) {
     int err = errno;
@@ -243,13 +246,7 @@ Status LocalStore::GetToFile(const std::string& key, const fs::path& file) {
   if (!fs::is_regular_file(p)) return NotFound(fmt::format("{} not found in {}", key, Describe()));
   LocalStore dest(file.parent_path().empty() ? fs::path(".") : file.parent_path());
   MB_ASSIGN_OR_RETURN(fs::path tmp, dest.WriteTemp(file, {}, &p));
-  if (::rename(tmp.c_str(), file.c_str()) != 0) {
-    int err = errno;
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    return Unavailable(fmt::format("cannot write {}: {}", file.string(), ErrnoText(err)));
-  }
-  return Status::Ok();
+  return dest.RenameInto(tmp, file);
 }
 
 Result<std::optional<ObjectInfo>> LocalStore::Head(const std::string& key) {

@@ -7,6 +7,12 @@
 
 namespace modelbay {
 
+// The one name of a temp file that is renamed over `target` once complete:
+// "<target>.mbtmp-<pid>-<n>", beside it (unique in this process; LocalStore
+// listings skip such names). Used by LocalStore's writes and by S3Store's
+// downloads to a local file.
+std::filesystem::path TempPathFor(const std::filesystem::path& target);
+
 class LocalStore final : public Store {
  public:
   explicit LocalStore(std::filesystem::path root);

@@ -80,9 +80,7 @@ Result<CleanupReport> S3Store::CleanupVersions(bool dry_run) {
     if (!version_marker.empty()) req.query.emplace("version-id-marker", version_marker);
     MB_ASSIGN_OR_RETURN(AwsResponse r, Call(req));
     pugi::xml_document doc;
-    if (!doc.load_buffer(r.body.data(), r.body.size())) {
-      return Unavailable(fmt::format("{}: the server's answer is not XML", req.operation));
-    }
+    MB_RETURN_IF_ERROR(LoadXmlAnswer(req, r, doc));
     pugi::xml_node root = doc.child("ListVersionsResult");
     for (pugi::xml_node n : root.children()) {
       std::string name = n.name();

@@ -10,6 +10,7 @@
 #include <pugixml.hpp>
 #include <spdlog/spdlog.h>
 
+#include "store/local_store.h"
 #include "store/s3_store_impl.h"
 
 namespace modelbay {
@@ -70,6 +71,13 @@ AwsRequest S3Store::Request(std::string method, const std::string& object_key, s
   r.operation = object_key.empty() ? fmt::format("{} s3://{}", operation, location_.bucket)
                                    : fmt::format("{} s3://{}/{}", operation, location_.bucket, object_key);
   return r;
+}
+
+Status LoadXmlAnswer(const AwsRequest& request, const AwsResponse& response, pugi::xml_document& doc) {
+  if (!doc.load_buffer(response.body.data(), response.body.size())) {
+    return Unavailable(fmt::format("{}: the server's answer is not XML", request.operation));
+  }
+  return Status::Ok();
 }
 
 Status S3Store::ErrorFor(const AwsRequest& req, const AwsResponse& r) const {
@@ -194,12 +202,10 @@ Status S3Store::PutFile(const std::string& key, const std::filesystem::path& fil
 
 Status S3Store::GetToFile(const std::string& key, const std::filesystem::path& file) {
   MB_RETURN_IF_ERROR(ValidateKey(key));
-  static std::atomic<uint64_t> counter{0};
   std::filesystem::path dir = file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path();
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  std::filesystem::path tmp =
-      dir / fmt::format(".{}.mbtmp-{}-{}", file.filename().string(), ::getpid(), counter++);
+  const std::filesystem::path tmp = TempPathFor(dir / file.filename());
   AwsRequest req = Request("GET", location_.prefix + key, "GetObject");
   req.response_file = tmp;
   auto r = http_->Send(req);
@@ -245,9 +251,7 @@ Result<std::vector<ObjectInfo>> S3Store::List(const std::string& prefix) {
     if (!token.empty()) req.query.emplace("continuation-token", token);
     MB_ASSIGN_OR_RETURN(AwsResponse r, Call(req));
     pugi::xml_document doc;
-    if (!doc.load_buffer(r.body.data(), r.body.size())) {
-      return Unavailable(fmt::format("{}: the server's answer is not XML", req.operation));
-    }
+    MB_RETURN_IF_ERROR(LoadXmlAnswer(req, r, doc));
     pugi::xml_node root = doc.child("ListBucketResult");
     for (pugi::xml_node c : root.children("Contents")) {
       std::string full = c.child_value("Key");

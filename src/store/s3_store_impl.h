@@ -9,7 +9,15 @@
 #include "store/http_client.h"
 #include "store/store.h"
 
+namespace pugi {
+class xml_document;
+}
+
 namespace modelbay {
+
+// Parses the XML body of a successful S3 answer into `doc`; Unavailable
+// naming the operation when it is not XML.
+Status LoadXmlAnswer(const AwsRequest& request, const AwsResponse& response, pugi::xml_document& doc);
 
 class S3Store final : public Store {
  public:
@@ -59,8 +67,8 @@ class S3Store final : public Store {
   void AbortUpload(const std::string& key, const std::string& upload_id);
   Result<CleanupReport> CleanupVersions(bool dry_run);
   Result<CleanupReport> CleanupCurrent(bool dry_run);
-  // DeleteObjects in batches of 1000; `version_ids` parallel to `keys`
-  // ("" for unversioned deletes). Keys are bucket-relative.
+  // DeleteObjects in batches of 1000; `objects` are (key, version id) pairs
+  // (version id "" for an unversioned delete). Keys are bucket-relative.
   Status DeleteBatch(const std::vector<std::pair<std::string, std::string>>& objects);
 
   StoreLocation location_;
