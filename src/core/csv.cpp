@@ -254,12 +254,7 @@ std::string_view Unescape(std::string& buffer, std::string_view field) {
 }
 
 std::string JoinHeader(const std::vector<std::string>& header) {
-  std::string out;
-  for (const auto& h : header) {
-    if (!out.empty()) out += ",";
-    out += h;
-  }
-  return out;
+  return fmt::format("{}", fmt::join(header, ","));
 }
 
 }  // namespace

@@ -12,12 +12,7 @@ namespace modelbay {
 namespace {
 
 std::string ColumnList(const std::vector<std::string>& header) {
-  std::string out;
-  for (const auto& h : header) {
-    if (!out.empty()) out += ", ";
-    out += h;
-  }
-  return out;
+  return fmt::format("{}", fmt::join(header, ", "));
 }
 
 Result<size_t> FindColumn(const CsvTable& table, std::string_view name, std::string_view what) {
