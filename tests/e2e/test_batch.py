@@ -8,6 +8,8 @@ import csv
 import io
 import os
 import re
+import resource
+import signal
 import stat
 import subprocess
 import threading
@@ -133,22 +135,30 @@ def test_bad_row_names_file_line_column_and_writes_nothing(local, tmp_path):
     assert list(tmp_path.glob("out*")) == []
 
 
-@pytest.mark.skip(reason="the shared-spool layout (spool/writers/<random id>/v<N>) removed the trap this test "
-                         "used (a file at spool/predict-0/v1); it needs a new way to make one Append fail")
 def test_log_append_failure_leaves_no_partial_output(local, tmp_path):
     """Issue 14: an Append failure in predict left the `.partial` file (and
-    the log open). The spool's folder for version 1 is made a file, so the
-    first Append fails."""
+    the log open). The run gets a file-size limit (RLIMIT_FSIZE, SIGXFSZ
+    ignored) that the spool segment crosses first: a log row is longer than
+    its output row and each block is logged before it is written out, so
+    the first write refused is the log's."""
     infile = tmp_path / "in.csv"
-    infile.write_text(rows_text(20))
-    spool = tmp_path / "spool"
-    (spool / "predict-0").mkdir(parents=True)
-    (spool / "predict-0" / "v1").write_text("not a folder")
+    infile.write_text(rows_text(20000))
     out = tmp_path / "out.csv"
-    proc = local.run("predict", infile, "--version", "1", "--out", out, "--spool", spool, check=False)
-    assert proc.returncode != 0
+    limit = 256 << 10
+
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run([str(local_bin()), "predict", str(infile), "--version", "1", "--batch-size", "500",
+                           "--out", str(out), "--spool", str(tmp_path / "spool")],
+                          cwd=local.cwd, env=local.env, capture_output=True, text=True, timeout=300,
+                          preexec_fn=limit_file_size)
+    assert proc.returncode != 0, proc.stderr
+    assert "logging the predictions" in proc.stderr, proc.stderr
     assert not out.exists()
     assert not Path(str(out) + ".partial").exists(), "the temp output was left behind"
+    assert list(tmp_path.glob("out*")) == []
 
 
 # --- parts and shards, on the local store and SeaweedFS ----------------------

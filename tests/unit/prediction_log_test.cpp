@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <random>
@@ -482,6 +483,42 @@ TEST(PredictionLog, AnUnlistableVersionDirFailsTheStartNamingIt) {
   EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the start succeeded; 2: the error did not name " << unlistable;
 }
 
+// The other half of that bug: a segment without rows that cannot be removed
+// (its folder is read-only) was reported as an unreadable spool dir and
+// failed the start. It is harmless to leave: the start goes on.
+TEST(PredictionLog, AnEmptySegmentThatCannotBeRemovedDoesNotFailTheStart) {
+  Fixture f;
+  const fs::path v1 = f.spool / "writers" / "w1" / "v1";
+  std::string header_only;
+  results::AppendRecord(header_only, results::HeaderPayload(results::NewSegmentSalt(), "w1", kHeader1), 0, 0);
+  const fs::path segment = v1 / results::FormatSegmentName({"run", 1});
+  WriteAll(segment, header_only);
+  for (const auto& e : fs::recursive_directory_iterator(f.tmp.path())) fs::permissions(e.path(), fs::perms::all);
+  fs::permissions(f.tmp.path(), fs::perms::all);
+  fs::permissions(v1, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                          fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  RowLogOptions o;
+  o.spool_dir = f.spool;
+  o.writer_id = "w1";
+  o.ship_interval = 1h;
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(10);
+    auto log = RowLog::Open(o, f.store);
+    if (!log.ok()) {
+      std::fprintf(stderr, "%s\n", log.status().ToString().c_str());
+      ::_exit(1);
+    }
+    if (!fs::exists(segment)) ::_exit(2);  // the folder was not read-only after all
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  fs::permissions(v1, fs::perms::owner_all);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the start failed (its error is on stderr); 2: the segment was removed";
+}
 
 // A child process appends from several threads and reports each
 // acknowledged request id through a pipe; it is SIGKILLed mid-load. Every
