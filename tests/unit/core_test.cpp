@@ -35,7 +35,7 @@ TEST(Status, MacrosPropagate) {
     return v + 1;
   };
   EXPECT_EQ(*outer(false), 8);
-  EXPECT_EQ(outer(true).status().code(), Code::kNotFound);
+  EXPECT_THAT(outer(true), StatusIs(Code::kNotFound, _));
   EXPECT_EQ(HttpStatusFor(Code::kInvalidArgument), 400);
   EXPECT_EQ(HttpStatusFor(Code::kUnsupportedMedia), 415);
 }
@@ -47,7 +47,7 @@ TEST(Hash, Sha256KnownVector) {
 
 TEST(Config, DefaultsAreLocalFoldersUnderHome) {
   auto c = BuildConfig({}, {}, {}, "/work/p");
-  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->data.kind, StoreLocation::Kind::kLocal);
   EXPECT_EQ(c->data.path, "/work/p/.modelbay/data");
   EXPECT_EQ(c->models.path, "/work/p/.modelbay/models");
@@ -58,7 +58,7 @@ TEST(Config, SeedNamesAndBareBucket) {
   Env env{{"MODEL_ARTIFACTS_STORE", "model-artifacts"}, {"AWS_ACCESS_KEY", "AKIAX"},
           {"AWS_SECRET_ACCESS_KEY", "s3cr3t"}};
   auto c = BuildConfig({}, env, {}, "/w");
-  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->models.kind, StoreLocation::Kind::kS3);
   EXPECT_EQ(c->models.bucket, "model-artifacts");
   EXPECT_EQ(c->models.ToString(), "s3://model-artifacts");
@@ -142,14 +142,14 @@ TEST(Config, EveryDocumentedStoreFormStillWorks) {
   Env env{{"DATA_STORE", "mydata"}, {"MODEL_ARTIFACTS_STORE", "~/models"}, {"RESULTS_STORE", "../res/"},
           {"HOME", "/home/u"}};
   auto c = BuildConfig({}, env, {}, "/w/p");
-  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->data.ToString(), "s3://mydata");
   EXPECT_EQ(c->models.path, "/home/u/models");
   EXPECT_EQ(c->results.kind, StoreLocation::Kind::kLocal);
   EXPECT_EQ(c->results.path, "/w/res/");
   env = {{"DATA_STORE", "file:///srv/d"}, {"MODEL_ARTIFACTS_STORE", "s3://bkt/p/q/"}, {"RESULTS_STORE", ".hidden"}};
   c = BuildConfig({}, env, {}, "/w");
-  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->data.path, "/srv/d");
   EXPECT_EQ(c->models.prefix, "p/q/");
   EXPECT_EQ(c->results.path, "/w/.hidden");
@@ -195,7 +195,7 @@ TEST(OutputFile, RegularFileReplacedByRenameSymlinkKept) {
   std::filesystem::create_symlink(real, link);
   {
     auto out = OutputFile::Open(link);
-    ASSERT_TRUE(out.ok()) << out.status().message();
+    ASSERT_THAT(out, IsOk());
     EXPECT_TRUE((*out)->atomic());
     ASSERT_TRUE((*out)->Write("new").ok());
     EXPECT_EQ(ReadAll(real), "old");  // nothing visible before Commit
@@ -223,7 +223,7 @@ TEST(OutputFile, FifoBehindASymlinkIsWrittenThrough) {
   std::thread reader([&] { got = ReadAll(fifo); });
   {
     auto out = OutputFile::Open(link);
-    ASSERT_TRUE(out.ok()) << out.status().message();
+    ASSERT_THAT(out, IsOk());
     EXPECT_FALSE((*out)->atomic());
     ASSERT_TRUE((*out)->Write("streamed\n").ok());
     ASSERT_TRUE((*out)->Commit().ok());

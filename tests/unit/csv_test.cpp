@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 
 CsvTable MustParse(std::string text) {
   auto t = ParseCsv(std::move(text), "t.csv");
-  EXPECT_TRUE(t.ok()) << t.status().message();
+  EXPECT_THAT(t, IsOk());
   return t.ok() ? std::move(t).value() : CsvTable();
 }
 
@@ -32,7 +32,7 @@ std::string ParseError(std::string text) {
   auto t = ParseCsv(std::move(text), "t.csv");
   EXPECT_FALSE(t.ok());
   if (t.ok()) return "";
-  EXPECT_EQ(t.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(t, StatusIs(Code::kInvalidArgument, _));
   return t.status().message();
 }
 
@@ -209,7 +209,7 @@ class CsvFiles : public testutil::TempDirTest {
 
 TEST_F(CsvFiles, ReadsAFileAndNamesItInErrors) {
   auto t = ReadCsvFile(Write("good.csv", "a,b\n1,2\n"));
-  ASSERT_TRUE(t.ok()) << t.status().message();
+  ASSERT_THAT(t, IsOk());
   EXPECT_EQ(t->rows(), 1u);
   auto bad = ReadCsvFile(Write("bad.csv", "a,b\n1\n"));
   ASSERT_FALSE(bad.ok());
@@ -220,11 +220,11 @@ TEST_F(CsvFiles, ReadsAFileAndNamesItInErrors) {
 TEST_F(CsvFiles, MissingFileAndFolder) {
   auto missing = ReadCsvFile(dir_ / "nope.csv");
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_THAT(missing, StatusIs(Code::kNotFound, _));
   EXPECT_THAT(missing, StatusIs(_, HasSubstr("nope.csv: no such file")));
   auto folder = ReadCsvFile(dir_);
   ASSERT_FALSE(folder.ok());
-  EXPECT_EQ(folder.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(folder, StatusIs(Code::kInvalidArgument, _));
 }
 
 // Rows of a file read in blocks (optionally a byte range): (line, cells).
@@ -402,10 +402,10 @@ TEST(Csv, ChunkedParseEqualsOnePass) {
   for (const std::string& text : {QuotedNewlineFile(200), std::string("a,b\n1,2\n3,4\n"),
                                   std::string("a,b\n\"x\ny\",1\n,\n\"\"\"\",2\n\n\n"), std::string("only\n")}) {
     auto one = ParseCsvInChunks(text, "t.csv", 1);
-    ASSERT_TRUE(one.ok()) << one.status().message();
+    ASSERT_THAT(one, IsOk());
     for (size_t chunks : {2, 3, 5, 16, 200}) {
       auto many = ParseCsvInChunks(text, "t.csv", chunks);
-      ASSERT_TRUE(many.ok()) << many.status().message();
+      ASSERT_THAT(many, IsOk());
       EXPECT_EQ(many->header(), one->header());
       EXPECT_EQ(AllRows(*many), AllRows(*one)) << chunks << " chunks";
     }

@@ -56,7 +56,7 @@ class DataStoreTest : public testutil::TempDirTest {
 TEST_F(DataStoreTest, EmptyStoreSaysHowToUpload) {
   auto sel = SelectData(*store_, "latest");
   ASSERT_FALSE(sel.ok());
-  EXPECT_EQ(sel.status().code(), Code::kNotFound);
+  EXPECT_THAT(sel, StatusIs(Code::kNotFound, _));
   EXPECT_THAT(sel, StatusIs(_, HasSubstr("has no CSV files; upload one with `modelbay upload FILE`")));
 }
 
@@ -66,7 +66,7 @@ TEST_F(DataStoreTest, LatestIsTheNewestCsvOutsideBookkeeping) {
   PutObject("notes.txt", "not data", 0);
   PutObject(".modelbay/uploads/x.csv", "a,b\n5,6\n", 0);
   auto sel = SelectData(*store_, "latest");
-  ASSERT_TRUE(sel.ok()) << sel.status().message();
+  ASSERT_THAT(sel, IsOk());
   ASSERT_EQ(sel->size(), 1u);
   EXPECT_EQ((*sel)[0].key, "new.csv");
 }
@@ -89,7 +89,7 @@ TEST_F(DataStoreTest, ExplicitKeyAndMissingKeyListsWhatExists) {
   EXPECT_EQ((*sel)[0].key, "jan/data.csv");
   auto missing = SelectData(*store_, "mar.csv");
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_THAT(missing, StatusIs(Code::kNotFound, _));
   EXPECT_THAT(missing, StatusIs(_, HasSubstr("no data file 'mar.csv'")));
   EXPECT_THAT(missing, StatusIs(_, HasSubstr("it has: feb.csv, jan/data.csv")));
 }
@@ -102,7 +102,7 @@ TEST_F(DataStoreTest, AllReadsIdenticalContentOnce) {
   ASSERT_TRUE(sel.ok());
   EXPECT_EQ(sel->size(), 3u);
   auto table = LoadData(*store_, *sel);
-  ASSERT_TRUE(table.ok()) << table.status().message();
+  ASSERT_THAT(table, IsOk());
   EXPECT_EQ(table->rows(), 3u);
   ASSERT_EQ(sel->size(), 2u);
   EXPECT_EQ((*sel)[0].key, "a.csv");
@@ -119,7 +119,7 @@ TEST_F(DataStoreTest, AllWithDifferentHeadersIsAClearError) {
   ASSERT_TRUE(sel.ok());
   auto table = LoadData(*store_, *sel);
   ASSERT_FALSE(table.ok());
-  EXPECT_EQ(table.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(table, StatusIs(Code::kInvalidArgument, _));
   EXPECT_THAT(table, StatusIs(_, HasSubstr("have different columns (x,y vs x,z)")));
 }
 
@@ -135,7 +135,7 @@ TEST_F(DataStoreTest, LoadDataNamesTheStoreObjectInParseErrors) {
 TEST_F(DataStoreTest, UploadStoresFileAndRecordThenIsANoOp) {
   fs::path file = Local("churn.csv", "Country,Count,id,churn\naa,2,1,0\nbb,3,2,1\n");
   auto up = UploadData(*store_, file, {});
-  ASSERT_TRUE(up.ok()) << up.status().message();
+  ASSERT_THAT(up, IsOk());
   EXPECT_EQ(up->key, "churn.csv");
   EXPECT_EQ(up->rows, 2u);
   EXPECT_FALSE(up->unchanged);
@@ -163,7 +163,7 @@ TEST_F(DataStoreTest, UploadUnderAName) {
   options.name = "2024/jan.csv";
   options.target = "churn";
   auto up = UploadData(*store_, Local("x.csv", "churn\n1\n"), options);
-  ASSERT_TRUE(up.ok()) << up.status().message();
+  ASSERT_THAT(up, IsOk());
   auto sel = SelectData(*store_, "latest");
   ASSERT_TRUE(sel.ok());
   EXPECT_EQ((*sel)[0].key, "2024/jan.csv");

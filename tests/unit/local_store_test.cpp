@@ -16,6 +16,8 @@ namespace modelbay {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::_;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
 class LocalStoreTest : public testutil::TempDirTest {
  protected:
@@ -23,7 +25,7 @@ class LocalStoreTest : public testutil::TempDirTest {
 
   std::vector<std::string> Keys(const std::string& prefix = "") {
     auto list = store_->List(prefix);
-    EXPECT_TRUE(list.ok()) << list.status().message();
+    EXPECT_THAT(list, IsOk());
     std::vector<std::string> out;
     for (const auto& o : *list) out.push_back(o.key);
     return out;
@@ -45,7 +47,7 @@ TEST_F(LocalStoreTest, PutGetHeadRoundTrip) {
   auto missing = store_->Head("a/b/none.csv");
   ASSERT_TRUE(missing.ok());
   EXPECT_FALSE(missing->has_value());
-  EXPECT_EQ(store_->Get("a/b/none.csv").status().code(), Code::kNotFound);
+  EXPECT_THAT(store_->Get("a/b/none.csv"), StatusIs(Code::kNotFound, _));
 }
 
 TEST_F(LocalStoreTest, PutReplacesAtomicallyAndLeavesNoTempFiles) {
@@ -93,7 +95,7 @@ TEST_F(LocalStoreTest, PutIfAbsentRaceHasExactlyOneWinner) {
       ++winners;
       winner = i;
     } else {
-      EXPECT_EQ(results[i].code(), Code::kAlreadyExists) << results[i].message();
+      EXPECT_THAT(results[i], StatusIs(Code::kAlreadyExists, _));
     }
   }
   ASSERT_EQ(winners, 1);
@@ -121,10 +123,10 @@ TEST_F(LocalStoreTest, DeleteRemovesKeyAndEmptyFoldersAndIgnoresMissing) {
 
 TEST_F(LocalStoreTest, KeysAreValidated) {
   for (const char* bad : {"", "/abs", "../up", "a/../b", "a//b", "a/./b", "tab\there"}) {
-    EXPECT_EQ(store_->Put(bad, "x").code(), Code::kInvalidArgument) << bad;
-    EXPECT_EQ(store_->Get(bad).status().code(), Code::kInvalidArgument) << bad;
+    EXPECT_THAT(store_->Put(bad, "x"), StatusIs(Code::kInvalidArgument, _)) << bad;
+    EXPECT_THAT(store_->Get(bad), StatusIs(Code::kInvalidArgument, _)) << bad;
   }
-  EXPECT_EQ(store_->Put(std::string(1025, 'k'), "x").code(), Code::kInvalidArgument);
+  EXPECT_THAT(store_->Put(std::string(1025, 'k'), "x"), StatusIs(Code::kInvalidArgument, _));
   EXPECT_TRUE(store_->Put("unicode é/spaces ok.csv", "x").ok());
   EXPECT_FALSE(fs::exists(root_.parent_path() / "up"));
 }
@@ -140,7 +142,7 @@ TEST_F(LocalStoreTest, PutFileAndGetToFileCopyBytesExactly) {
   std::ifstream in(dst, std::ios::binary);
   std::string back((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(back, data);
-  EXPECT_EQ(store_->GetToFile("bin/none.bin", dst).code(), Code::kNotFound);
+  EXPECT_THAT(store_->GetToFile("bin/none.bin", dst), StatusIs(Code::kNotFound, _));
   fs::remove(src);
   fs::remove(dst);
 }

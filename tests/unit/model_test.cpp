@@ -26,7 +26,7 @@ using fixtures::ChurnCsv;
 std::shared_ptr<const LoadedModel> TrainModel(std::string csv, int rounds = 20) {
   auto a = fixtures::TrainArtifacts(std::move(csv), rounds);
   auto model = LoadedModel::FromArtifacts(7, a.model_json, a.preprocessor_json, {{"version", 7}});
-  EXPECT_TRUE(model.ok()) << model.status().message();
+  EXPECT_THAT(model, IsOk());
   return model.ok() ? *model : nullptr;
 }
 
@@ -45,7 +45,7 @@ TEST(LoadedModel, BinaryChurnRoundTrip) {
   EXPECT_EQ(model->schema().task, TaskType::kBinary);
   // The seed's request body: ["aa", 2, 2].
   auto p = model->Predict(Rows({{std::string_view("aa"), 2.0, 2.0}, {std::string_view("bb"), 1.0, 30.0}}));
-  ASSERT_TRUE(p.ok()) << p.status().message();
+  ASSERT_THAT(p, IsOk());
   ASSERT_EQ(p->num_classes, 2u);
   ASSERT_EQ(p->probabilities.size(), 4u);
   EXPECT_NEAR(p->probabilities[0] + p->probabilities[1], 1.0, 1e-6);
@@ -82,7 +82,7 @@ TEST(LoadedModel, TextNumbersAndUnseenCategories) {
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->probabilities, b->probabilities);
   auto unseen = model->Predict(Rows({{std::string_view("never-seen"), 1.0, 1.0}}));
-  ASSERT_TRUE(unseen.ok()) << unseen.status().message();
+  ASSERT_THAT(unseen, IsOk());
 }
 
 TEST(LoadedModel, ErrorsNameRowAndColumn) {
@@ -92,7 +92,7 @@ TEST(LoadedModel, ErrorsNameRowAndColumn) {
                                   {std::string_view("aa"), 1.0, 1.0},
                                   {std::string_view("aa"), std::string_view("abc"), 1.0}}));
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(bad, StatusIs(Code::kInvalidArgument, _));
   EXPECT_EQ(bad.status().message(), "row 2, column 'Count': expected a number, got \"abc\"");
   auto narrow = model->Predict(Rows({{std::string_view("aa"), 1.0}}));
   ASSERT_FALSE(narrow.ok());
@@ -117,7 +117,7 @@ TEST(LoadedModel, MulticlassStringLabelsComeBackAsStrings) {
   EXPECT_FALSE(model->schema().labels_numeric);
   auto p = model->Predict(Rows({{2.0, std::string_view("red")}, {25.0, std::string_view("blue")},
                                 {15.0, std::monostate{}}}));
-  ASSERT_TRUE(p.ok()) << p.status().message();
+  ASSERT_THAT(p, IsOk());
   ASSERT_EQ(p->num_classes, 3u);
   EXPECT_EQ(model->LabelText(*p, 0), "bronze");
   EXPECT_EQ(model->LabelText(*p, 1), "gold");
@@ -151,7 +151,7 @@ TEST(LoadedModel, BinaryContributionsSumToTheLogitAndThresholdMovesLabels) {
   auto rows = Rows({{std::string_view("aa"), 2.0, 2.0}, {std::string_view("bb"), 7.0, std::monostate{}},
                     {std::string_view("cc"), 1.0, 30.0}, {std::monostate{}, 5.0, 3.0}});
   auto p = model->Predict(rows, {.threshold = std::nullopt, .contributions = true});
-  ASSERT_TRUE(p.ok()) << p.status().message();
+  ASSERT_THAT(p, IsOk());
   ASSERT_EQ(p->contribution_groups, 1u);
   ASSERT_EQ(p->contributions.size(), 4u * 4u);  // 3 columns + bias per row
   for (size_t r = 0; r < 4; ++r) {
@@ -196,7 +196,7 @@ TEST(LoadedModel, MulticlassContributionsHaveOneGroupPerClass) {
     }
   }
   auto p = model->Predict(rows, {.contributions = true});
-  ASSERT_TRUE(p.ok()) << p.status().message();
+  ASSERT_THAT(p, IsOk());
   const size_t k = p->num_classes;
   ASSERT_EQ(p->contribution_groups, k);
   ASSERT_EQ(p->contributions.size(), 3 * k * (width + 1));
@@ -223,7 +223,7 @@ TEST(LoadedModel, RegressionContributionsSumToTheValue) {
   auto model = TrainModel(csv, 30);
   ASSERT_TRUE(model);
   auto p = model->Predict(Rows({{10.0, std::string_view("a")}, {33.0, std::monostate{}}}), {.contributions = true});
-  ASSERT_TRUE(p.ok()) << p.status().message();
+  ASSERT_THAT(p, IsOk());
   ASSERT_EQ(p->contributions.size(), 2u * 3u);
   for (size_t r = 0; r < 2; ++r) {
     const float* c = &p->contributions[r * 3];
@@ -237,7 +237,7 @@ TEST(LoadedModel, RejectsDamagedArtifacts) {
   std::string pre = model->preprocessor().ToJson();
   auto bad_model = LoadedModel::FromArtifacts(3, "{\"not\": \"a model\"}", pre, {});
   ASSERT_FALSE(bad_model.ok());
-  EXPECT_EQ(bad_model.status().code(), Code::kDataLoss);
+  EXPECT_THAT(bad_model, StatusIs(Code::kDataLoss, _));
   EXPECT_THAT(bad_model, StatusIs(_, HasSubstr("version 3 model.json")));
 }
 

@@ -20,7 +20,7 @@ using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
 CsvTable Parse(std::string text) {
   auto t = ParseCsv(std::move(text), "train.csv");
-  EXPECT_TRUE(t.ok()) << t.status().message();
+  EXPECT_THAT(t, IsOk());
   return std::move(t).value();
 }
 
@@ -49,7 +49,7 @@ TEST(Values, MissingSpellingsAndNumbers) {
 TEST(InferSchema, TargetDefaultsToChurnThenLastColumn) {
   auto with_churn = Parse("churn,Country,Count\n1,aa,2\n0,bb,3\n");
   auto s = InferSchema(with_churn, {});
-  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_THAT(s, IsOk());
   EXPECT_EQ(s->schema.target, "churn");
   ASSERT_EQ(s->schema.features.size(), 2u);
   EXPECT_EQ(s->schema.features[0].name, "Country");
@@ -69,7 +69,7 @@ TEST(InferSchema, TaskRules) {
   auto task_of = [](std::string csv) {
     auto t = Parse(std::move(csv));
     auto s = InferSchema(t, {});
-    EXPECT_TRUE(s.ok()) << s.status().message();
+    EXPECT_THAT(s, IsOk());
     return s.ok() ? s->schema.task : TaskType::kBinary;
   };
   EXPECT_EQ(task_of("x,y\n1,0.5\n2,1.5\n3,0.5\n"), TaskType::kBinary);       // two numeric values
@@ -102,7 +102,7 @@ TEST(InferSchema, ErrorsNameTheFileAndColumn) {
   auto t = Parse("Country,Count,churn\naa,1,1\nbb,,0\n");
   auto missing = InferSchema(t, {.target = "label"});
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(missing, StatusIs(Code::kInvalidArgument, _));
   EXPECT_EQ(missing.status().message(),
             "target column 'label' not in train.csv; columns are: Country, Count, churn");
 
@@ -132,7 +132,7 @@ TEST(InferSchema, ErrorsNameTheFileAndColumn) {
 TEST(PreprocessorNumericCategories, MatchByValueNotText) {
   auto t = Parse("Code,x,churn\n5,1,0\n10,2,1\nabc,3,0\n05,4,1\n7.5,5,0\n");
   auto s = InferSchema(t, {.column_types = {{"Code", FeatureType::kCategorical}}});
-  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_THAT(s, IsOk());
   ASSERT_EQ(s->schema.features[0].type, FeatureType::kCategorical);
   TextColumns cols;
   for (size_t c : s->feature_columns) cols.push_back(&t.column(c));
@@ -160,7 +160,7 @@ TEST(PreprocessorNumericCategories, MatchByValueNotText) {
   // A preprocessor.json written before this rule (no new field) reads back
   // with the same matching: the index is rebuilt on load.
   auto back = Preprocessor::FromJson(pre.ToJson());
-  ASSERT_TRUE(back.ok()) << back.status().message();
+  ASSERT_THAT(back, IsOk());
   float out = -1;
   ASSERT_TRUE(back->Encode(0, std::string_view("5.0"), &out));
   EXPECT_EQ(out, 2.0f);
@@ -180,7 +180,7 @@ TEST(InferSchema, StrayTokensInANumericColumnAreMissingAndReported) {
   for (std::string token : {"?", "-", "inf", "1e400", "1,5", "0x10"}) {
     auto t = Parse(NumbersWith({token}, 2000));
     auto s = InferSchema(t, {});
-    ASSERT_TRUE(s.ok()) << s.status().message();
+    ASSERT_THAT(s, IsOk());
     EXPECT_EQ(s->schema.features[0].type, FeatureType::kNumeric) << token;
     ASSERT_EQ(s->stray.size(), 1u) << token;
     EXPECT_EQ(s->stray[0].column, "Count");
@@ -222,7 +222,7 @@ TEST(InferSchema, MostlyTextOrManyTokensStaysCategorical) {
 TEST(InferSchema, ColumnTypesForceAType) {
   auto many = Parse(NumbersWith({"a", "b", "c", "d", "e", "f"}, 2000));
   auto s = InferSchema(many, {.column_types = {{"Count", FeatureType::kNumeric}}});
-  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_THAT(s, IsOk());
   EXPECT_EQ(s->schema.features[0].type, FeatureType::kNumeric);
   ASSERT_EQ(s->stray.size(), 1u);
   EXPECT_EQ(s->stray[0].cells, 6u);
@@ -250,7 +250,7 @@ class PreprocessorTest : public ::testing::Test {
   void SetUp() override {
     table_ = Parse("Country,Count,Flat,Missing,churn\nbb,2,5,,1\naa,4,5,1,0\ncc,,5,3,1\naa,10,5,NA,0\n");
     auto s = InferSchema(table_, {});
-    ASSERT_TRUE(s.ok()) << s.status().message();
+    ASSERT_THAT(s, IsOk());
     for (size_t c : s->feature_columns) columns_.push_back(&table_.column(c));
     pre_ = Preprocessor::Fit(s->schema, columns_, AllRows(table_.rows()));
   }
@@ -301,7 +301,7 @@ TEST_F(PreprocessorTest, TransformMatchesEncodeRowMajor) {
 TEST_F(PreprocessorTest, JsonRoundTrip) {
   std::string json = pre_.ToJson();
   auto back = Preprocessor::FromJson(json);
-  ASSERT_TRUE(back.ok()) << back.status().message();
+  ASSERT_THAT(back, IsOk());
   EXPECT_EQ(back->ToJson(), json);
   EXPECT_EQ(back->schema().target, "churn");
   EXPECT_EQ(back->schema().class_labels, (std::vector<std::string>{"0", "1"}));
@@ -317,7 +317,7 @@ TEST_F(PreprocessorTest, StrictParsing) {
   auto bad = [](std::string text) {
     auto r = Preprocessor::FromJson(text, "v3/preprocessor.json");
     EXPECT_FALSE(r.ok());
-    EXPECT_EQ(r.status().code(), Code::kDataLoss);
+    EXPECT_THAT(r, StatusIs(Code::kDataLoss, _));
     return r.ok() ? std::string() : r.status().message();
   };
   EXPECT_THAT(bad("{not json"), HasSubstr("v3/preprocessor.json: not a JSON object"));

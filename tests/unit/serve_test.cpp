@@ -31,8 +31,8 @@ struct Parsed {
 
 TEST(Codec, SeedRequestAsLists) {
   Parsed p(R"({"data": [["aa", 2, 2]], "model_version": "1"})");
-  ASSERT_TRUE(p.req.ok()) << p.req.status().message();
-  ASSERT_TRUE(p.build.ok()) << p.build.message();
+  ASSERT_THAT(p.req, IsOk());
+  ASSERT_THAT(p.build, IsOk());
   EXPECT_EQ(*p.req->model_spec, "1");
   ASSERT_EQ(p.cells.rows, 1u);
   EXPECT_EQ(std::get<std::string_view>(p.cells.at(0, 0)), "aa");
@@ -41,7 +41,7 @@ TEST(Codec, SeedRequestAsLists) {
 
 TEST(Codec, RowsAsObjectsAnyOrderMissingIsMissing) {
   Parsed p(R"({"data": [{"months": 3, "plan": "bb"}, {"calls": "7", "churn": 1}], "model_version": 2})");
-  ASSERT_TRUE(p.build.ok()) << p.build.message();
+  ASSERT_THAT(p.build, IsOk());
   EXPECT_EQ(*p.req->model_spec, "2");
   EXPECT_EQ(std::get<std::string_view>(p.cells.at(0, 0)), "bb");
   EXPECT_TRUE(std::holds_alternative<std::monostate>(p.cells.at(0, 1)));
@@ -121,7 +121,7 @@ TEST(Codec, ThresholdAndExplainFields) {
   simdjson::dom::parser parser;
   std::string body = R"({"data": [["aa", 1, 2]], "threshold": 0.2, "explain": true})";
   auto r = ParseInferenceRequest(parser, body, 10);
-  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->options.threshold, 0.2);
   EXPECT_TRUE(r->options.contributions);
   body = R"({"data": [["aa", 1, 2]]})";

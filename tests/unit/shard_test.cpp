@@ -16,6 +16,8 @@ namespace modelbay {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::_;
+using namespace modelbay::testutil;  // NOLINT: StatusIs, IsOk, IsOkAndHolds
 
 class ShardTest : public testutil::TempDirTest {
  protected:
@@ -52,7 +54,7 @@ TEST_F(ShardTest, EveryRowIsReadOnceWhateverTheRangeBoundaries) {
       for (const auto& share : plan) {
         for (const auto& part : share) {
           auto text = ReadPart(*store_, part);
-          ASSERT_TRUE(text.ok()) << text.status().message();
+          ASSERT_THAT(text, IsOk());
           auto table = ParseCsv(*text, part.key);
           ASSERT_TRUE(table.ok()) << table.status().message() << "\n" << *text;
           ASSERT_EQ(table->header(), (std::vector<std::string>{"id", "colour", "y"}));
