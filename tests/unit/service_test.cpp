@@ -265,5 +265,22 @@ TEST(ErrorWriter, MapsCodesAndHidesPathsAndPasswords) {
   EXPECT_THAT(bad.body, HasSubstr("http://***@host:9000/x"));
 }
 
+// Issue 14: the server once had its own version parser and served "01" as
+// version 1 while the CLI refused it. Every route now answers what the
+// registry's one parser says.
+TEST_F(ServiceTest, VersionsAreParsedByTheRegistrysOneParser) {
+  Start();
+  for (std::string_view bad : {"01", "1.0", "-1", " 1", "latest ", "../1"}) {
+    const std::string body = nlohmann::json{{"data", {{"aa", 2, 2}}}, {"model_version", bad}}.dump();
+    Reply r = Call("POST", "/inference", body);
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
+    EXPECT_THAT(Json(r)["message"].get<std::string>(), HasSubstr("not a valid version")) << bad;
+    EXPECT_THAT(registry_->Resolve(bad), StatusIs(Code::kInvalidArgument, HasSubstr("not a valid version")))
+        << "the CLI's resolver says the same about " << bad;
+  }
+  EXPECT_EQ(Call("GET", "/models/01").status, 400);
+  EXPECT_EQ(Call("POST", "/inference", std::string(kSeedBody)).status, 200);
+}
+
 }  // namespace
 }  // namespace modelbay::serve
