@@ -40,7 +40,7 @@ Status S3Store::DeleteBatch(const std::vector<std::pair<std::string, std::string
     req.headers.emplace_back("Content-Type", "application/xml");
     MB_ASSIGN_OR_RETURN(AwsResponse r, Call(req));
     pugi::xml_document answer;
-    answer.load_buffer(r.body.data(), r.body.size());
+    MB_RETURN_IF_ERROR(LoadXmlAnswer(req, r, "DeleteResult", answer));
     std::vector<std::string> errors;
     for (pugi::xml_node e : answer.child("DeleteResult").children("Error")) {
       errors.push_back(fmt::format("{} ({}: {})", e.child_value("Key"), e.child_value("Code"), e.child_value("Message")));
@@ -80,7 +80,7 @@ Result<CleanupReport> S3Store::CleanupVersions(bool dry_run) {
     if (!version_marker.empty()) req.query.emplace("version-id-marker", version_marker);
     MB_ASSIGN_OR_RETURN(AwsResponse r, Call(req));
     pugi::xml_document doc;
-    MB_RETURN_IF_ERROR(LoadXmlAnswer(req, r, doc));
+    MB_RETURN_IF_ERROR(LoadXmlAnswer(req, r, "ListVersionsResult", doc));
     pugi::xml_node root = doc.child("ListVersionsResult");
     for (pugi::xml_node n : root.children()) {
       std::string name = n.name();

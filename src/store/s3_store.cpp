@@ -73,9 +73,14 @@ AwsRequest S3Store::Request(std::string method, const std::string& object_key, s
   return r;
 }
 
-Status LoadXmlAnswer(const AwsRequest& request, const AwsResponse& response, pugi::xml_document& doc) {
+Status LoadXmlAnswer(const AwsRequest& request, const AwsResponse& response, std::string_view root,
+                     pugi::xml_document& doc) {
   if (!doc.load_buffer(response.body.data(), response.body.size())) {
     return Unavailable(fmt::format("{}: the server's answer is not XML", request.operation));
+  }
+  if (!doc.child(std::string(root).c_str())) {
+    return Unavailable(fmt::format("{}: the server's answer is not a {} (is the endpoint an S3 server?)",
+                                   request.operation, root));
   }
   return Status::Ok();
 }
@@ -251,7 +256,7 @@ Result<std::vector<ObjectInfo>> S3Store::List(const std::string& prefix) {
     if (!token.empty()) req.query.emplace("continuation-token", token);
     MB_ASSIGN_OR_RETURN(AwsResponse r, Call(req));
     pugi::xml_document doc;
-    MB_RETURN_IF_ERROR(LoadXmlAnswer(req, r, doc));
+    MB_RETURN_IF_ERROR(LoadXmlAnswer(req, r, "ListBucketResult", doc));
     pugi::xml_node root = doc.child("ListBucketResult");
     for (pugi::xml_node c : root.children("Contents")) {
       std::string full = c.child_value("Key");

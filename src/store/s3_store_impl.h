@@ -16,8 +16,10 @@ class xml_document;
 namespace modelbay {
 
 // Parses the XML body of a successful S3 answer into `doc`; Unavailable
-// naming the operation when it is not XML.
-Status LoadXmlAnswer(const AwsRequest& request, const AwsResponse& response, pugi::xml_document& doc);
+// naming the operation when it is not XML or its root element is not `root`
+// (a 200 from something that is not S3 confirms nothing).
+Status LoadXmlAnswer(const AwsRequest& request, const AwsResponse& response, std::string_view root,
+                     pugi::xml_document& doc);
 
 class S3Store final : public Store {
  public:

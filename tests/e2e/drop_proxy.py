@@ -29,7 +29,7 @@ class AnswerDroppingProxy:
         self.upstream = (upstream_host, upstream_port)
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self._rules: list[list] = []  # [compiled pattern, remaining]
+        self._rules: list[list] = []  # [compiled pattern, remaining, replacement answer or None]
         self.dropped: list[str] = []   # request lines whose answers were dropped
         self.seen: list[str] = []      # every request line
         self._lock = threading.Lock()
@@ -44,7 +44,13 @@ class AnswerDroppingProxy:
         """Drop the answers to the next `count` requests whose request line
         ("PUT /bucket/1/.committed HTTP/1.1") matches `pattern`."""
         with self._lock:
-            self._rules.append([re.compile(pattern), count])
+            self._rules.append([re.compile(pattern), count, None])
+
+    def replace_answers(self, pattern: str, answer: bytes, count: int = 1):
+        """Like drop_answers, but the client gets `answer` (a whole HTTP
+        response; the connection is closed after it) instead of nothing."""
+        with self._lock:
+            self._rules.append([re.compile(pattern), count, answer])
 
     def start(self) -> "AnswerDroppingProxy":
         self._thread.start()
@@ -68,14 +74,15 @@ class AnswerDroppingProxy:
                 return
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
-    def _should_drop(self, request_line: str) -> bool:
+    def _should_drop(self, request_line: str):
+        """False, or what to answer instead: True (nothing) or the bytes."""
         with self._lock:
             self.seen.append(request_line)
             for rule in self._rules:
                 if rule[1] > 0 and rule[0].search(request_line):
                     rule[1] -= 1
                     self.dropped.append(request_line)
-                    return True
+                    return rule[2] if rule[2] is not None else True
         return False
 
     def _serve(self, client: socket.socket):
@@ -102,7 +109,11 @@ class AnswerDroppingProxy:
                         upstream.sendall(data)
                     else:
                         if drop:
-                            return  # the server answered (so it applied the request): lose the answer
+                            # The server answered (so it applied the request): lose the answer,
+                            # or hand the client another one.
+                            if drop is not True:
+                                client.sendall(drop)
+                            return
                         client.sendall(data)
                         new_request = True
         except OSError:

@@ -11,6 +11,7 @@ import subprocess
 import pytest
 
 from conftest import make_s3_stores, modelbay_binary
+from drop_proxy import AnswerDroppingProxy
 
 
 def versions(stores, which):
@@ -94,3 +95,24 @@ def test_unversioned_bucket_and_local_folders(s3_stores, local_stores):
         assert "deleted 1 objects" in r.stdout, r.stdout
         assert stores.list_keys("data") == [] and stores.list_keys("results") == []
     assert "nothing to delete" in local_stores.run("cleanup", "--yes").stdout
+
+
+def test_a_delete_answer_that_is_not_a_delete_result_is_an_error(seaweed, tmp_path):
+    """A 200 to DeleteObjects that is not a DeleteResult (an HTML page from
+    a wrong endpoint, a truncated body) confirms nothing: cleanup must say so
+    instead of reporting the objects deleted."""
+    stores = make_s3_stores(seaweed, tmp_path)
+    stores.write("data", "x/1.csv", b"1")
+    host, port = seaweed.endpoint.rsplit("//", 1)[1].split(":")
+    for body in (b"<html><body>Welcome</body></html>", b"not xml at all"):
+        with AnswerDroppingProxy(host, int(port)) as proxy:
+            proxy.replace_answers(r"^POST /[^ ]*\?delete",
+                                  b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
+                                  b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            r = stores.run("cleanup", "--store", "data", "--yes", check=False,
+                           extra_env={"AWS_ENDPOINT_URL": proxy.endpoint})
+            assert proxy.dropped, proxy.seen
+        assert r.returncode != 0, (body, r.stdout, r.stderr)
+        assert "DeleteObjects s3://" in r.stderr and "the server's answer is not" in r.stderr, (body, r.stderr)
+        assert "deleted" not in r.stdout, r.stdout
+        stores.write("data", "x/1.csv", b"1")  # the server did delete it; the next round needs it back
