@@ -46,6 +46,14 @@ def send(srv: Server, df: pd.DataFrame, model: str | None, batch: int = 100) -> 
     return out
 
 
+def check_promtool(metrics: str):
+    """promtool accepts the exposition (skipped where promtool is absent)."""
+    promtool = shutil.which("promtool")
+    if promtool:
+        proc = subprocess.run([promtool, "check", "metrics"], input=metrics, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 @pytest.fixture(scope="module")
 def two_models(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("monitor-named")
@@ -86,11 +94,7 @@ def test_drift_traffic_and_monitor_are_per_model(two_models):
         assert samples['modelbay_feature_psi{model="default",version="1",feature="tenure"}'] < 0.1
         assert samples[f'modelbay_drift_window_rows{{model="{NAMED}",version="1"}}'] == 600
         assert samples['modelbay_drift_window_rows{model="default",version="1"}'] == 300
-        promtool = shutil.which("promtool")
-        if promtool:
-            proc = subprocess.run([promtool, "check", "metrics"], input=srv.get("/metrics").text,
-                                  capture_output=True, text=True)
-            assert proc.returncode == 0, proc.stdout + proc.stderr
+        check_promtool(srv.get("/metrics").text)
 
         traffic = srv.get(f"/traffic?model={NAMED}").json()
         assert traffic["model"] == NAMED
@@ -176,11 +180,7 @@ def test_feedback_for_a_named_model_joins_its_own_rows(two_models):
         assert samples[f'modelbay_feedback_auc{{model="{NAMED}",version="{version}"}}'] == pytest.approx(doc["auc"], rel=1e-12)
         assert samples[f'modelbay_feedback_unknown_request_ids{{model="{NAMED}"}}'] == 0
         assert samples['modelbay_feedback_unknown_request_ids{model="default"}'] == 4
-        promtool = shutil.which("promtool")
-        if promtool:
-            proc = subprocess.run([promtool, "check", "metrics"], input=srv.get("/metrics").text,
-                                  capture_output=True, text=True)
-            assert proc.returncode == 0, proc.stdout + proc.stderr
+        check_promtool(srv.get("/metrics").text)
 
     offline = json.loads(stores.run("monitor", "--model", NAMED, "--version", version, "--feedback", "--json").stdout)
     assert offline == doc
