@@ -7,7 +7,10 @@
 # machine hit both alike; wrk -c16 on loopback, single-row and 100-row
 # POST /inference, DURATION seconds each after a 2 s warm-up. FSYNC=never by
 # default (the prediction log's fsync would otherwise hide the cost).
-# Prints every round, the medians, off/on ratios and the load average.
+# Prints every round, the medians, on/off ratios and the load average, and
+# the server's CPU time per request (utime+stime from /proc over the measured
+# run, divided by the requests served): on a shared machine throughput swings
+# with the other load, CPU per request much less.
 #   ROUNDS=3 DURATION=8 benchmarks/serve/drift_cost.sh
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -31,7 +34,9 @@ cd "$WORK"
 python3 "$HERE/v2_bodies.py" .modelbay/models/1/preprocessor.json "$WORK" >/dev/null
 
 # measure CASE EXTRA_ARGS...: one server, single-row then 100-row requests.
-declare -A SAMPLES
+declare -A SAMPLES CPU
+TICK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 measure() {
   local case=$1; shift
   local port; port=$(free_port)
@@ -40,12 +45,17 @@ measure() {
   wait_http "http://127.0.0.1:$port/ready"
   for size in one hundred; do
     WRK_BODY_FILE=plain_$size.json wrk -t2 -c16 -d2s -s "$HERE/post.lua" "http://127.0.0.1:$port/inference" >/dev/null 2>&1 || true
-    local line rps
+    local line rps t0 t1 us
+    t0=$(cpu_ticks "$PID")
     line=$(WRK_BODY_FILE=plain_$size.json wrk -t2 -c16 -d"${DURATION}"s -s "$HERE/post.lua" \
         "http://127.0.0.1:$port/inference" | grep '^RESULT')
+    t1=$(cpu_ticks "$PID")
     read -r _ rps _ _ _ <<<"$line"
+    us=$(python3 -c "import sys; t0,t1,tick,rps,d=map(float,sys.argv[1:]); print(f'{(t1-t0)/tick*1e6/(rps*d):.1f}')" \
+        "$t0" "$t1" "$TICK" "$rps" "$DURATION")
     SAMPLES[${case}_$size]="${SAMPLES[${case}_$size]:-} $rps"
-    echo "    $case $size: $rps req/s (load $(cut -d' ' -f1-3 /proc/loadavg))"
+    CPU[${case}_$size]="${CPU[${case}_$size]:-} $us"
+    echo "    $case $size: $rps req/s, server CPU $us µs/request (load $(cut -d' ' -f1-3 /proc/loadavg))"
   done
   # The drift-on server must really have counted: its window is not empty.
   if [ "$case" = on ]; then
@@ -65,13 +75,15 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 echo
 echo "drift on vs off, $("$BIN" --version | head -1), serve --threads 2 --fsync $FSYNC --no-access-log, wrk -t2 -c16, ${DURATION} s x $ROUNDS rounds interleaved"
 echo "$(nproc) cores; load average at start: $LOAD_START; at the end: $LOAD_END"
-echo "| rows/request | drift on req/s (median) | drift off req/s (median) | on / off | every round (on; off) |"
-echo "|---|---|---|---|---|"
+echo "| rows/request | drift on req/s (median) | drift off req/s (median) | on / off | server CPU µs/request on / off (median) | CPU on / off | every round req/s (on; off) |"
+echo "|---|---|---|---|---|---|---|"
 for size in one hundred; do
-  python3 - "$size" "${SAMPLES[on_$size]}" "${SAMPLES[off_$size]}" <<'PY'
+  python3 - "$size" "${SAMPLES[on_$size]}" "${SAMPLES[off_$size]}" "${CPU[on_$size]}" "${CPU[off_$size]}" <<'PY'
 import statistics, sys
-size, on, off = sys.argv[1], [float(x) for x in sys.argv[2].split()], [float(x) for x in sys.argv[3].split()]
-mon, moff = statistics.median(on), statistics.median(off)
-print(f"| {1 if size == 'one' else 100} | {mon:,.0f} | {moff:,.0f} | {mon / moff:.3f} | {', '.join(f'{x:,.0f}' for x in on)}; {', '.join(f'{x:,.0f}' for x in off)} |")
+size = sys.argv[1]
+on, off, con, coff = ([float(x) for x in a.split()] for a in sys.argv[2:6])
+mon, moff, mcon, mcoff = (statistics.median(v) for v in (on, off, con, coff))
+print(f"| {1 if size == 'one' else 100} | {mon:,.0f} | {moff:,.0f} | {mon / moff:.3f} | {mcon:.1f} / {mcoff:.1f} | "
+      f"{mcon / mcoff:.3f} | {', '.join(f'{x:,.0f}' for x in on)}; {', '.join(f'{x:,.0f}' for x in off)} |")
 PY
 done
