@@ -244,7 +244,7 @@ void Service::Inference(const Request& request, Reply& reply, bool defer_log) {
 
 Result<ModelTarget> Service::Target(std::string_view name) {
   MB_ASSIGN_OR_RETURN(std::string parsed, ParseModelName(name));
-  if (parsed.empty()) return ModelTarget{"", &cache_, log_, feedback_log_, feedback_join_};
+  if (parsed.empty()) return UnnamedTarget();
   if (named_ == nullptr) {
     return NotFound(fmt::format("model '{}' not found: this server serves only the unnamed model (\"default\")",
                                 parsed));
@@ -434,6 +434,8 @@ void Service::Models(Reply& reply) {
   reply.body = j.dump();
 }
 
+ModelTarget Service::UnnamedTarget() { return ModelTarget{"", &cache_, log_, feedback_log_, feedback_join_}; }
+
 Result<ModelTarget> Service::QueryTarget(const Request& request) {
   return Target(QueryParam(request.target, "model").value_or(""));
 }
@@ -456,9 +458,13 @@ void Service::MetricsText(Reply& reply) {
   reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
   reply.body = metrics_.Render(spool, view->default_version, view->store_ok);
   if (drift_ != nullptr) reply.body += drift_->Prometheus();
-  // Feedback figures of every loaded version of every open model (each
-  // join answers from its cache unless new objects shipped).
-  std::vector<ModelTarget> targets = {ModelTarget{"", &cache_, log_, feedback_log_, feedback_join_}};
+  reply.body += FeedbackGauges();
+}
+
+// The modelbay_feedback_* gauges of every loaded version of every open model
+// (each join answers from its cache unless new objects shipped).
+std::string Service::FeedbackGauges() {
+  std::vector<ModelTarget> targets = {UnnamedTarget()};
   if (named_ != nullptr) {
     std::vector<ModelTarget> named = named_->OpenTargets();
     targets.insert(targets.end(), named.begin(), named.end());
@@ -466,8 +472,8 @@ void Service::MetricsText(Reply& reply) {
   std::vector<monitor::FeedbackMetrics> figures;
   for (const ModelTarget& target : targets) {
     if (target.feedback_join == nullptr) continue;
-    const auto loaded = target.name.empty() ? view : target.cache->view();
-    for (const auto& [v, model] : loaded->models) {
+    const auto view = target.cache->view();  // held: the loop reads into it
+    for (const auto& [v, model] : view->models) {
       auto m = target.feedback_join->Compute(*model);
       if (!m.ok()) {  // the store is down: the other gauges still answer
         spdlog::warn("feedback metrics of model {} version {}: {}", DisplayModelName(target.name), v,
@@ -477,7 +483,7 @@ void Service::MetricsText(Reply& reply) {
       figures.push_back(std::move(*m));
     }
   }
-  reply.body += monitor::FeedbackPrometheus(figures);
+  return monitor::FeedbackPrometheus(figures);
 }
 
 void Service::Traffic(const Request& request, Reply& reply) {

@@ -175,6 +175,8 @@ class Service {
   void ModelFeedback(const Request& request, std::string_view spec, Reply& reply);
   // The model named by the request's ?model= (the unnamed one without it).
   Result<ModelTarget> QueryTarget(const Request& request);
+  ModelTarget UnnamedTarget();
+  std::string FeedbackGauges();
   void Traffic(const Request& request, Reply& reply);
   void Error(const Status& status, Reply& reply);
   bool Authorized(std::string_view authorization) const;
