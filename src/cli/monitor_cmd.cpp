@@ -9,12 +9,14 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/model_option.h"
 #include "cli/option_checks.h"
 #include "model/baseline.h"
 #include "monitor/drift.h"
 #include "monitor/feedback.h"
 #include "monitor/offline.h"
 #include "registry/loader.h"
+#include "registry/model_name.h"
 #include "registry/registry.h"
 #include "results/prediction_log.h"
 #include "store/store.h"
@@ -29,7 +31,7 @@ constexpr double kPsiWatch = 0.1;
 constexpr double kPsiDrift = 0.25;
 
 struct MonitorFlags {
-  std::string model = "default";
+  std::string model;
   std::string version;
   std::string since;
   std::string log;
@@ -38,6 +40,7 @@ struct MonitorFlags {
 };
 
 struct FeedbackFlags {
+  std::string model;
   std::string file;
   std::string version;
   std::string spool;
@@ -90,9 +93,12 @@ void PrintFeedback(const json& doc) {
 
 // `monitor --feedback`: the figures of GET /models/{v}/feedback, from the
 // shipped prediction-log and feedback objects (the server's own code).
-Status MonitorFeedback(const Config& cfg, const LoadedModel& model, bool as_json) {
-  MB_ASSIGN_OR_RETURN(auto results, OpenStore(cfg.results, cfg));
-  monitor::FeedbackJoin join(results);
+// `model_name` is parsed ("" for the unnamed model).
+Status MonitorFeedback(const Config& cfg, std::string_view model_name, const LoadedModel& model, bool as_json) {
+  MB_ASSIGN_OR_RETURN(auto results, OpenResultsStore(cfg, model_name));
+  monitor::FeedbackJoinOptions options;
+  options.model = std::string(DisplayModelName(model_name));
+  monitor::FeedbackJoin join(results, options);
   MB_ASSIGN_OR_RETURN(monitor::FeedbackMetrics m, join.Compute(model));
   const json doc = monitor::FeedbackJson(m);
   if (as_json) {
@@ -116,14 +122,17 @@ Result<int> FeedbackVersion(Registry& registry, const std::string& spec) {
 // log (spool, then shipped), as POST /feedback does.
 Status RecordFeedback(const CliContext& ctx, const FeedbackFlags& f) {
   MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
-  MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> models, OpenStore(cfg.models, cfg));
+  MB_ASSIGN_OR_RETURN(std::string name, ParseModelName(f.model));
+  MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> models, OpenModelStore(cfg, name));
   Registry registry(std::move(models));
   MB_ASSIGN_OR_RETURN(int version, FeedbackVersion(registry, f.version));
   MB_ASSIGN_OR_RETURN(auto model, LoadModel(registry, version));
   MB_ASSIGN_OR_RETURN(auto records, monitor::ReadFeedbackCsv(f.file, model->schema()));
-  MB_ASSIGN_OR_RETURN(auto results, OpenStore(cfg.results, cfg));
+  MB_ASSIGN_OR_RETURN(auto results, OpenResultsStore(cfg, name));
+  // The spool layout of `serve`: a named model's streams under <spool>/models/<name>/.
   PredictionLogOptions options;
   options.spool_dir = f.spool.empty() ? cfg.home / "spool" : fs::absolute(f.spool);
+  if (!name.empty()) options.spool_dir = options.spool_dir / kNamedModelsFolder / name;
   MB_ASSIGN_OR_RETURN(auto log, monitor::OpenFeedbackLog(options, results));
   MB_RETURN_IF_ERROR(log->Append(monitor::kFeedbackStream, monitor::FeedbackHeaderLine(),
                                  monitor::FormatFeedback(records, std::chrono::system_clock::now()), records.size()));
@@ -134,25 +143,24 @@ Status RecordFeedback(const CliContext& ctx, const FeedbackFlags& f) {
 }
 
 Status Monitor(const CliContext& ctx, const MonitorFlags& f) {
-  if (f.model != "default") {
-    return InvalidArgument(fmt::format("--model {}: this store holds only the model \"default\"", f.model));
-  }
+  MB_ASSIGN_OR_RETURN(std::string name, ParseModelName(f.model));
   monitor::OfflineOptions options;
+  options.model = std::string(DisplayModelName(name));
   if (!f.since.empty()) {
     MB_ASSIGN_OR_RETURN(options.since, monitor::ParseSince(f.since));
   }
   MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
-  MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> models, OpenStore(cfg.models, cfg));
+  MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> models, OpenModelStore(cfg, name));
   Registry registry(std::move(models));
   MB_ASSIGN_OR_RETURN(int version, registry.Resolve(f.version));
   MB_ASSIGN_OR_RETURN(auto model, LoadModel(registry, version));
-  if (f.feedback) return MonitorFeedback(cfg, *model, f.json);
+  if (f.feedback) return MonitorFeedback(cfg, name, *model, f.json);
   // The log: a file given with --log, else the version's log exported from
   // the results store to a temporary file.
   TempFile temp;
   fs::path log = f.log;
   if (log.empty()) {
-    MB_ASSIGN_OR_RETURN(auto results, OpenStore(cfg.results, cfg));
+    MB_ASSIGN_OR_RETURN(auto results, OpenResultsStore(cfg, name));
     temp.path = fs::temp_directory_path() / fmt::format("modelbay-monitor-{}-{}.csv", ::getpid(), version);
     MB_ASSIGN_OR_RETURN(size_t rows, ExportResults(*results, version, temp.path));
     spdlog::debug("read {} logged rows of version {}", rows, version);
@@ -179,7 +187,7 @@ void RegisterMonitorCommands(CLI::App& app, CliContext& ctx) {
       "monitor", "A version's drift against its training baseline, from its prediction log (the figures of "
                  "GET /models/{v}/drift)");
   cmd->add_option("--version", flags->version, "Version number, `latest` or an alias")->required();
-  cmd->add_option("--model", flags->model, "Model name (only `default` so far)")->capture_default_str();
+  AddModelOption(cmd, flags->model);
   cmd->add_option("--since", flags->since, "Only rows logged at or after this UTC time (2026-12-02T01:30:00Z)");
   cmd->add_option("--log", flags->log,
                   "A prediction-log CSV of the version (e.g. from `results export`) instead of the results store");
@@ -199,7 +207,8 @@ void RegisterMonitorCommands(CLI::App& app, CliContext& ctx) {
   fb->add_option("--version", ff->version,
                  "Check the labels against this version's classes (default: production, else latest)");
   fb->add_option("--spool", ff->spool, "Folder of the local spool (default: <home>/spool; feedback goes to its "
-                                       "feedback/ folder)");
+                                       "feedback/ folder, a named model's to models/NAME/feedback/)");
+  AddModelOption(fb, ff->model);
   SetAction(fb, ctx, [&ctx, ff] { return RecordFeedback(ctx, *ff); });
 }
 

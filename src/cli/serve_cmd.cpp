@@ -44,6 +44,9 @@ struct ServeFlags {
   double write_timeout_s = 15.0;
   int ship_interval_ms = 1000;
   uint64_t drift_window = monitor::kDefaultDriftWindowRows;
+  bool no_drift = false;
+  uint64_t feedback_max_rows = monitor::kDefaultFeedbackMaxLoggedRows;
+  uint64_t feedback_max_labels = monitor::kDefaultFeedbackMaxLabels;
   double results_refresh_s = 60.0;
   double results_lease_ttl_s = 30.0;
   // SageMaker's container contract: port 8080 unless --port is given, the
@@ -102,7 +105,11 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   log_options.writer_id = results::NewWriterId();  // one id for every stream of this server
   MB_ASSIGN_OR_RETURN(auto log, PredictionLog::Open(log_options, results));
   MB_ASSIGN_OR_RETURN(auto feedback_log, monitor::OpenFeedbackLog(log_options, results));
-  monitor::FeedbackJoin feedback_join(results);
+  monitor::FeedbackJoinOptions join_options;
+  join_options.max_logged_rows = f.feedback_max_rows;
+  join_options.max_labels = f.feedback_max_labels;
+  join_options.min_refresh = std::chrono::seconds(1);  // a scrape of N versions lists the store once
+  monitor::FeedbackJoin feedback_join(results, join_options);
 
   serve::Metrics metrics;
   serve::ModelCache cache(registry, metrics, Millis(f.alias_refresh_s));
@@ -112,7 +119,7 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   service_options.api_token = cfg.Get("MODELBAY_API_TOKEN");
   serve::Service service(service_options, cache, log.get(), metrics);
   monitor::DriftTracker drift(f.drift_window);
-  service.AttachDrift(&drift);
+  if (!f.no_drift) service.AttachDrift(&drift);
   serve::NamedModelsOptions named_options;
   named_options.models = models;
   named_options.results = results;
@@ -120,6 +127,8 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   named_options.alias_refresh = Millis(f.alias_refresh_s);
   named_options.results_refresh = Millis(f.results_refresh_s);
   named_options.results_file.lease_ttl = Millis(f.results_lease_ttl_s);
+  named_options.feedback = true;
+  named_options.feedback_join = join_options;
   serve::NamedModels named(std::move(named_options), metrics);
   service.AttachNamedModels(&named);
   service.AttachFeedback(feedback_log.get(), &feedback_join);
@@ -222,9 +231,21 @@ void RegisterServeCommands(CLI::App& app, CliContext& ctx) {
       ->capture_default_str()
       ->check(IntegerIn(10, kMaxSeconds * 1000));
   cmd->add_option("--drift-window", flags->drift_window,
-                  "Rows per version in the live drift window (GET /models/{v}/drift, the drift gauges of /metrics)")
+                  "Rows per version (of every model) in the live drift window (GET /models/{v}/drift, the drift gauges "
+                  "of /metrics)")
       ->capture_default_str()
       ->check(IntegerIn(monitor::kMinDriftWindowRows, 100'000'000));
+  cmd->add_flag("--no-drift", flags->no_drift,
+                "Do not count rows in drift windows (GET /models/{v}/drift answers 503, no drift gauges)");
+  cmd->add_option("--feedback-max-rows", flags->feedback_max_rows,
+                  "Logged rows per model the feedback join keeps (every version together; the oldest shipped "
+                  "objects are dropped past it and counted in modelbay_feedback_evicted_total)")
+      ->capture_default_str()
+      ->check(IntegerIn(1, 1'000'000'000));
+  cmd->add_option("--feedback-max-labels", flags->feedback_max_labels,
+                  "Labels per model the feedback join keeps (the oldest dropped past it, and counted)")
+      ->capture_default_str()
+      ->check(IntegerIn(1, 1'000'000'000));
   cmd->add_option("--results-refresh", flags->results_refresh_s,
                   "Seconds between updates of results_<N>.csv in the results store from the shipped log "
                   "(0: off; `modelbay results export` writes it)")

@@ -2,12 +2,14 @@
 // polling any store or from S3 event notifications on SQS.
 #include <cstdio>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 #include "cli/model_option.h"
 #include "cli/option_checks.h"
 #include "cli/train_flags.h"
+#include "registry/model_name.h"
 #include "store/sqs_client.h"
 #include "store/store.h"
 #include "triggers/drift_source.h"
@@ -42,6 +44,29 @@ std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
+// --on-drift and --drift-url, for watch and worker alike.
+struct DriftFlags {
+  double on_drift = 0;
+  std::string drift_url = "http://127.0.0.1:8000";
+
+  void Add(CLI::App* cmd, std::string_view debounce_flag) {
+    cmd->add_option("--on-drift", on_drift,
+                    fmt::format("Train (trigger drift) only when the served version's largest PSI (features and "
+                                "output, from the server's GET /models/{{v}}/drift; of --model's model) stays "
+                                "above this for {} seconds AND new data exists; new data alone then does not train",
+                                debounce_flag))
+        ->check(NumberIn(0.001, 100));
+    cmd->add_option("--drift-url", drift_url,
+                    "The modelbay server whose live drift --on-drift reads (its API token: MODELBAY_API_TOKEN)")
+        ->capture_default_str();
+  }
+  // The drift source of model `model` (as given to --model), when --on-drift is set.
+  Result<DriftSource> Source(const Config& cfg, const std::string& model) const {
+    MB_ASSIGN_OR_RETURN(std::string name, ParseModelName(model));
+    return HttpDriftSource(drift_url, cfg.Get("MODELBAY_API_TOKEN"), name);
+  }
+};
+
 // A training abandoned on shutdown may still be running on its thread:
 // end the process now rather than run destructors under it.
 Status ExitIfAbandoned(Status s) {
@@ -68,8 +93,7 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
       double lease_ttl = 120;
       bool once = false;
       std::string model;
-      double on_drift = 0;
-      std::string drift_url = "http://127.0.0.1:8000";
+      DriftFlags drift;
       TriggerTrainFlags train;
     };
     auto f = std::make_shared<Flags>();
@@ -80,14 +104,7 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
                     "Seconds a lease lasts without renewal (a dead watcher's change is taken over after it)")
         ->capture_default_str()->check(NumberIn(1, 86400));
     cmd->add_flag("--once", f->once, "Handle the current state once (train if needed) and exit");
-    cmd->add_option("--on-drift", f->on_drift,
-                    "Train (trigger drift) only when the served version's largest PSI (features and output, from "
-                    "the server's GET /models/{v}/drift) stays above this for --debounce seconds AND new data "
-                    "exists; new data alone then does not train")
-        ->check(NumberIn(0.001, 100));
-    cmd->add_option("--drift-url", f->drift_url,
-                    "The modelbay server whose live drift --on-drift reads (its API token: MODELBAY_API_TOKEN)")
-        ->capture_default_str();
+    f->drift.Add(cmd, "--debounce");
     f->train.Add(cmd, /*with_data=*/true);
     AddModelOption(cmd, f->model);
     SetAction(cmd, ctx, [&ctx, f]() -> Status {
@@ -104,9 +121,9 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
       options.run.heartbeat_every = std::max(Millis(f->lease_ttl / 3), std::chrono::milliseconds(1000));
       options.run.grace = Millis(f->train.grace_s);
       MB_ASSIGN_OR_RETURN(options.train, f->train.Build());
-      if (f->on_drift > 0) {
-        options.drift_threshold = f->on_drift;
-        options.drift_source = HttpDriftSource(f->drift_url, cfg.Get("MODELBAY_API_TOKEN"));
+      if (f->drift.on_drift > 0) {
+        options.drift_threshold = f->drift.on_drift;
+        MB_ASSIGN_OR_RETURN(options.drift_source, f->drift.Source(cfg, f->model));
       }
       static StopSignal stop;
       ForwardTerminationSignals(stop);
@@ -118,13 +135,16 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
     auto* cmd = app.add_subcommand(
         "worker",
         "Retrain from S3 event notifications on an SQS queue: one training per new data file, "
-        "messages deleted only once the version is registered.");
+        "messages deleted only once the version is registered (with --on-drift: one training, trigger drift, "
+        "on the newest new file once the served version's drift is sustained).");
     struct Flags {
       std::string queue_url;
       int wait = 10;
       int visibility = 60;
       double lease_ttl = 120;
       std::string model;
+      double debounce = 5;
+      DriftFlags drift;
       TriggerTrainFlags train;
     };
     auto f = std::make_shared<Flags>();
@@ -135,6 +155,11 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
         ->capture_default_str()->check(IntegerIn(1, 43200));
     cmd->add_option("--lease-ttl", f->lease_ttl, "Seconds a training lease lasts without renewal")
         ->capture_default_str()->check(NumberIn(1, 86400));
+    f->drift.Add(cmd, "--debounce");
+    cmd->add_option("--debounce", f->debounce,
+                    "With --on-drift: seconds the drift must stay above the threshold (read after every receive); "
+                    "data messages are held in flight meanwhile")
+        ->capture_default_str()->check(NumberIn(0, 86400));
     f->train.Add(cmd, /*with_data=*/false);
     AddModelOption(cmd, f->model);
     SetAction(cmd, ctx, [&ctx, f]() -> Status {
@@ -156,6 +181,11 @@ void RegisterTriggerCommands(CLI::App& app, CliContext& ctx) {
       options.lease_ttl = Millis(f->lease_ttl);
       options.grace = Millis(f->train.grace_s);
       MB_ASSIGN_OR_RETURN(options.train, f->train.Build());
+      if (f->drift.on_drift > 0) {
+        options.drift_threshold = f->drift.on_drift;
+        options.debounce = Millis(f->debounce);
+        MB_ASSIGN_OR_RETURN(options.drift_source, f->drift.Source(cfg, f->model));
+      }
       static StopSignal stop;
       ForwardTerminationSignals(stop);
       Worker worker(std::move(sqs), cfg.data, data, models, options);

@@ -262,9 +262,9 @@ std::vector<uint64_t> LiveWindow::Snapshot() const {
 }
 
 json DriftDocument(const LoadedModel& model, const DriftLayout* layout, std::span<const uint64_t> counters,
-                   uint64_t window_rows) {
+                   uint64_t window_rows, std::string_view model_name) {
   const BaselineState& state = model.baseline();
-  json doc = {{"model", "default"}, {"version", model.version()}, {"baseline", state.KindName()}};
+  json doc = {{"model", model_name}, {"version", model.version()}, {"baseline", state.KindName()}};
   switch (state.kind) {
     case BaselineState::Kind::kMissing:
       doc["message"] = fmt::format("version {} has no baseline (it was trained before modelbay recorded "
@@ -290,14 +290,16 @@ json DriftDocument(const LoadedModel& model, const DriftLayout* layout, std::spa
   return doc;
 }
 
-std::shared_ptr<LiveWindow> DriftTracker::Window(const std::shared_ptr<const LoadedModel>& model) {
+std::shared_ptr<LiveWindow> DriftTracker::Window(const std::shared_ptr<const LoadedModel>& model,
+                                                std::string_view model_name) {
+  const std::pair<std::string_view, int> key(model_name, model->version());
   {
     std::shared_lock lock(mu_);
-    auto it = windows_.find(model->version());
+    auto it = windows_.find(key);
     if (it != windows_.end()) return it->second;
   }
   std::unique_lock lock(mu_);
-  auto& slot = windows_[model->version()];
+  auto& slot = windows_[Key(model_name, model->version())];
   if (!slot && model->baseline().kind == BaselineState::Kind::kOk) {
     slot = std::make_shared<LiveWindow>(model, window_rows_);
   }
@@ -305,25 +307,25 @@ std::shared_ptr<LiveWindow> DriftTracker::Window(const std::shared_ptr<const Loa
 }
 
 void DriftTracker::Observe(const std::shared_ptr<const LoadedModel>& model, const CellMatrix& cells,
-                           const Predictions& predictions) {
+                           const Predictions& predictions, std::string_view model_name) {
   if (model->baseline().kind != BaselineState::Kind::kOk || cells.rows == 0) return;
-  if (auto window = Window(model)) window->Observe(cells, predictions);
+  if (auto window = Window(model, model_name)) window->Observe(cells, predictions);
 }
 
-json DriftTracker::Report(const LoadedModel& model) const {
+json DriftTracker::Report(const LoadedModel& model, std::string_view model_name) const {
   std::shared_ptr<LiveWindow> window;
   {
     std::shared_lock lock(mu_);
-    auto it = windows_.find(model.version());
+    auto it = windows_.find(std::pair<std::string_view, int>(model_name, model.version()));
     if (it != windows_.end()) window = it->second;
   }
-  if (!window) return DriftDocument(model, nullptr, {}, window_rows_);
+  if (!window) return DriftDocument(model, nullptr, {}, window_rows_, model_name);
   std::vector<uint64_t> counters = window->Snapshot();
-  return DriftDocument(model, &window->layout(), counters, window_rows_);
+  return DriftDocument(model, &window->layout(), counters, window_rows_, model_name);
 }
 
 std::string DriftTracker::Prometheus() const {
-  std::map<int, std::shared_ptr<LiveWindow>> windows;
+  std::map<Key, std::shared_ptr<LiveWindow>, KeyLess> windows;
   {
     std::shared_lock lock(mu_);
     windows = windows_;
@@ -342,12 +344,12 @@ std::string DriftTracker::Prometheus() const {
   auto add = [](Family& family, const std::string& labels, const json& value) {
     if (value.is_number()) family.samples += fmt::format("{}{{{}}} {}\n", family.name, labels, value.get<double>());
   };
-  for (const auto& [version, window] : windows) {
+  for (const auto& [key, window] : windows) {
     if (!window) continue;
     std::vector<uint64_t> counters = window->Snapshot();
     if (counters[0] == 0) continue;
     json figures = window->layout().Figures(counters);
-    const std::string base = fmt::format("model=\"default\",version=\"{}\"", version);
+    const std::string base = fmt::format("model=\"{}\",version=\"{}\"", LabelValue(key.first), key.second);
     add(rows, base, counters[0]);
     add(out_psi, base, figures["output"]["psi"]);
     add(out_js, base, figures["output"]["js_distance"]);

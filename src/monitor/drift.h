@@ -25,6 +25,8 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -38,6 +40,10 @@ inline constexpr double kPsiEpsilon = 1e-4;
 inline constexpr uint64_t kDefaultDriftWindowRows = 10000;
 inline constexpr uint64_t kMinDriftWindowRows = 100;
 inline constexpr size_t kSubWindows = 8;
+// The `model` of a drift document and label of the gauges for the unnamed
+// model (registry/model_name.h's kDefaultModelName; monitor does not depend
+// on the registry).
+inline constexpr std::string_view kUnnamedModel = "default";
 
 // PSI and JS distance of two count vectors (same bins); nullopt when either
 // has no count at all.
@@ -96,27 +102,42 @@ class LiveWindow {
 
 // The drift document of a version from its counters (or its baseline
 // state): the body of GET /models/{v}/drift and of `modelbay monitor --json`.
+// `model_name` is the model's display name (kUnnamedModel for the unnamed one).
 nlohmann::json DriftDocument(const LoadedModel& model, const DriftLayout* layout,
-                             std::span<const uint64_t> counters, uint64_t window_rows);
+                             std::span<const uint64_t> counters, uint64_t window_rows,
+                             std::string_view model_name = kUnnamedModel);
 
-// Per served version, its LiveWindow. Thread-safe: Observe runs on every
-// request thread; Report and Prometheus on any.
+// Per served (model, version), its LiveWindow: the model is its display name
+// (kUnnamedModel or a named model's name), so version 1 of two models are two
+// windows. Thread-safe: Observe runs on every request thread; Report and
+// Prometheus on any.
 class DriftTracker {
  public:
   explicit DriftTracker(uint64_t window_rows = kDefaultDriftWindowRows) : window_rows_(window_rows) {}
   void Observe(const std::shared_ptr<const LoadedModel>& model, const CellMatrix& cells,
-               const Predictions& predictions);
-  nlohmann::json Report(const LoadedModel& model) const;
-  // The drift gauges (modelbay_feature_psi, ...) of every version with a
-  // valid baseline that has seen rows, in the Prometheus text format.
+               const Predictions& predictions, std::string_view model_name = kUnnamedModel);
+  nlohmann::json Report(const LoadedModel& model, std::string_view model_name = kUnnamedModel) const;
+  // The drift gauges (modelbay_feature_psi{model,version,feature}, ...) of
+  // every (model, version) with a valid baseline that has seen rows, in the
+  // Prometheus text format (each family's HELP/TYPE once).
   std::string Prometheus() const;
   uint64_t window_rows() const { return window_rows_; }
 
  private:
-  std::shared_ptr<LiveWindow> Window(const std::shared_ptr<const LoadedModel>& model);
+  using Key = std::pair<std::string, int>;  // (model display name, version)
+  // Orders Key, and finds by (string_view, int) without building a string.
+  struct KeyLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      const int c = std::string_view(a.first).compare(std::string_view(b.first));
+      return c != 0 ? c < 0 : a.second < b.second;
+    }
+  };
+  std::shared_ptr<LiveWindow> Window(const std::shared_ptr<const LoadedModel>& model, std::string_view model_name);
   const uint64_t window_rows_;
   mutable std::shared_mutex mu_;
-  std::map<int, std::shared_ptr<LiveWindow>> windows_;  // guarded by mu_
+  std::map<Key, std::shared_ptr<LiveWindow>, KeyLess> windows_;  // guarded by mu_
 };
 
 }  // namespace modelbay::monitor

@@ -216,6 +216,10 @@ nlohmann::json FeedbackJson(const FeedbackMetrics& m) {
             {"logged_rows", m.logged_rows},
             {"labelled_rows", m.labelled_rows},
             {"feedback", {{"keys", m.feedback_keys}, {"unknown", m.unknown}, {"unknown_examples", m.unknown_examples}}},
+            {"window", {{"max_logged_rows", m.max_logged_rows},
+                        {"max_labels", m.max_labels},
+                        {"evicted_logged_rows", m.evicted_logged_rows},
+                        {"evicted_labels", m.evicted_labels}}},
             {"auc", opt(m.auc)},
             {"accuracy", opt(m.accuracy)},
             {"log_loss", opt(m.log_loss)},
@@ -254,11 +258,24 @@ std::string FeedbackPrometheus(const std::vector<FeedbackMetrics>& metrics) {
     }
     if (!samples.empty()) out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{}", f.name, f.help, f.name, samples);
   }
-  out += fmt::format(
-      "# HELP modelbay_feedback_unknown_request_ids Feedback keys (request id, row) matching no shipped prediction\n"
-      "# TYPE modelbay_feedback_unknown_request_ids gauge\n"
-      "modelbay_feedback_unknown_request_ids{{model=\"{}\"}} {}\n",
-      metrics.front().model, metrics.front().unknown);
+  // Per model (every version of a model carries the same figures): the first of each.
+  std::map<std::string, const FeedbackMetrics*> models;
+  for (const auto& m : metrics) models.try_emplace(m.model, &m);
+  out += "# HELP modelbay_feedback_unknown_request_ids Feedback keys (request id, row) matching no shipped prediction\n"
+         "# TYPE modelbay_feedback_unknown_request_ids gauge\n";
+  for (const auto& [model, m] : models) {
+    fmt::format_to(std::back_inserter(out), "modelbay_feedback_unknown_request_ids{{model=\"{}\"}} {}\n", model,
+                   m->unknown);
+  }
+  out += "# HELP modelbay_feedback_evicted_total Logged rows and labels dropped from the feedback join's window "
+         "(oldest first)\n"
+         "# TYPE modelbay_feedback_evicted_total counter\n";
+  for (const auto& [model, m] : models) {
+    fmt::format_to(std::back_inserter(out),
+                   "modelbay_feedback_evicted_total{{model=\"{}\",kind=\"logged_rows\"}} {}\n"
+                   "modelbay_feedback_evicted_total{{model=\"{}\",kind=\"labels\"}} {}\n",
+                   model, m->evicted_logged_rows, model, m->evicted_labels);
+  }
   return out;
 }
 
@@ -286,6 +303,7 @@ Status FeedbackJoin::ReadLogObject(int version, const std::string& key) {
                                 key));
   }
   std::unordered_map<std::string_view, uint64_t> row_of;  // rows seen per request id in this object
+  ObjectRows added{version, {}};
   for (size_t r = 0; r < t.rows(); ++r) {
     const std::string_view rid = t.cell(r, static_cast<size_t>(id));
     const uint64_t row = row_of[rid]++;
@@ -293,7 +311,10 @@ Status FeedbackJoin::ReadLogObject(int version, const std::string& key) {
     if (!fresh) continue;  // the first logged row keeps the key
     it->second.predicted = std::string(t.cell(r, static_cast<size_t>(predicted)));
     for (size_t c : prob_cols) it->second.probabilities.push_back(ParseNumber(t.cell(r, c)).value_or(NAN));
+    added.keys.push_back(&it->first);  // element pointers survive rehashing
   }
+  kept_rows_ += added.keys.size();
+  objects_.push_back(std::move(added));
   return Status::Ok();
 }
 
@@ -313,7 +334,9 @@ Status FeedbackJoin::ReadFeedbackObject(const std::string& key) {
     std::from_chars(text.data(), text.data() + text.size(), n);
     Label l{std::string(t.cell(r, static_cast<size_t>(ts))), key, std::string(t.cell(r, static_cast<size_t>(label)))};
     auto [it, fresh] = labels_.try_emplace(JoinKey(t.cell(r, static_cast<size_t>(id)), n), l);
-    if (!fresh && std::tie(l.timestamp, l.object) >= std::tie(it->second.timestamp, it->second.object)) {
+    if (fresh) {
+      label_order_.push_back(&it->first);
+    } else if (std::tie(l.timestamp, l.object) >= std::tie(it->second.timestamp, it->second.object)) {
       it->second = std::move(l);
     }
   }
@@ -323,6 +346,7 @@ Status FeedbackJoin::ReadFeedbackObject(const std::string& key) {
 // Reads every object shipped since the last call: prediction-log objects
 // (logs/v<N>/...) and feedback objects (feedback/...), each once.
 Status FeedbackJoin::Refresh() {
+  const uint64_t seen_before = seen_.size();
   MB_ASSIGN_OR_RETURN(auto logs, results_->List("logs/v"));
   for (const ObjectInfo& o : logs) {
     if (seen_.count(o.key) || !o.key.ends_with(".csv")) continue;
@@ -340,15 +364,61 @@ Status FeedbackJoin::Refresh() {
     MB_RETURN_IF_ERROR(ReadFeedbackObject(o.key));
     seen_.insert(o.key);
   }
+  if (seen_.size() != seen_before) {
+    Evict();
+    ++generation_;  // every cached figure is stale
+  }
   return Status::Ok();
+}
+
+void FeedbackJoin::Evict() {
+  while (kept_rows_ > options_.max_logged_rows && !objects_.empty()) {
+    ObjectRows& oldest = objects_.front();
+    auto& rows = versions_[oldest.version].rows;
+    for (const std::string* key : oldest.keys) {
+      if (auto it = rows.find(*key); it != rows.end()) rows.erase(it);
+    }
+    kept_rows_ -= oldest.keys.size();
+    evicted_rows_ += oldest.keys.size();
+    objects_.pop_front();
+  }
+  while (labels_.size() > options_.max_labels && !label_order_.empty()) {
+    if (auto it = labels_.find(*label_order_.front()); it != labels_.end()) labels_.erase(it);
+    label_order_.pop_front();
+    ++evicted_labels_;
+  }
+}
+
+uint64_t FeedbackJoin::computations() const {
+  std::lock_guard lock(mu_);
+  return computations_;
 }
 
 Result<FeedbackMetrics> FeedbackJoin::Compute(const LoadedModel& model) {
   std::lock_guard lock(mu_);
-  MB_RETURN_IF_ERROR(Refresh());
+  const auto now = std::chrono::steady_clock::now();
+  if (last_refresh_ == std::chrono::steady_clock::time_point{} || now - last_refresh_ >= options_.min_refresh) {
+    MB_RETURN_IF_ERROR(Refresh());
+    last_refresh_ = now;
+  }
+  auto cached = cache_.find(model.version());
+  if (cached != cache_.end() && cached->second.first == generation_) return cached->second.second;
+  ++computations_;
+  FeedbackMetrics m = Join(model);
+  cache_[model.version()] = {generation_, m};
+  return m;
+}
+
+// The figures of `model`'s version over what the join holds now.
+FeedbackMetrics FeedbackJoin::Join(const LoadedModel& model) const {
   const Schema& schema = model.schema();
   FeedbackMetrics m;
+  m.model = options_.model;
   m.version = model.version();
+  m.max_logged_rows = options_.max_logged_rows;
+  m.max_labels = options_.max_labels;
+  m.evicted_logged_rows = evicted_rows_;
+  m.evicted_labels = evicted_labels_;
   m.task = !schema.is_classifier() ? "regression" : schema.class_labels.size() == 2 ? "binary" : "multiclass";
   const Version* mine = nullptr;
   if (auto it = versions_.find(m.version); it != versions_.end()) mine = &it->second;

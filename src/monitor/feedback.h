@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -89,14 +90,19 @@ Result<std::vector<FeedbackRecord>> ReadFeedbackCsv(const std::filesystem::path&
 // A version's live metrics over the rows that have feedback. A plain value:
 // the dashboard and /metrics render it as they like.
 struct FeedbackMetrics {
-  std::string model = "default";
+  std::string model = "default";  // the model's display name
   int version = 0;
   std::string task;              // "binary", "multiclass" or "regression"
-  uint64_t logged_rows = 0;      // this version's shipped prediction rows
+  uint64_t logged_rows = 0;      // this version's shipped prediction rows (in the join's window)
   uint64_t labelled_rows = 0;    // of these, rows with feedback (the metrics' count)
-  uint64_t feedback_keys = 0;    // distinct (request_id, row) with feedback, every version
-  uint64_t unknown = 0;          // of these, keys matching no shipped row of any version
+  uint64_t feedback_keys = 0;    // distinct (request_id, row) with feedback, every version (in the window)
+  uint64_t unknown = 0;          // of these, keys matching no shipped row of any version in the window
   std::vector<std::string> unknown_examples;  // up to 5, sorted
+  // The join's window (FeedbackJoinOptions) and what left it, every version.
+  uint64_t max_logged_rows = 0;
+  uint64_t max_labels = 0;
+  uint64_t evicted_logged_rows = 0;  // logged rows dropped, oldest object first
+  uint64_t evicted_labels = 0;       // labels dropped, oldest first
   // nullopt when undefined: no labelled row, AUC with one class only or a
   // multi-class model, the classification figures on a regression.
   std::optional<double> auc;       // binary: probability of class_labels[1]
@@ -107,22 +113,49 @@ struct FeedbackMetrics {
 };
 
 nlohmann::json FeedbackJson(const FeedbackMetrics& m);
-// Prometheus gauges (modelbay_feedback_*) of every version in `metrics`.
+// Prometheus gauges (modelbay_feedback_*) of every (model, version) in
+// `metrics`; the per-model gauges (unknown ids, evictions) once per model.
 std::string FeedbackPrometheus(const std::vector<FeedbackMetrics>& metrics);
 
-// The join, kept current incrementally: shipped objects never change, so each
-// is read once and its rows kept (memory grows with the log: about 100 bytes
-// per logged row plus 8 per class; stated in docs/monitoring.md).
+inline constexpr uint64_t kDefaultFeedbackMaxLoggedRows = 2'000'000;
+inline constexpr uint64_t kDefaultFeedbackMaxLabels = 1'000'000;
+
+struct FeedbackJoinOptions {
+  std::string model = "default";  // the display name put in FeedbackMetrics::model
+  // The window: at most this many logged rows (every version together) and
+  // labels are kept; past either, the oldest are dropped (logged rows a whole
+  // shipped object at a time, in the order the objects were read; labels in
+  // the order they first arrived) and counted in FeedbackMetrics::evicted_*.
+  // A label whose row was dropped counts as unknown from then on. About 100
+  // bytes per logged row plus 8 per class, and 100 per label: the defaults
+  // bound the join to roughly 300 MB.
+  uint64_t max_logged_rows = kDefaultFeedbackMaxLoggedRows;
+  uint64_t max_labels = kDefaultFeedbackMaxLabels;
+  // Compute lists the store at most once per this period (0: on every call);
+  // in between it answers from what it has read.
+  std::chrono::milliseconds min_refresh{0};
+};
+
+// The join of one model's prediction log and feedback (`results` is that
+// model's scope of the results store: logs/v<N>/ and feedback/ under it),
+// kept current incrementally: shipped objects never change, so each is read
+// once and its rows kept, within the window of FeedbackJoinOptions. The
+// figures of a version are cached until a new object is read (so /metrics
+// scrapes with no new feedback or predictions redo no join).
 // Thread-safe: Compute serialises on an internal mutex.
 class FeedbackJoin {
  public:
-  explicit FeedbackJoin(std::shared_ptr<Store> results) : results_(std::move(results)) {}
+  explicit FeedbackJoin(std::shared_ptr<Store> results, FeedbackJoinOptions options = {})
+      : results_(std::move(results)), options_(std::move(options)) {}
 
   // Reads the prediction-log and feedback objects shipped since the last
-  // call, then the metrics of `model`'s version. Unavailable when the store
+  // listing (at most once per min_refresh), then the metrics of `model`'s
+  // version (cached while nothing new was read). Unavailable when the store
   // cannot be listed or read; DataLoss naming the object when one cannot be
   // parsed.
   Result<FeedbackMetrics> Compute(const LoadedModel& model);
+  // How many times Compute computed the figures (not answered from the cache).
+  uint64_t computations() const;
 
  private:
   struct Logged {
@@ -138,15 +171,31 @@ class FeedbackJoin {
     std::string object;
     std::string label;
   };
+  // The rows one object added (pointers to their keys in Version::rows), for eviction.
+  struct ObjectRows {
+    int version = 0;
+    std::vector<const std::string*> keys;
+  };
   Status Refresh();
   Status ReadLogObject(int version, const std::string& key);
   Status ReadFeedbackObject(const std::string& key);
+  // Drops the oldest objects' rows and the oldest labels past the window.
+  void Evict();
+  FeedbackMetrics Join(const LoadedModel& model) const;
 
   const std::shared_ptr<Store> results_;
-  std::mutex mu_;
+  const FeedbackJoinOptions options_;
+  mutable std::mutex mu_;
   std::set<std::string> seen_;              // guarded by mu_: objects already read
   std::map<int, Version> versions_;         // guarded by mu_
   std::unordered_map<std::string, Label> labels_;  // guarded by mu_
+  std::deque<ObjectRows> objects_;          // guarded by mu_: oldest first
+  std::deque<const std::string*> label_order_;  // guarded by mu_: keys of labels_, oldest first
+  uint64_t kept_rows_ = 0, evicted_rows_ = 0, evicted_labels_ = 0;  // guarded by mu_
+  uint64_t generation_ = 0;                 // guarded by mu_: bumped when anything new is read
+  std::chrono::steady_clock::time_point last_refresh_{};  // guarded by mu_
+  std::map<int, std::pair<uint64_t, FeedbackMetrics>> cache_;  // guarded by mu_: version -> (generation, figures)
+  uint64_t computations_ = 0;               // guarded by mu_
 };
 
 }  // namespace modelbay::monitor

@@ -118,7 +118,7 @@ Result<std::string> ParseSince(std::string_view text) {
 Result<nlohmann::json> DriftFromLog(const LoadedModel& model, const std::filesystem::path& log,
                                     const OfflineOptions& options) {
   const BaselineState& state = model.baseline();
-  if (state.kind != BaselineState::Kind::kOk) return DriftDocument(model, nullptr, {}, 0);
+  if (state.kind != BaselineState::Kind::kOk) return DriftDocument(model, nullptr, {}, 0, options.model);
   const Schema& schema = model.schema();
   MB_ASSIGN_OR_RETURN(auto reader, CsvFileReader::Open(log, log.string()));
   MB_ASSIGN_OR_RETURN(LogColumns cols, FindColumns(*reader, schema, log.string()));
@@ -138,7 +138,7 @@ Result<nlohmann::json> DriftFromLog(const LoadedModel& model, const std::filesys
       for (uint32_t s : slots) ++counters[s];
     }
   }
-  nlohmann::json doc = DriftDocument(model, &layout, counters, 0);
+  nlohmann::json doc = DriftDocument(model, &layout, counters, 0, options.model);
   doc["window"] = {{"rows", counters[0]},
                    {"since", options.since.empty() ? nlohmann::json(nullptr) : nlohmann::json(options.since)}};
   return doc;

@@ -19,6 +19,8 @@ struct OfflineOptions {
   // Only rows whose timestamp is at or after this ISO 8601 UTC time
   // ("2026-12-02", "2026-12-02T01:30", "2026-12-02T01:30:00Z"); empty: all.
   std::string since;
+  // The model's display name for the document's "model" ("default": the unnamed model).
+  std::string model = "default";
 };
 
 // The drift document (DriftDocument) of `model` over the rows of `log`, a

@@ -54,9 +54,8 @@ void Metrics::AddRows(std::string_view model, int version, uint64_t rows) {
     std::lock_guard lock(rows_mu_);
     rows_by_version_[{std::string(model), version}] += rows;
   }
-  if (model != kDefaultModelName) return;  // the traffic series are per version of the unnamed model
   const auto now = std::chrono::system_clock::now().time_since_epoch();
-  traffic_.Add(version, rows, std::chrono::duration_cast<std::chrono::seconds>(now).count());
+  traffic_.Add(version, rows, std::chrono::duration_cast<std::chrono::seconds>(now).count(), model);
 }
 
 LatencySnapshot Metrics::latency() const {

@@ -43,8 +43,8 @@ class Metrics {
 
   void ObserveRequest(Route route, int status, double seconds);
   // One answered inference of `version` of `model` ("default" for the unnamed
-  // model: the `model` label) that scored `rows` rows. The unnamed model's
-  // rows are also counted in traffic(), its per-version series over time.
+  // model: the `model` label) that scored `rows` rows, also counted in
+  // traffic(), the per-model, per-version series over time.
   void AddRows(std::string_view model, int version, uint64_t rows);
   void ModelLoaded(bool ok) { (ok ? model_loads_ : model_load_failures_).fetch_add(1, kRelaxed); }
   void CacheHit() { cache_hits_.fetch_add(1, kRelaxed); }

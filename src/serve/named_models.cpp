@@ -44,7 +44,7 @@ Result<std::unique_ptr<NamedModels::Entry>> NamedModels::Open(const std::string&
   log_options.spool_dir = options_.log.spool_dir / kNamedModelsFolder / name;
   entry->spool = log_options.spool_dir;
   MB_ASSIGN_OR_RETURN(entry->log, PredictionLog::Open(log_options, results));
-  // Step 3: its results_<N>.csv refresher and its model cache.
+  // Step 3: its results_<N>.csv refresher (its model cache last, below).
   if (options_.results_refresh.count() > 0) {
     entry->refresher = std::make_unique<results::ResultsFileRefresher>(
         results, options_.results_refresh, options_.results_file,
@@ -54,6 +54,13 @@ Result<std::unique_ptr<NamedModels::Entry>> NamedModels::Open(const std::string&
         [this] { metrics_.ResultsFileFailed(); });
     entry->refresher->Start();
   }
+  // Step 4: its feedback log and join, beside its prediction log (monitor/feedback.h).
+  if (options_.feedback) {
+    MB_ASSIGN_OR_RETURN(entry->feedback_log, monitor::OpenFeedbackLog(log_options, results));
+    monitor::FeedbackJoinOptions join = options_.feedback_join;
+    join.model = name;
+    entry->feedback_join = std::make_unique<monitor::FeedbackJoin>(results, std::move(join));
+  }
   entry->cache = std::make_unique<ModelCache>(entry->registry, metrics_, options_.alias_refresh);
   entry->cache->Start();
   spdlog::info("named model '{}': versions in {}, prediction log spooled in {}", name,
@@ -61,12 +68,16 @@ Result<std::unique_ptr<NamedModels::Entry>> NamedModels::Open(const std::string&
   return entry;
 }
 
+ModelTarget NamedModels::Entry::Target(const std::string& name) const {
+  return ModelTarget{name, cache.get(), log.get(), feedback_log.get(), feedback_join.get()};
+}
+
 Result<ModelTarget> NamedModels::Get(const std::string& name) {
   auto find = [&]() -> std::optional<ModelTarget> {
     std::lock_guard lock(mu_);
     auto it = entries_.find(name);
     if (it == entries_.end()) return std::nullopt;
-    return ModelTarget{name, it->second->cache.get(), it->second->log.get()};
+    return it->second->Target(name);
   };
   if (auto found = find()) return *found;  // the common case: no wait on any store
   // Opening reads the store: one at a time, without blocking lookups of open models.
@@ -81,7 +92,7 @@ Result<ModelTarget> NamedModels::Get(const std::string& name) {
     }
   }
   MB_ASSIGN_OR_RETURN(auto entry, Open(name));
-  ModelTarget target{name, entry->cache.get(), entry->log.get()};
+  ModelTarget target = entry->Target(name);
   std::lock_guard lock(mu_);
   entries_.emplace(name, std::move(entry));
   return target;
@@ -101,6 +112,13 @@ std::vector<std::string> NamedModels::Names() {
   return out;
 }
 
+std::vector<ModelTarget> NamedModels::OpenTargets() {
+  std::lock_guard lock(mu_);
+  std::vector<ModelTarget> out;
+  for (const auto& [name, entry] : entries_) out.push_back(entry->Target(name));
+  return out;
+}
+
 Status NamedModels::Close() {
   std::map<std::string, std::unique_ptr<Entry>> entries;
   {
@@ -115,8 +133,12 @@ Status NamedModels::Close() {
     e->cache->Stop();
     Status closed = e->log->Close();
     if (e->refresher) e->refresher->Stop(/*final_pass=*/closed.ok());
+    if (e->feedback_log) {
+      Status fb = e->feedback_log->Close();
+      if (closed.ok()) closed = fb;
+    }
     if (!closed.ok()) {
-      closed = closed.WithContext(fmt::format("model '{}': the prediction log was not fully shipped; it stays in {} "
+      closed = closed.WithContext(fmt::format("model '{}': the prediction log (or its feedback) was not fully shipped; it stays in {} "
                                               "and ships on the next start", name, e->spool.string()));
       spdlog::error("{}", closed.message());
       if (first.ok()) first = closed;

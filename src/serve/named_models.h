@@ -3,8 +3,8 @@
 // gets from `modelbay serve`: a registry on its folder of the model store, a
 // ModelCache with its own refresher, a prediction log spooled in
 // <spool>/models/<name>/ and shipped to models/<name>/ of the results store,
-// and (when results_refresh > 0) a refresher keeping its results_<N>.csv
-// current. A model is opened on first use (or at Start, for those already in
+// (when results_refresh > 0) a refresher keeping its results_<N>.csv
+// current, and (with `feedback`) its feedback log and join. A model is opened on first use (or at Start, for those already in
 // the store), once, and stays open until Close.
 //
 // Ownership: owns every named model's parts; the stores and `metrics` are
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "monitor/feedback.h"
 #include "registry/registry.h"
 #include "results/prediction_log.h"
 #include "results/results_file.h"
@@ -35,6 +36,10 @@ struct ModelTarget {
   std::string name;              // "" = the unnamed model
   ModelCache* cache = nullptr;
   PredictionLog* log = nullptr;  // may be null only in tests
+  // The model's feedback log and join (monitor/feedback.h); null when the
+  // server records no feedback.
+  results::RowLog* feedback_log = nullptr;
+  monitor::FeedbackJoin* feedback_join = nullptr;
 };
 
 struct NamedModelsOptions {
@@ -45,6 +50,10 @@ struct NamedModelsOptions {
   std::chrono::milliseconds results_refresh{0};  // 0: no results_<N>.csv refresher
   results::ResultsFileOptions results_file;
   size_t max_models = 256;  // open named models at most (ResourceExhausted beyond)
+  // Each model also gets a feedback log (spooled in <spool_dir>/models/<name>/feedback,
+  // shipped to models/<name>/feedback/) and a join with these options (its `model` set per model).
+  bool feedback = false;
+  monitor::FeedbackJoinOptions feedback_join;
 };
 
 class NamedModels {
@@ -65,6 +74,8 @@ class NamedModels {
   // The named models open now and those with a version in the store, sorted;
   // open ones only when the store cannot be listed.
   std::vector<std::string> Names();
+  // The named models open now (no store I/O), by name.
+  std::vector<ModelTarget> OpenTargets();
   // Stops every cache, ships and closes every log, runs the results files'
   // final pass. The first log error, if any (the rest are logged).
   Status Close();
@@ -75,7 +86,10 @@ class NamedModels {
     std::unique_ptr<ModelCache> cache;
     std::unique_ptr<PredictionLog> log;
     std::unique_ptr<results::ResultsFileRefresher> refresher;
+    std::unique_ptr<results::RowLog> feedback_log;        // null without options.feedback
+    std::unique_ptr<monitor::FeedbackJoin> feedback_join;  // null without options.feedback
     std::filesystem::path spool;
+    ModelTarget Target(const std::string& name) const;
   };
   Result<std::unique_ptr<Entry>> Open(const std::string& name);
 

@@ -89,8 +89,9 @@ constexpr const char* kDocument = R"json({
     "/models/{version}/drift": {
       "get": {
         "operationId": "modelDrift",
-        "summary": "Drift of the live window of a version (a number, latest, or an alias) against its training baseline (docs/monitoring.md).",
-        "parameters": [{"name": "version", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "summary": "Drift of the live window of a version (a number, latest, or an alias) of the unnamed model, or of ?model=NAME, against its training baseline (docs/monitoring.md).",
+        "parameters": [{"name": "version", "in": "path", "required": true, "schema": {"type": "string"}},
+                       {"$ref": "#/components/parameters/ModelQuery"}],
         "responses": {
           "200": {"description": "Per-feature and output drift; baseline is missing or invalid for versions without a usable baseline",
                   "content": {"application/json": {"schema": {"type": "object", "required": ["model", "version", "baseline"],
@@ -108,10 +109,14 @@ constexpr const char* kDocument = R"json({
     "/traffic": {
       "get": {
         "operationId": "traffic",
-        "summary": "Requests and rows scored per version over the last 10 minutes (60 buckets of 10 s, oldest first) and the /inference latency histogram: what the dashboard (/ui) draws.",
+        "summary": "Requests and rows scored per version of the unnamed model (or of ?model=NAME) over the last 10 minutes (60 buckets of 10 s, oldest first) and the /inference latency histogram of the whole server: what the dashboard (/ui) draws.",
+        "parameters": [{"$ref": "#/components/parameters/ModelQuery"}],
         "responses": {
           "200": {"description": "Series", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Traffic"}}}},
-          "401": {"$ref": "#/components/responses/Error"}
+          "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"},
+          "404": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Retry"}
         }
       }
     },
@@ -136,8 +141,9 @@ constexpr const char* kDocument = R"json({
     "/models/{version}/feedback": {
       "get": {
         "operationId": "modelFeedback",
-        "summary": "Live metrics of a version (a number, latest, or an alias) over its logged rows that have a true label (POST /feedback; docs/monitoring.md).",
-        "parameters": [{"name": "version", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "summary": "Live metrics of a version (a number, latest, or an alias) of the unnamed model, or of ?model=NAME, over its logged rows that have a true label (POST /feedback; docs/monitoring.md).",
+        "parameters": [{"name": "version", "in": "path", "required": true, "schema": {"type": "string"}},
+                       {"$ref": "#/components/parameters/ModelQuery"}],
         "responses": {
           "200": {"description": "Counts and figures (null when undefined)",
                   "content": {"application/json": {"schema": {"type": "object",
@@ -145,7 +151,7 @@ constexpr const char* kDocument = R"json({
                     "properties": {"model": {"type": "string"}, "version": {"type": "integer"},
                                    "task": {"type": "string", "enum": ["binary", "multiclass", "regression"]},
                                    "logged_rows": {"type": "integer"}, "labelled_rows": {"type": "integer"},
-                                   "feedback": {"type": "object"},
+                                   "feedback": {"type": "object"}, "window": {"type": "object"},
                                    "auc": {"type": "number", "nullable": true}, "accuracy": {"type": "number", "nullable": true},
                                    "log_loss": {"type": "number", "nullable": true}, "rmse": {"type": "number", "nullable": true},
                                    "positive_class": {"type": "string"}}}}}},
@@ -160,7 +166,8 @@ constexpr const char* kDocument = R"json({
     "/feedback": {
       "post": {
         "operationId": "feedback",
-        "summary": "Record true labels for logged predictions; 200 means durably recorded (docs/monitoring.md).",
+        "summary": "Record true labels for logged predictions of the unnamed model, or of ?model=NAME; 200 means durably recorded (docs/monitoring.md).",
+        "parameters": [{"$ref": "#/components/parameters/ModelQuery"}],
         "requestBody": {
           "required": true,
           "content": {"application/json": {"schema": {"oneOf": [
@@ -289,6 +296,7 @@ constexpr const char* kDocument = R"json({
         "type": "object",
         "required": ["interval_seconds", "buckets", "start", "versions", "latency"],
         "properties": {
+          "model": {"type": "string", "description": "The model whose versions are listed (default: the unnamed one)."},
           "interval_seconds": {"type": "integer"},
           "buckets": {"type": "integer"},
           "start": {"type": "integer", "description": "Unix seconds at which the first bucket begins."},

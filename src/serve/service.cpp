@@ -200,9 +200,9 @@ void Service::Handle(const Request& request, Reply& reply, bool defer_log) {
     case Route::kModels: return Models(reply);
     case Route::kModel: return ModelMetadata(request, path.substr(8), reply);
     case Route::kMetrics: return MetricsText(reply);
-    case Route::kDrift: return Drift(path.substr(8, path.size() - 14), reply);
+    case Route::kDrift: return Drift(request, path.substr(8, path.size() - 14), reply);
     case Route::kFeedback: return PostFeedback(request, reply);
-    case Route::kModelFeedback: return ModelFeedback(path.substr(8, path.size() - 17), reply);
+    case Route::kModelFeedback: return ModelFeedback(request, path.substr(8, path.size() - 17), reply);
     case Route::kOpenApi: reply.body = OpenApiDocument(!options_.api_token.empty()); return;
     case Route::kV2: return V2(request, reply, defer_log);
     case Route::kInvocations: return Invocations(request, reply, defer_log);
@@ -214,11 +214,7 @@ void Service::Handle(const Request& request, Reply& reply, bool defer_log) {
     case Route::kUi:
       if (Status s = UiAsset(path, !options_.api_token.empty(), reply); !s.ok()) Error(s, reply);
       return;
-    case Route::kTraffic:
-      reply.body = TrafficJson(metrics_, std::chrono::duration_cast<std::chrono::seconds>(
-                                             std::chrono::system_clock::now().time_since_epoch())
-                                             .count());
-      return;
+    case Route::kTraffic: return Traffic(request, reply);
     case Route::kOther:
     case Route::kCount: break;
   }
@@ -248,7 +244,7 @@ void Service::Inference(const Request& request, Reply& reply, bool defer_log) {
 
 Result<ModelTarget> Service::Target(std::string_view name) {
   MB_ASSIGN_OR_RETURN(std::string parsed, ParseModelName(name));
-  if (parsed.empty()) return ModelTarget{"", &cache_, log_};
+  if (parsed.empty()) return UnnamedTarget();
   if (named_ == nullptr) {
     return NotFound(fmt::format("model '{}' not found: this server serves only the unnamed model (\"default\")",
                                 parsed));
@@ -268,8 +264,10 @@ void Service::ScoreAndLog(const ModelTarget& target, std::shared_ptr<const Loade
   if (!predictions.ok()) return Error(predictions.status(), reply);
   pending->predictions = std::move(*predictions);
   pending->OwnText();
-  // The drift windows are per version of the unnamed model (monitor/drift.h).
-  if (drift_ != nullptr && target.name.empty()) drift_->Observe(pending->model, pending->cells, pending->predictions);
+  // The drift windows are per model and version (monitor/drift.h).
+  if (drift_ != nullptr) {
+    drift_->Observe(pending->model, pending->cells, pending->predictions, DisplayModelName(target.name));
+  }
   if (reply.request_id.empty()) reply.request_id = NextRequestId();
   reply.pending = std::move(pending);
   if (defer_log) return;
@@ -436,8 +434,14 @@ void Service::Models(Reply& reply) {
   reply.body = j.dump();
 }
 
+ModelTarget Service::UnnamedTarget() { return ModelTarget{"", &cache_, log_, feedback_log_, feedback_join_}; }
+
+Result<ModelTarget> Service::QueryTarget(const Request& request) {
+  return Target(QueryParam(request.target, "model").value_or(""));
+}
+
 void Service::ModelMetadata(const Request& request, std::string_view spec, Reply& reply) {
-  auto target = Target(QueryParam(request.target, "model").value_or(""));
+  auto target = QueryTarget(request);
   if (!target.ok()) return Error(target.status(), reply);
   auto meta = target->cache->Metadata(spec);
   if (!meta.ok()) return Error(meta.status(), reply);
@@ -454,45 +458,75 @@ void Service::MetricsText(Reply& reply) {
   reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
   reply.body = metrics_.Render(spool, view->default_version, view->store_ok);
   if (drift_ != nullptr) reply.body += drift_->Prometheus();
-  if (feedback_join_ != nullptr) {
-    std::vector<monitor::FeedbackMetrics> figures;
+  reply.body += FeedbackGauges();
+}
+
+// The modelbay_feedback_* gauges of every loaded version of every open model
+// (each join answers from its cache unless new objects shipped).
+std::string Service::FeedbackGauges() {
+  std::vector<ModelTarget> targets = {UnnamedTarget()};
+  if (named_ != nullptr) {
+    std::vector<ModelTarget> named = named_->OpenTargets();
+    targets.insert(targets.end(), named.begin(), named.end());
+  }
+  std::vector<monitor::FeedbackMetrics> figures;
+  for (const ModelTarget& target : targets) {
+    if (target.feedback_join == nullptr) continue;
+    const auto view = target.cache->view();  // held: the loop reads into it
     for (const auto& [v, model] : view->models) {
-      auto m = feedback_join_->Compute(*model);
+      auto m = target.feedback_join->Compute(*model);
       if (!m.ok()) {  // the store is down: the other gauges still answer
-        spdlog::warn("feedback metrics of version {}: {}", v, m.status().message());
+        spdlog::warn("feedback metrics of model {} version {}: {}", DisplayModelName(target.name), v,
+                     m.status().message());
         break;
       }
       figures.push_back(std::move(*m));
     }
-    reply.body += monitor::FeedbackPrometheus(figures);
   }
+  return monitor::FeedbackPrometheus(figures);
 }
 
-void Service::Drift(std::string_view spec, Reply& reply) {
+void Service::Traffic(const Request& request, Reply& reply) {
+  auto target = QueryTarget(request);
+  if (!target.ok()) return Error(target.status(), reply);
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  reply.body = TrafficJson(metrics_, now, DisplayModelName(target->name));
+}
+
+void Service::Drift(const Request& request, std::string_view spec, Reply& reply) {
   if (drift_ == nullptr) return Error(FailedPrecondition("drift monitoring is not enabled in this server"), reply);
-  auto model = cache_.Get(std::string(spec));
+  auto target = QueryTarget(request);
+  if (!target.ok()) return Error(target.status(), reply);
+  auto model = target->cache->Get(std::string(spec));
   if (!model.ok()) return Error(model.status(), reply);
-  reply.body = drift_->Report(**model).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  reply.body = drift_->Report(**model, DisplayModelName(target->name))
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// POST /feedback: the labels are checked against the default version's
-// classes (the version /inference serves), written to the feedback log, and
-// acknowledged once durable in its spool. The append waits on this thread:
-// feedback is light traffic next to inference.
+// POST /feedback[?model=NAME]: the labels are checked against the model's
+// default version's classes (the version /inference serves), written to the
+// model's feedback log, and acknowledged once durable in its spool. The
+// append waits on this thread: feedback is light traffic next to inference.
 void Service::PostFeedback(const Request& request, Reply& reply) {
-  if (feedback_log_ == nullptr) return Error(FailedPrecondition("feedback is not enabled in this server"), reply);
+  auto target = QueryTarget(request);
+  if (!target.ok()) return Error(target.status(), reply);
+  if (target->feedback_log == nullptr) {
+    return Error(FailedPrecondition("feedback is not enabled in this server"), reply);
+  }
   if (!IsJsonContentType(request.content_type)) {
     return Error(UnsupportedMedia(fmt::format("Content-Type is \"{}\"; send the body as JSON with "
                                               "`Content-Type: application/json`",
                                               request.content_type)),
                  reply);
   }
-  auto model = cache_.Get(std::nullopt);
+  auto model = target->cache->Get(std::nullopt);
   if (!model.ok()) return Error(model.status(), reply);
   auto records = monitor::ParseFeedbackJson(request.body, (*model)->schema(), options_.max_rows);
   if (!records.ok()) return Error(records.status(), reply);
   const std::string rows = monitor::FormatFeedback(*records, std::chrono::system_clock::now());
-  Status logged = feedback_log_->Append(monitor::kFeedbackStream, monitor::FeedbackHeaderLine(), rows, records->size());
+  Status logged = target->feedback_log->Append(monitor::kFeedbackStream, monitor::FeedbackHeaderLine(), rows, records->size());
   if (!logged.ok()) {
     spdlog::error("feedback log: {}", logged.message());
     return Error(Unavailable("the feedback could not be recorded (" + logged.message() + "); nothing was recorded, retry"),
@@ -501,11 +535,15 @@ void Service::PostFeedback(const Request& request, Reply& reply) {
   reply.body = fmt::format(R"({{"recorded":{}}})", records->size());
 }
 
-void Service::ModelFeedback(std::string_view spec, Reply& reply) {
-  if (feedback_join_ == nullptr) return Error(FailedPrecondition("feedback is not enabled in this server"), reply);
-  auto model = cache_.Get(std::string(spec));
+void Service::ModelFeedback(const Request& request, std::string_view spec, Reply& reply) {
+  auto target = QueryTarget(request);
+  if (!target.ok()) return Error(target.status(), reply);
+  if (target->feedback_join == nullptr) {
+    return Error(FailedPrecondition("feedback is not enabled in this server"), reply);
+  }
+  auto model = target->cache->Get(std::string(spec));
   if (!model.ok()) return Error(model.status(), reply);
-  auto m = feedback_join_->Compute(**model);
+  auto m = target->feedback_join->Compute(**model);
   if (!m.ok()) return Error(m.status(), reply);
   reply.body = monitor::FeedbackJson(*m).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -120,8 +120,9 @@ class Service {
   // failed) and must not block: post CompleteInference to the connection.
   // `reply` must stay alive and untouched until then.
   void LogInference(Reply& reply, PredictionLog::Done logged);
-  // Counts every scored row in `drift`'s live windows and answers
-  // GET /models/{v}/drift from it (src/monitor). Call before serving;
+  // Counts every scored row of every model in `drift`'s live windows (per
+  // model and version) and answers GET /models/{v}/drift[?model=NAME] from
+  // it (src/monitor). Call before serving;
   // `drift` must outlive the service. Without it the route says so (503).
   void AttachDrift(monitor::DriftTracker* drift) { drift_ = drift; }
   // Serves named models (the "model" field of /inference, ?model= on
@@ -129,10 +130,12 @@ class Service {
   // unnamed model ("default") is served. Call before serving; `named` must
   // outlive the service.
   void AttachNamedModels(NamedModels* named) { named_ = named; }
-  // Records POST /feedback in `log` (the feedback stream, monitor/feedback.h)
-  // and answers GET /models/{v}/feedback and the modelbay_feedback_* gauges
-  // from `join`. Call before serving; both must outlive the service. Without
-  // them those routes answer 503.
+  // The unnamed model's feedback: records POST /feedback in `log` (the
+  // feedback stream, monitor/feedback.h) and answers GET /models/{v}/feedback
+  // and its modelbay_feedback_* gauges from `join`; a named model's come
+  // from its ModelTarget (NamedModelsOptions::feedback). Call before
+  // serving; both must outlive the service. Without them those routes
+  // answer 503.
   void AttachFeedback(results::RowLog* log, monitor::FeedbackJoin* join) {
     feedback_log_ = log;
     feedback_join_ = join;
@@ -172,9 +175,14 @@ class Service {
   void Models(Reply& reply);
   void ModelMetadata(const Request& request, std::string_view spec, Reply& reply);
   void MetricsText(Reply& reply);
-  void Drift(std::string_view spec, Reply& reply);
+  void Drift(const Request& request, std::string_view spec, Reply& reply);
   void PostFeedback(const Request& request, Reply& reply);
-  void ModelFeedback(std::string_view spec, Reply& reply);
+  void ModelFeedback(const Request& request, std::string_view spec, Reply& reply);
+  // The model named by the request's ?model= (the unnamed one without it).
+  Result<ModelTarget> QueryTarget(const Request& request);
+  ModelTarget UnnamedTarget();
+  std::string FeedbackGauges();
+  void Traffic(const Request& request, Reply& reply);
   void Error(const Status& status, Reply& reply);
   bool Authorized(std::string_view authorization) const;
   // Why /ready must say the prediction log cannot take rows now, or "".

@@ -59,8 +59,8 @@ Status UiAsset(std::string_view path, bool token_required, Reply& reply) {
   return NotFound(fmt::format("no dashboard file {}; the dashboard is at /ui", path));
 }
 
-std::string TrafficJson(const Metrics& metrics, int64_t now_unix_seconds) {
-  nlohmann::json j = metrics.traffic().Json(now_unix_seconds);
+std::string TrafficJson(const Metrics& metrics, int64_t now_unix_seconds, std::string_view model) {
+  nlohmann::json j = metrics.traffic().Json(now_unix_seconds, model);
   const LatencySnapshot latency = metrics.latency();
   nlohmann::json bounds = nlohmann::json::array();
   for (double b : Metrics::kLatencyBuckets) bounds.push_back(b);

@@ -29,10 +29,11 @@ namespace modelbay::serve {
 // the token. Any other /ui/... path: NotFound.
 Status UiAsset(std::string_view path, bool token_required, Reply& reply);
 
-// The body of GET /traffic: requests and rows per version over the last
-// TrafficSeries::kBuckets intervals (TrafficSeries::Json) and the /inference
-// latency histogram ({"upper_bounds": seconds, the last null for +Inf,
+// The body of GET /traffic[?model=NAME]: requests and rows per version of
+// `model` (its display name) over the last TrafficSeries::kBuckets intervals
+// (TrafficSeries::Json) and the /inference latency histogram of the whole
+// server, every model ({"upper_bounds": seconds, the last null for +Inf,
 // "counts": per bucket, not cumulative, "count", "sum_seconds"}).
-std::string TrafficJson(const Metrics& metrics, int64_t now_unix_seconds);
+std::string TrafficJson(const Metrics& metrics, int64_t now_unix_seconds, std::string_view model);
 
 }  // namespace modelbay::serve

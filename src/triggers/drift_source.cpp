@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "store/http_client.h"
 
@@ -30,17 +31,28 @@ Result<json> GetJson(const std::string& url, const std::string& token) {
 
 }  // namespace
 
-DriftSource HttpDriftSource(std::string url, std::string token) {
+DriftSource HttpDriftSource(std::string url, std::string token, std::string model) {
   while (!url.empty() && url.back() == '/') url.pop_back();
-  return [url, token]() -> Result<DriftReading> {
+  return [url, token, model]() -> Result<DriftReading> {
     DriftReading reading;
     MB_ASSIGN_OR_RETURN(json models, GetJson(url + "/models", token));
-    if (!models.contains("default") || !models["default"].is_number_integer()) {
+    // The unnamed model's listing is the top level; a named one's is under "models".
+    const json* listing = &models;
+    if (!model.empty()) {
+      const auto named = models.find("models");
+      if (named == models.end() || !named->is_object() || !named->contains(model)) {
+        reading.problem = fmt::format("the server does not list the model '{}'", model);
+        return reading;
+      }
+      listing = &(*named)[model];
+    }
+    if (!listing->contains("default") || !(*listing)["default"].is_number_integer()) {
       reading.problem = "the server serves no version yet";
       return reading;
     }
-    reading.version = models["default"].get<int>();
-    MB_ASSIGN_OR_RETURN(json doc, GetJson(fmt::format("{}/models/{}/drift", url, reading.version), token));
+    reading.version = (*listing)["default"].get<int>();
+    const std::string query = model.empty() ? "" : "?model=" + model;  // names are URL-safe
+    MB_ASSIGN_OR_RETURN(json doc, GetJson(fmt::format("{}/models/{}/drift{}", url, reading.version, query), token));
     if (doc.value("baseline", "") != "ok") {
       reading.problem = fmt::format("version {} has no usable baseline ({})", reading.version,
                                     doc.value("message", doc.value("baseline", "?")));
@@ -63,6 +75,30 @@ DriftSource HttpDriftSource(std::string url, std::string token) {
     if (!reading.psi) reading.problem = fmt::format("version {} has no live rows in its drift window", reading.version);
     return reading;
   };
+}
+
+Result<DriftGate::Observation> DriftGate::Observe(Debouncer::TimePoint now) {
+  Observation o;
+  MB_ASSIGN_OR_RETURN(o.reading, source_());
+  const DriftReading& r = o.reading;
+  const bool above = r.psi && *r.psi > threshold_;
+  if (above != above_) {
+    if (above) {
+      spdlog::info("drift above {}: version {} has PSI {:.4f} ({}); retraining once it stays above for {} s and "
+                   "new data exists",
+                   threshold_, r.version, *r.psi, r.where, std::chrono::duration<double>(debounce_).count());
+    } else {
+      spdlog::info("drift back at or below {}: {}", threshold_,
+                   r.psi ? fmt::format("version {} has PSI {:.4f} ({})", r.version, *r.psi, r.where) : r.problem);
+    }
+    above_ = above;
+  }
+  if (!above) {
+    debouncer_.Reset();
+    return o;
+  }
+  o.sustained = debouncer_.Observe(fmt::format("v{}", r.version), now);
+  return o;
 }
 
 }  // namespace modelbay

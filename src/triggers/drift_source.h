@@ -1,4 +1,5 @@
-// Where `modelbay watch --on-drift` reads a served version's drift: the
+// Where `modelbay watch --on-drift` and `modelbay worker --on-drift` read a
+// served version's drift (and when it counts as sustained: DriftGate): the
 // running server's GET /models/{v}/drift (the live window), over HTTP with
 // the API's bearer token. Why the server and not the shipped log
 // (monitor/offline.h): the server already keeps the live window's figures,
@@ -7,11 +8,13 @@
 // bin every logged row on every poll.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
 
 #include "core/status.h"
+#include "triggers/debounce.h"
 
 namespace modelbay {
 
@@ -24,10 +27,40 @@ struct DriftReading {
 };
 using DriftSource = std::function<Result<DriftReading>()>;
 
-// Reads GET <url>/models (its "default"), then GET <url>/models/<v>/drift,
-// with `Authorization: Bearer <token>` when `token` is set. Unavailable when
-// the server does not answer; InvalidArgument when it answers something that
-// is not a modelbay drift document.
-DriftSource HttpDriftSource(std::string url, std::string token);
+// Reads GET <url>/models (the model's "default" version), then
+// GET <url>/models/<v>/drift, with `Authorization: Bearer <token>` when
+// `token` is set. `model` is a parsed model name (registry/model_name.h):
+// "" reads the unnamed model, a name reads that model's (?model=NAME).
+// Unavailable when the server does not answer; InvalidArgument when it
+// answers something that is not a modelbay drift document.
+DriftSource HttpDriftSource(std::string url, std::string token, std::string model = "");
+
+// --on-drift's debounce, one for `watch` and `worker`: a reading above the
+// threshold starts the wait, one at or below it (or without a figure)
+// resets it, so a brief spike never counts; the drift is sustained once it
+// has stayed above for `debounce` on the same served version. Logs each
+// crossing of the threshold. Not thread-safe (one trigger loop owns it).
+class DriftGate {
+ public:
+  DriftGate(double threshold, DriftSource source, std::chrono::milliseconds debounce)
+      : threshold_(threshold), source_(std::move(source)), debounce_(debounce), debouncer_(debounce) {}
+
+  struct Observation {
+    DriftReading reading;
+    bool sustained = false;  // above the threshold for the debounce period
+  };
+  // Reads the drift now (the source's errors are returned).
+  Result<Observation> Observe(Debouncer::TimePoint now);
+  // Starts the wait afresh (after a training).
+  void Reset() { debouncer_.Reset(); }
+  double threshold() const { return threshold_; }
+
+ private:
+  const double threshold_;
+  const DriftSource source_;
+  const std::chrono::milliseconds debounce_;
+  Debouncer debouncer_;  // keyed by the served version
+  bool above_ = false;   // the last reading was above the threshold (for logging crossings)
+};
 
 }  // namespace modelbay

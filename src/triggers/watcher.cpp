@@ -41,9 +41,10 @@ Watcher::Watcher(std::shared_ptr<Store> data, std::shared_ptr<Store> models, Wat
       clock_(clock),
       coverage_(data, registry_),
       debouncer_(options_.debounce),
-      drift_debouncer_(options_.debounce),
       leases_(models, options_.owner.empty() ? DefaultLeaseOwner() : options_.owner, clock,
-              options_.lease_ttl) {}
+              options_.lease_ttl) {
+  if (options_.drift_threshold > 0) drift_gate_.emplace(options_.drift_threshold, options_.drift_source, options_.debounce);
+}
 
 Result<std::vector<DataRef>> Watcher::CurrentData() {
   auto files = SelectData(*data_, options_.train.data);
@@ -56,36 +57,13 @@ Result<std::vector<DataRef>> Watcher::CurrentData() {
   return refs;
 }
 
-Result<bool> Watcher::ObserveDrift(TickOutcome& outcome) {
-  MB_ASSIGN_OR_RETURN(DriftReading reading, options_.drift_source());
-  const bool above = reading.psi && *reading.psi > options_.drift_threshold;
-  if (above != drift_above_) {
-    if (above) {
-      spdlog::info("drift above {}: version {} has PSI {:.4f} ({}); retraining once it stays above for {} s and "
-                   "new data exists",
-                   options_.drift_threshold, reading.version, *reading.psi, reading.where,
-                   std::chrono::duration<double>(options_.debounce).count());
-    } else {
-      spdlog::info("drift back at or below {}: {}", options_.drift_threshold,
-                   reading.psi ? fmt::format("version {} has PSI {:.4f} ({})", reading.version, *reading.psi,
-                                             reading.where)
-                               : reading.problem);
-    }
-    drift_above_ = above;
-  }
-  outcome.drift = reading;
-  if (!above) {
-    drift_debouncer_.Reset();
-    return false;
-  }
-  return drift_debouncer_.Observe(fmt::format("v{}", reading.version), clock_());
-}
-
 Result<TickOutcome> Watcher::Tick(StopSignal& stop) {
   TickOutcome outcome;
   bool drift_sustained = false;
-  if (options_.drift_threshold > 0) {
-    MB_ASSIGN_OR_RETURN(drift_sustained, ObserveDrift(outcome));
+  if (drift_gate_) {
+    MB_ASSIGN_OR_RETURN(DriftGate::Observation drift, drift_gate_->Observe(clock_()));
+    outcome.drift = drift.reading;
+    drift_sustained = drift.sustained;
   }
   MB_ASSIGN_OR_RETURN(outcome.refs, CurrentData());
   if (outcome.refs.empty()) {
@@ -109,7 +87,7 @@ Result<TickOutcome> Watcher::Tick(StopSignal& stop) {
     outcome.state = TickState::kSettling;
     return outcome;
   }
-  if (options_.drift_threshold > 0 && !drift_sustained) {
+  if (drift_gate_ && !drift_sustained) {
     outcome.state = TickState::kNoDrift;
     return outcome;
   }
@@ -171,7 +149,7 @@ Result<TickOutcome> Watcher::TrainChange(TickOutcome outcome, StopSignal& stop) 
     return result.status();
   }
   debouncer_.Reset();
-  drift_debouncer_.Reset();
+  if (drift_gate_) drift_gate_->Reset();
   if (!result.ok()) {
     (void)leases_.Release(held);
     failed_[outcome.change_id] = clock_() + options_.retry_after;

@@ -85,9 +85,6 @@ class Watcher {
  private:
   Result<std::vector<DataRef>> CurrentData();
   Result<TickOutcome> TrainChange(TickOutcome outcome, StopSignal& stop);
-  // Reads the drift and updates drift_debouncer_; true once above the
-  // threshold for the debounce period.
-  Result<bool> ObserveDrift(TickOutcome& outcome);
 
   std::shared_ptr<Store> data_;
   std::shared_ptr<Registry> registry_;
@@ -95,8 +92,7 @@ class Watcher {
   Clock clock_;
   CoverageChecker coverage_;
   Debouncer debouncer_;
-  Debouncer drift_debouncer_;  // keyed by the served version
-  bool drift_above_ = false;   // the last reading was above the threshold (for logging transitions)
+  std::optional<DriftGate> drift_gate_;  // with --on-drift
   LeaseManager leases_;
   std::map<std::string, std::chrono::system_clock::time_point> failed_;  // change -> retry time
   std::string last_logged_;

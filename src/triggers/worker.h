@@ -24,6 +24,7 @@
 #include "train/trainer.h"
 #include "triggers/change.h"
 #include "triggers/coverage.h"
+#include "triggers/drift_source.h"
 #include "store/lease.h"
 #include "triggers/stop.h"
 #include "triggers/training_run.h"
@@ -37,6 +38,11 @@ struct WorkerOptions {
   std::chrono::milliseconds grace{30000};
   TrainOptions train;           // base options; data, trigger, promote set per message
   std::string owner;
+  // > 0: train only on sustained drift above this PSI, read from drift_source
+  // after every receive (so at least every wait_seconds).
+  double drift_threshold = 0;
+  DriftSource drift_source;
+  std::chrono::milliseconds debounce{5000};  // how long the drift must stay above the threshold
 };
 
 enum class MessageFate {
@@ -44,6 +50,7 @@ enum class MessageFate {
   kDeletedDuplicate,  // already covered by a registered version
   kDeletedTrained,    // trained, version registered, deleted
   kLeft,              // malformed, failed or leased elsewhere: back to the queue
+  kHeld,              // --on-drift: new data, held until the drift is sustained
 };
 
 class Worker {
@@ -55,8 +62,32 @@ class Worker {
   Result<MessageFate> Handle(const SqsMessage& message, StopSignal& stop);
   // Receives and handles messages until `stop`.
   Status Run(StopSignal& stop);
+  // --on-drift: keeps the held messages hidden, reads the drift, and trains
+  // once (trigger drift) on the newest held file when the drift is
+  // sustained. Called by Run after every receive; public for tests.
+  Status DriftStep(StopSignal& stop);
+  size_t held() const { return held_.size(); }
 
  private:
+  // A data message kept in flight under --on-drift.
+  struct Held {
+    SqsMessage message;
+    std::vector<DataRef> refs;  // its uncovered data files, as they were when it arrived
+    std::chrono::steady_clock::time_point extended;
+  };
+  // How a claimed-and-trained change ended.
+  struct Trained {
+    std::optional<int> covering;          // already trained (by another worker, or meanwhile)
+    std::optional<TrainOutcome> outcome;  // trained by this worker
+    bool leased_elsewhere = false;        // another worker still trains it
+    Status error;                         // the training failed
+  };
+  // Claims the change of `refs` and trains `train` on it, keeping `hidden`
+  // (the message being handled, and any held ones) in flight meanwhile.
+  Result<Trained> ClaimAndTrain(const SqsMessage& message, const std::vector<DataRef>& refs, TrainOptions train,
+                                const std::vector<const SqsMessage*>& hidden, StopSignal& stop);
+  // Returns every held message to the queue (visibility 0) and forgets them.
+  void ReleaseHeld(std::string_view why);
   Status DeleteMessage(const SqsMessage& message, std::string_view why);
   // The change's lease, or the version that covers it, once known.
   struct Claim {
@@ -78,6 +109,8 @@ class Worker {
   WorkerOptions options_;
   CoverageChecker coverage_;
   LeaseManager leases_;
+  std::optional<DriftGate> drift_gate_;  // with --on-drift
+  std::vector<Held> held_;               // with --on-drift: oldest first
 };
 
 }  // namespace modelbay

@@ -382,6 +382,115 @@ TEST(Feedback, BadRecordsNameTheField) {
             "1970-01-01T00:00:00.000Z,a,3,1\n");
 }
 
+
+// The join's window (FeedbackJoinOptions): past max_logged_rows the oldest
+// object's rows leave it, past max_labels the oldest labels; both counted,
+// and a label whose row left counts as unknown, never silently dropped.
+TEST_F(FeedbackJoinTest, TheWindowBoundsRowsAndLabelsAndCountsWhatLeft) {
+  const LoadedModel& model = *F().plain;
+  auto store = std::make_shared<LocalStore>(tmp());
+  const std::string header = results::HeaderLine(model.schema());
+  auto rows = [&](std::string_view prefix, int n) {
+    std::string out = header;
+    for (int i = 0; i < n; ++i) {
+      out += fmt::format("2026-12-02T01:00:00.000Z,{}{},1,aa,1,2,1,0.3,0.7\n", prefix, i);
+    }
+    return out;
+  };
+  const std::string fb = monitor::FeedbackHeaderLine();
+  monitor::FeedbackJoinOptions options;
+  options.model = "churn";
+  options.max_logged_rows = 5;
+  options.max_labels = 4;
+  monitor::FeedbackJoin join(store, options);
+  ASSERT_THAT(store->Put("logs/v1/w/r-0000000001-0000000003.csv", rows("a", 3)), testutil::IsOk());
+  ASSERT_THAT(store->Put("feedback/w/r-0000000001-0000000002.csv",
+                         fb + "2026-12-02T01:00:01.000Z,a0,0,1\n2026-12-02T01:00:01.000Z,a1,0,0\n"),
+              testutil::IsOk());
+  auto m = join.Compute(model);
+  ASSERT_THAT(m, testutil::IsOk());
+  EXPECT_EQ(m->model, "churn");
+  EXPECT_EQ(m->logged_rows, 3u);
+  EXPECT_EQ(m->labelled_rows, 2u);
+  EXPECT_EQ(m->evicted_logged_rows, 0u);
+
+  // A second object of 3 rows: 6 > 5, so the first object's 3 rows leave.
+  ASSERT_THAT(store->Put("logs/v1/w/r-0000000004-0000000006.csv", rows("b", 3)), testutil::IsOk());
+  m = join.Compute(model);
+  ASSERT_THAT(m, testutil::IsOk());
+  EXPECT_EQ(m->logged_rows, 3u);
+  EXPECT_EQ(m->evicted_logged_rows, 3u);
+  EXPECT_EQ(m->labelled_rows, 0u);
+  EXPECT_EQ(m->unknown, 2u);  // a0 and a1's rows left the window: counted, not dropped
+  EXPECT_EQ(m->unknown_examples, (std::vector<std::string>{"a0", "a1"}));
+
+  // Labels: 2 + 3 = 5 > 4, so the oldest (a0) leaves.
+  ASSERT_THAT(store->Put("feedback/w/r-0000000003-0000000005.csv",
+                         fb + "2026-12-02T01:00:02.000Z,b0,0,1\n2026-12-02T01:00:02.000Z,b1,0,1\n"
+                              "2026-12-02T01:00:02.000Z,b2,0,0\n"),
+              testutil::IsOk());
+  m = join.Compute(model);
+  ASSERT_THAT(m, testutil::IsOk());
+  EXPECT_EQ(m->feedback_keys, 4u);
+  EXPECT_EQ(m->evicted_labels, 1u);
+  EXPECT_EQ(m->labelled_rows, 3u);
+  EXPECT_EQ(m->unknown_examples, (std::vector<std::string>{"a1"}));
+  const json doc = monitor::FeedbackJson(*m);
+  EXPECT_EQ(doc["window"]["evicted_logged_rows"], 3);
+  EXPECT_EQ(doc["window"]["max_labels"], 4);
+  const std::string prom = monitor::FeedbackPrometheus({*m});
+  EXPECT_THAT(prom, HasSubstr("modelbay_feedback_evicted_total{model=\"churn\",kind=\"logged_rows\"} 3\n"));
+  EXPECT_THAT(prom, HasSubstr("modelbay_feedback_evicted_total{model=\"churn\",kind=\"labels\"} 1\n"));
+  EXPECT_THAT(prom, HasSubstr("modelbay_feedback_labelled_rows{model=\"churn\",version=\"1\"} 3\n"));
+}
+
+// The figures are computed once per new object, not once per call (a
+// /metrics scrape with nothing new shipped redoes no join).
+TEST_F(FeedbackJoinTest, FiguresAreCachedUntilSomethingNewShips) {
+  const LoadedModel& model = *F().plain;
+  auto store = std::make_shared<LocalStore>(tmp());
+  const std::string header = results::HeaderLine(model.schema());
+  ASSERT_THAT(store->Put("logs/v1/w/r-0000000001-0000000001.csv",
+                         header + "2026-12-02T01:00:00.000Z,A,1,aa,1,2,1,0.3,0.7\n"),
+              testutil::IsOk());
+  monitor::FeedbackJoin join(store);
+  for (int i = 0; i < 5; ++i) ASSERT_THAT(join.Compute(model), testutil::IsOk());
+  EXPECT_EQ(join.computations(), 1u);
+  ASSERT_THAT(store->Put("feedback/w/r-0000000001-0000000001.csv",
+                         monitor::FeedbackHeaderLine() + "2026-12-02T01:00:01.000Z,A,0,1\n"),
+              testutil::IsOk());
+  auto m = join.Compute(model);
+  ASSERT_THAT(m, testutil::IsOk());
+  EXPECT_EQ(m->labelled_rows, 1u);
+  EXPECT_EQ(join.computations(), 2u);
+  ASSERT_THAT(join.Compute(model), testutil::IsOk());
+  EXPECT_EQ(join.computations(), 2u);
+}
+
+// Two models' windows are apart: version 1 of "default" and of "churn".
+TEST(Drift, WindowsArePerModel) {
+  auto model = F().WithBaseline(F().baseline_json);
+  monitor::DriftTracker tracker(800);
+  CellMatrix aa{1, 3, {Cell(std::string_view("aa")), Cell(1.0), Cell(3.0)}};
+  auto pa = model->Predict(aa);
+  for (int i = 0; i < 30; ++i) tracker.Observe(model, aa, *pa, "churn");
+  for (int i = 0; i < 10; ++i) tracker.Observe(model, aa, *pa);
+  EXPECT_EQ(tracker.Report(*model, "churn")["window"]["rows"], 30);
+  EXPECT_EQ(tracker.Report(*model, "churn")["model"], "churn");
+  EXPECT_EQ(tracker.Report(*model)["window"]["rows"], 10);
+  EXPECT_EQ(tracker.Report(*model, "other")["window"]["rows"], 0);
+  const std::string prom = tracker.Prometheus();
+  EXPECT_THAT(prom, HasSubstr("modelbay_drift_window_rows{model=\"churn\",version=\"1\"} 30\n"));
+  EXPECT_THAT(prom, HasSubstr("modelbay_drift_window_rows{model=\"default\",version=\"1\"} 10\n"));
+  // One HELP/TYPE per family whatever the number of models (promtool's rule).
+  size_t helps = 0;
+  for (size_t at = prom.find("# HELP modelbay_drift_window_rows"); at != std::string::npos;
+       at = prom.find("# HELP modelbay_drift_window_rows", at + 1)) {
+    ++helps;
+  }
+  EXPECT_EQ(helps, 1u);
+}
+
 }  // namespace
 }  // namespace modelbay
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <atomic>
@@ -14,6 +15,7 @@
 #include "store/local_store.h"
 #include "triggers/change.h"
 #include "triggers/debounce.h"
+#include "triggers/drift_source.h"
 #include "store/lease.h"
 #include "triggers/s3_event.h"
 #include "data/data_store.h"
@@ -295,6 +297,41 @@ TEST_F(LeaseTest, RenewKeepsItAndReleaseFreesIt) {
   auto lb = b.TryAcquire("c1");
   ASSERT_TRUE(lb.ok() && lb->has_value());
   EXPECT_EQ((*lb)->attempt, 0);
+}
+
+
+// --on-drift's gate (watch and worker): a spike that falls back restarts the
+// wait and never counts; drift above the threshold for the whole debounce
+// period on one version does; a promotion (another version) restarts it.
+TEST(DriftGate, OnlySustainedDriftOnOneVersionCounts) {
+  std::vector<DriftReading> readings;
+  size_t next = 0;
+  DriftGate gate(0.25, [&]() -> Result<DriftReading> { return readings.at(next++); }, 10s);
+  auto reading = [](int version, std::optional<double> psi) {
+    DriftReading r;
+    r.version = version;
+    r.psi = psi;
+    r.where = "tenure";
+    return r;
+  };
+  readings = {reading(1, 0.4), reading(1, 0.05), reading(1, 0.4), reading(1, std::nullopt), reading(1, 0.3),
+              reading(1, 0.3), reading(2, 0.3), reading(2, 0.3), reading(2, 0.3)};
+  const auto t0 = std::chrono::system_clock::time_point(std::chrono::hours(1000));
+  auto observe = [&](std::chrono::seconds at) {
+    auto o = gate.Observe(t0 + at);
+    EXPECT_THAT(o, testutil::IsOk());
+    return o.ok() && o->sustained;
+  };
+  EXPECT_FALSE(observe(0s));   // above: the wait starts
+  EXPECT_FALSE(observe(5s));   // back below: a spike
+  EXPECT_FALSE(observe(12s));  // above again: a new wait, from 12 s
+  EXPECT_FALSE(observe(14s));  // no figure (empty window): restarts
+  EXPECT_FALSE(observe(15s));
+  EXPECT_TRUE(observe(25s));   // above from 15 s to 25 s
+  EXPECT_FALSE(observe(26s));  // version 2 served now: its own wait
+  EXPECT_FALSE(observe(30s));
+  EXPECT_TRUE(observe(36s));
+  EXPECT_EQ(next, readings.size());
 }
 
 }  // namespace
