@@ -123,7 +123,7 @@ def main() -> int:
             target = 1 if target == 2 else 2
             next_flip += args.flip_every
         if now >= next_import:
-            mb("models", "import", "bundle.zip")
+            mb("models", "import", "bundle.zip", "--duplicate")  # a new version each time (re-imports are no-ops)
             imports += 1
             next_import += args.import_every
         if serve.poll() is not None:

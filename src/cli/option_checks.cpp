@@ -45,4 +45,9 @@ CLI::Validator NumberIn(double lo, double hi) { return RangeOf(lo, hi, "a number
 
 CLI::Validator IntegerIn(int64_t lo, int64_t hi) { return RangeOf(lo, hi, "a whole number", "INT"); }
 
+Status JsonWithStdoutRefused() {
+  return InvalidArgument("--json with --out -: stdout carries the data, so there is no place for the JSON summary; "
+                         "drop --json, or write to a file with --out FILE and keep --json");
+}
+
 }  // namespace modelbay

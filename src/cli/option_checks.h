@@ -11,6 +11,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/status.h"
+
 namespace modelbay {
 
 // A finite decimal number in [lo, hi] ("0.5", "2", "1e3").
@@ -18,5 +20,10 @@ CLI::Validator NumberIn(double lo, double hi);
 // A whole number in [lo, hi] (no sign for a non-negative range, no fraction,
 // no exponent).
 CLI::Validator IntegerIn(int64_t lo, int64_t hi);
+
+// The refusal of --json together with --out - (predict, results export,
+// models export): stdout carries the data, so a JSON summary there would
+// corrupt it, and stderr carries the log. InvalidArgument (exit 2).
+Status JsonWithStdoutRefused();
 
 }  // namespace modelbay

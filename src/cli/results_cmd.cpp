@@ -5,6 +5,7 @@
 #include <random>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "batch/batch.h"
@@ -28,6 +29,7 @@ struct ExportFlags {
   std::string version;  // a number, `latest` or an alias
   std::string out;
   std::string model;
+  bool json = false;
 };
 
 // The version number `spec` names: a number as is (its rows may outlive the
@@ -61,6 +63,7 @@ struct PredictFlags {
   std::string spool;
   std::string fsync = "always";
   bool no_results_file = false;
+  bool json = false;
 };
 
 Status Export(const CliContext& ctx, const ExportFlags& f) {
@@ -68,12 +71,16 @@ Status Export(const CliContext& ctx, const ExportFlags& f) {
   MB_ASSIGN_OR_RETURN(int version, ResolveExportVersion(cfg, f));
   MB_ASSIGN_OR_RETURN(auto results, OpenResultsStore(cfg, f.model));
   MB_ASSIGN_OR_RETURN(size_t rows, ExportResults(*results, version, f.out));
+  std::string written = f.out;
   if (f.out.empty()) {
-    std::string where = results->Describe();
-    if (!where.ends_with('/')) where += '/';
-    fmt::print("{}results_{}.csv\n", where, version);
+    written = results->Describe();
+    if (!written.ends_with('/')) written += '/';
+    written += fmt::format("results_{}.csv", version);
+  }
+  if (f.json) {
+    fmt::print("{}\n", nlohmann::json{{"version", version}, {"out", written}, {"rows", rows}}.dump());
   } else if (f.out != "-") {
-    fmt::print("{}\n", f.out);
+    fmt::print("{}\n", written);
   }
   spdlog::info("exported {} rows of version {}", rows, version);
   return Status::Ok();
@@ -99,7 +106,7 @@ Status Predict(const CliContext& ctx, const PredictFlags& f) {
   if (!f.finalize.empty()) {
     if (!f.inputs.empty()) return InvalidArgument("--finalize OUT takes no inputs");
     MB_ASSIGN_OR_RETURN(std::string manifest, batch::Finalize(cfg, f.finalize));
-    fmt::print("{}\n", manifest);
+    fmt::print("{}\n", f.json ? nlohmann::json{{"manifest", manifest}}.dump() : manifest);
     return Status::Ok();
   }
   if (f.inputs.empty()) return InvalidArgument("name at least one input (a CSV file, folder, glob or s3:// prefix)");
@@ -119,7 +126,12 @@ Status Predict(const CliContext& ctx, const PredictFlags& f) {
     MB_ASSIGN_OR_RETURN(o.shard, batch::ParseShard(f.shard));
   }
   MB_ASSIGN_OR_RETURN(batch::PredictReport report, batch::Predict(cfg, o));
-  if (f.out != "-") {
+  if (f.json) {
+    nlohmann::json j = {{"version", report.version}, {"model", DisplayModelName(o.model)}, {"rows", report.rows},
+                        {"outputs", report.outputs}, {"request_prefix", report.request_prefix},
+                        {"manifest", report.manifest ? nlohmann::json(*report.manifest) : nlohmann::json()}};
+    fmt::print("{}\n", j.dump());
+  } else if (f.out != "-") {
     for (const auto& out : report.outputs) fmt::print("{}\n", out);
   }
   if (report.manifest) spdlog::info("every part is written: {}", *report.manifest);
@@ -143,8 +155,13 @@ void RegisterResultsCommands(CLI::App& app, CliContext& ctx) {
       ->required();
   exp->add_option("--out", ef->out,
                   "Local file to write, - for stdout (default: results_<N>.csv at the root of the results store)");
+  exp->add_flag("--json", ef->json,
+                "Print {version, out, rows} as one line of JSON (refused with --out -: stdout holds the CSV)");
   AddModelOption(exp, ef->model);
-  SetAction(exp, ctx, [&ctx, ef] { return Export(ctx, *ef); });
+  SetAction(exp, ctx, [&ctx, ef] {
+    if (ef->json && ef->out == "-") return JsonWithStdoutRefused();
+    return Export(ctx, *ef);
+  });
 
   auto rf = std::make_shared<ExportFlags>();
   auto* refresh = results->add_subcommand(
@@ -194,7 +211,13 @@ void RegisterResultsCommands(CLI::App& app, CliContext& ctx) {
   predict->add_option("--fsync", pf->fsync, "Spool fsync policy: always or never")->capture_default_str();
   predict->add_flag("--no-results-file", pf->no_results_file,
                     "Do not bring results_<N>.csv in the results store up to date before returning");
-  SetAction(predict, ctx, [&ctx, pf] { return Predict(ctx, *pf); });
+  predict->add_flag("--json", pf->json,
+                    "Print {version, model, rows, outputs, request_prefix, manifest} as one line of JSON\n"
+                    "(refused with --out -: stdout holds the predictions)");
+  SetAction(predict, ctx, [&ctx, pf] {
+    if (pf->json && pf->out == "-") return JsonWithStdoutRefused();
+    return Predict(ctx, *pf);
+  });
 }
 
 }  // namespace modelbay

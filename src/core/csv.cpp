@@ -372,8 +372,8 @@ Result<std::vector<std::string>> ParseHeader(Parser& parser) {
     if (auto d = OtherDelimiterIn(header[0])) {
       return parser.ErrorAt(header_offsets[0], fmt::format(
           "the header is one column '{}' that contains {}: this file looks {}-separated, and modelbay "
-          "reads comma-separated CSV (RFC 4180); save it with commas, e.g. in Python: "
-          "pandas.read_csv(FILE, sep='{}').to_csv(NEW, index=False)",
+          "reads comma-separated CSV (RFC 4180); `modelbay upload FILE --sep '{}'` stores it with commas, "
+          "or save it with commas yourself",
           header[0].size() > 80 ? header[0].substr(0, 80) + "..." : header[0], DelimiterName(*d),
           DelimiterName(*d), *d == '\t' ? "\\t" : std::string(1, *d)));
     }
@@ -549,6 +549,66 @@ Result<CsvTable> ParseCsvInChunks(std::string text, std::string source, size_t c
 }
 
 Result<CsvTable> ReadCsvFile(const std::filesystem::path& path) {
+  MB_ASSIGN_OR_RETURN(std::string text, ReadCsvText(path));
+  return ParseCsv(std::move(text), path.string());
+}
+
+Result<std::string> ToCommaSeparated(std::string_view text, char delimiter, std::string_view source) {
+  if (delimiter == ',') return std::string(text);
+  const size_t eol = text.find('\n');
+  if (text.substr(0, eol).find(delimiter) == std::string_view::npos) {
+    return InvalidArgument(fmt::format("{}:1: --sep {} but the header line holds no {}; give the file's delimiter "
+                                       "(or leave --sep out for a comma-separated file)",
+                                       source, DelimiterName(delimiter), DelimiterName(delimiter)));
+  }
+  std::string out;
+  out.reserve(text.size() + text.size() / 16);
+  size_t i = 0;
+  const size_t n = text.size();
+  while (i < n) {
+    // One field, from i.
+    if (text[i] == '"') {  // quoted: copied as is ("" stays an escaped quote)
+      size_t j = i + 1;
+      while (j < n) {
+        if (text[j] == '"') {
+          if (j + 1 < n && text[j + 1] == '"') {
+            j += 2;
+            continue;
+          }
+          break;
+        }
+        ++j;
+      }
+      const size_t end = std::min(j + 1, n);
+      out.append(text.substr(i, end - i));
+      i = end;
+      // Text after the closing quote is the parser's to refuse.
+      while (i < n && text[i] != delimiter && text[i] != '\n' && text[i] != '\r') out += text[i++];
+    } else {
+      size_t j = i;
+      while (j < n && text[j] != delimiter && text[j] != '\n' && text[j] != '\r') ++j;
+      std::string_view field = text.substr(i, j - i);
+      if (field.find(',') != std::string_view::npos && field.find('"') == std::string_view::npos) {
+        out += '"';
+        out.append(field);
+        out += '"';
+      } else {
+        out.append(field);  // a stray quote is the parser's to refuse, naming the line
+      }
+      i = j;
+    }
+    if (i < n && text[i] == delimiter) {
+      out += ',';
+      ++i;
+      if (i == n) break;
+      continue;
+    }
+    while (i < n && (text[i] == '\r' || text[i] == '\n')) out += text[i++];
+  }
+  return out;
+}
+
+Result<std::string> ReadCsvText(const std::filesystem::path& path) {
   const std::string name = path.string();
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -581,7 +641,7 @@ Result<CsvTable> ReadCsvFile(const std::filesystem::path& path) {
   }
   ::close(fd);
   text.resize(off);
-  return ParseCsv(std::move(text), name);
+  return text;
 }
 
 

@@ -90,6 +90,15 @@ Result<CsvTable> ParseCsvInChunks(std::string text, std::string source, size_t c
 // Reads and parses a file (NotFound when missing, InvalidArgument when not a
 // regular readable file).
 Result<CsvTable> ReadCsvFile(const std::filesystem::path& path);
+// The bytes of a file, with ReadCsvFile's errors for a missing or irregular one.
+Result<std::string> ReadCsvText(const std::filesystem::path& path);
+// CSV text written with `delimiter` (`;`, tab, `|`, ...) as comma-separated
+// RFC 4180 text: each delimiter outside quotes becomes a comma, an unquoted
+// field holding a comma is quoted, quoted fields and line ends are kept (so
+// line numbers stay the same; ParseCsv then checks the result). ',' returns
+// the text unchanged. InvalidArgument naming `source` when the header line
+// holds no `delimiter`.
+Result<std::string> ToCommaSeparated(std::string_view text, char delimiter, std::string_view source);
 
 // Reads a CSV file in blocks of rows, so memory is bounded by the block size
 // (plus the longest row), not by the file: the same parser and checks as

@@ -83,7 +83,13 @@ Result<UploadOutcome> UploadData(Store& data, const fs::path& file, const Upload
                                        "use --name {}.csv", key, key));
   }
 
-  MB_ASSIGN_OR_RETURN(CsvTable table, ReadCsvFile(file));
+  // The bytes to store: the file itself, or its comma-separated rewrite.
+  std::optional<std::string> converted;
+  if (options.delimiter != ',') {
+    MB_ASSIGN_OR_RETURN(std::string text, ReadCsvText(file));
+    MB_ASSIGN_OR_RETURN(converted, ToCommaSeparated(text, options.delimiter, file.string()));
+  }
+  MB_ASSIGN_OR_RETURN(CsvTable table, converted ? ParseCsv(*converted, file.string()) : ReadCsvFile(file));
   if (table.rows() == 0) {
     return InvalidArgument(fmt::format("{}: has a header but no data rows; add at least one row "
                                        "below the header", file.string()));
@@ -95,10 +101,17 @@ Result<UploadOutcome> UploadData(Store& data, const fs::path& file, const Upload
                                        "--target with one of these names or add the column",
                                        file.string(), *options.target, cols));
   }
-  MB_ASSIGN_OR_RETURN(std::string sha256, Sha256FileHex(file));
-  std::error_code ec;
-  uint64_t size = fs::file_size(file, ec);
-  if (ec) return InvalidArgument(fmt::format("{}: cannot read its size: {}", file.string(), ec.message()));
+  std::string sha256;
+  uint64_t size = 0;
+  if (converted) {
+    sha256 = Sha256Hex(*converted);
+    size = converted->size();
+  } else {
+    MB_ASSIGN_OR_RETURN(sha256, Sha256FileHex(file));
+    std::error_code ec;
+    size = fs::file_size(file, ec);
+    if (ec) return InvalidArgument(fmt::format("{}: cannot read its size: {}", file.string(), ec.message()));
+  }
 
   UploadOutcome out;
   out.key = key;
@@ -107,7 +120,7 @@ Result<UploadOutcome> UploadData(Store& data, const fs::path& file, const Upload
   MB_ASSIGN_OR_RETURN(out.unchanged, AlreadyStored(data, key, sha256, size));
   if (out.unchanged) return out;
 
-  MB_RETURN_IF_ERROR(data.PutFile(key, file));
+  MB_RETURN_IF_ERROR(converted ? data.Put(key, *converted) : data.PutFile(key, file));
   MB_ASSIGN_OR_RETURN(std::optional<ObjectInfo> head, data.Head(key));
   json record = {
       {"key", key},
@@ -119,6 +132,7 @@ Result<UploadOutcome> UploadData(Store& data, const fs::path& file, const Upload
       {"uploaded_at", FormatIso8601(std::chrono::system_clock::now())},
       {"source_file", file.filename().string()},
   };
+  if (converted) record["source_delimiter"] = std::string(1, options.delimiter);
   MB_RETURN_IF_ERROR(data.Put(RecordKey(key), record.dump(2) + "\n"));
   return out;
 }

@@ -28,6 +28,10 @@ struct DataFile {
 struct UploadOptions {
   std::string name;                 // key in the data store; default: file name
   std::optional<std::string> target;  // when set, the file must have it
+  // The file's delimiter (`upload --sep`); another than ',' makes the file
+  // read with it and stored comma-separated (ToCommaSeparated). Without it a
+  // file written with `;`, tab or `|` is refused with a hint.
+  char delimiter = ',';
 };
 
 struct UploadOutcome {
@@ -37,8 +41,9 @@ struct UploadOutcome {
   bool unchanged = false;  // identical content was already there: no-op
 };
 
-// Validates `file` (ReadCsvFile + target check) and stores it. Nothing is
-// written when validation fails.
+// Validates `file` (ReadCsvFile + target check) and stores it (converted to
+// commas when options.delimiter is another). Nothing is written when
+// validation fails. `sha256` and `rows` describe what is stored.
 Result<UploadOutcome> UploadData(Store& data, const std::filesystem::path& file,
                                  const UploadOptions& options);
 

@@ -96,9 +96,9 @@ Status ValidateAliasName(std::string_view alias) {
 
 Result<std::optional<int>> Registry::GetAlias(std::string_view alias) {
   if (alias == kLatest) {
-    MB_ASSIGN_OR_RETURN(auto versions, ListVersions());
-    if (versions.empty()) return std::optional<int>();
-    return std::optional<int>(versions.back());
+    MB_ASSIGN_OR_RETURN(VersionListing listing, Listing(/*with_state=*/false));
+    if (listing.latest == 0) return std::optional<int>();
+    return std::optional<int>(listing.latest);
   }
   MB_RETURN_IF_ERROR(ValidateAliasName(alias));
   std::string key = AliasKey(alias);
@@ -162,12 +162,17 @@ Result<int> Registry::Resolve(std::string_view spec) {
       MB_RETURN_IF_ERROR(ReadCommit(parsed.number).status());
       return parsed.number;
     case VersionSpec::Kind::kLatest: {
-      MB_ASSIGN_OR_RETURN(auto latest, GetAlias(kLatest));
-      if (!latest) {
+      MB_ASSIGN_OR_RETURN(VersionListing listing, Listing(/*with_state=*/false));
+      if (listing.latest == 0 && !listing.versions.empty()) {
+        return FailedPrecondition(fmt::format("every version is archived ({}), so 'latest' names none: name one by "
+                                              "number or run `modelbay models unarchive N`",
+                                              FormatVersions(listing.versions)));
+      }
+      if (listing.latest == 0) {
         return FailedPrecondition("there are no versions yet: run `modelbay train` or `modelbay models import "
                                   "BUNDLE.zip`");
       }
-      return *latest;
+      return listing.latest;
     }
     case VersionSpec::Kind::kAlias: break;
   }

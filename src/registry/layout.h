@@ -17,6 +17,11 @@ namespace modelbay::registry_internal {
 inline constexpr std::string_view kReserved = ".reserved";
 inline constexpr std::string_view kCommitted = ".committed";
 inline constexpr std::string_view kAliasFolder = "aliases";
+// Housekeeping state (registry.h).
+inline constexpr std::string_view kArchived = ".archived";
+inline constexpr std::string_view kDeleted = ".deleted";
+inline constexpr std::string_view kTagFolder = "tags";
+inline constexpr std::string_view kDescriptionFile = "description.json";
 
 std::string VersionKey(int version, std::string_view file);  // "3/model.json"
 std::string AliasKey(std::string_view alias);                // "aliases/production.json"

@@ -134,6 +134,8 @@ Result<json> Registry::ReadCommit(int version) {
   if (!bytes.ok()) {
     if (bytes.status().code() != Code::kNotFound) return bytes.status();
     MB_ASSIGN_OR_RETURN(std::string known, VersionsText());
+    MB_ASSIGN_OR_RETURN(auto deleted, store_->Head(VersionKey(version, kDeleted)));
+    if (deleted) return NotFound(fmt::format("version {} was deleted; {}", version, known));
     MB_ASSIGN_OR_RETURN(auto reserved, store_->Head(VersionKey(version, kReserved)));
     if (reserved) {
       return NotFound(fmt::format("version {} is not complete (still being written, or its training stopped "
@@ -203,7 +205,25 @@ Result<std::string> Registry::Bundle(int version) {
   return bytes;
 }
 
-Result<int> Registry::Import(std::string_view zip_bytes, std::string_view trigger, std::string_view source) {
+Result<std::optional<int>> Registry::FindImport(std::string_view sha) {
+  MB_ASSIGN_OR_RETURN(auto versions, ListVersions());
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+    auto meta = Metadata(*it);
+    if (!meta.ok()) {
+      if (meta.status().code() == Code::kUnavailable) return meta.status();
+      spdlog::debug("looking for an earlier import: skipping version {}: {}", *it, meta.status().message());
+      continue;
+    }
+    auto from = meta->find("imported_from");
+    if (from != meta->end() && from->is_object() && from->value("bundle_sha256", json()) == json(sha)) {
+      return std::optional<int>(*it);
+    }
+  }
+  return std::optional<int>();
+}
+
+Result<Registry::ImportOutcome> Registry::Import(std::string_view zip_bytes, std::string_view trigger,
+                                                 std::string_view source, bool duplicate) {
   MB_ASSIGN_OR_RETURN(BundleFiles files, ReadBundle(zip_bytes, source, limits_));
   MB_ASSIGN_OR_RETURN(json metadata, ParseJsonObject(files.metadata, fmt::format("{}: metadata.json", source),
                                                      Code::kInvalidArgument));
@@ -219,12 +239,19 @@ Result<int> Registry::Import(std::string_view zip_bytes, std::string_view trigge
     MB_RETURN_IF_ERROR(VerifyChecksum(fmt::format("{}: {}", source, name), *bytes,
                                       recorded.contains(name) ? recorded[name] : json()));
   }
-  json origin = {{"bundle_sha256", Sha256Hex(zip_bytes)}};
+  const std::string sha = Sha256Hex(zip_bytes);
+  if (!duplicate) {
+    MB_ASSIGN_OR_RETURN(std::optional<int> earlier, FindImport(sha));
+    if (earlier) return ImportOutcome{*earlier, true};
+  }
+  json origin = {{"bundle_sha256", sha}};
   if (metadata.contains("version")) origin["version"] = metadata["version"];
   if (metadata.contains("created")) origin["created"] = metadata["created"];
   metadata["imported_from"] = std::move(origin);
   metadata["trigger"] = std::string(trigger);
-  return PublishChecked(files.model, files.preprocessor, std::move(metadata), source, files.baseline);
+  MB_ASSIGN_OR_RETURN(int version, PublishChecked(files.model, files.preprocessor, std::move(metadata), source,
+                                                   files.baseline));
+  return ImportOutcome{version, false};
 }
 
 }  // namespace modelbay

@@ -96,11 +96,11 @@ void ModelCache::ReportOnce(const std::string& subject, const std::string& probl
 
 Status ModelCache::Refresh() {
   std::lock_guard refresh_lock(refresh_mu_);
-  Result<std::vector<int>> versions = NotFound("");
+  Result<VersionListing> versions = NotFound("");
   Result<Registry::AliasTable> aliases = NotFound("");
   {
     std::lock_guard lock(registry_mu_);
-    versions = registry_->ListVersions();
+    versions = registry_->Listing(/*with_state=*/true);
     metrics_.StoreReadDone(StoreRead::kList);
     if (versions.ok()) {
       aliases = registry_->Aliases();
@@ -120,8 +120,10 @@ Status ModelCache::Refresh() {
 
   const auto old = view();
   auto next = std::make_shared<ModelView>();
-  next->versions = std::move(versions).value();
-  std::sort(next->versions.begin(), next->versions.end());
+  next->versions = std::move(versions->versions);
+  next->archived = std::move(versions->archived);
+  next->latest_version = versions->latest;
+  next->states = std::move(versions->states);
   next->refreshed = true;
   next->store_ok = true;
   auto known = [&](int v) {
@@ -229,13 +231,14 @@ Result<int> ModelCache::Resolve(const ModelView& view, std::string_view spec) co
   MB_ASSIGN_OR_RETURN(VersionSpec parsed, ParseVersionSpec(spec));
   if (parsed.kind == VersionSpec::Kind::kNumber) {
     const int n = parsed.number;
+    // A loaded version deleted since is not served: the listing decides.
+    if (view.refreshed && !std::binary_search(view.versions.begin(), view.versions.end(), n)) {
+      return NotFound(fmt::format("model version {} not found; {}", spec, Available(view)));
+    }
     if (view.models.count(n)) return n;
     if (!view.refreshed) {
       return Unavailable("the model store is unreachable (" + view.store_error +
                          ") and version " + std::string(spec) + " is not cached");
-    }
-    if (!std::binary_search(view.versions.begin(), view.versions.end(), n)) {
-      return NotFound(fmt::format("model version {} not found; {}", spec, Available(view)));
     }
     return n;
   }
@@ -287,12 +290,18 @@ Result<ModelPtr> ModelCache::Get(const std::optional<std::string>& spec) {
 Result<nlohmann::json> ModelCache::Metadata(std::string_view spec) {
   const auto v = view();
   MB_ASSIGN_OR_RETURN(int version, Resolve(*v, spec));
-  if (auto it = v->models.find(version); it != v->models.end()) return it->second->metadata();
+  auto with_state = [&](nlohmann::json meta) {
+    auto it = v->states.find(version);
+    meta.update(it != v->states.end() ? it->second.ToJson() : VersionState().ToJson());
+    return meta;
+  };
+  if (auto it = v->models.find(version); it != v->models.end()) return with_state(it->second->metadata());
   std::lock_guard lock(registry_mu_);
   metrics_.StoreReadDone(StoreRead::kMetadata);
   auto meta = registry_->Metadata(version);
   if (!meta.ok() && meta.status().code() == Code::kUnavailable) metrics_.StoreError();
-  return meta;
+  if (!meta.ok()) return meta;
+  return with_state(std::move(*meta));
 }
 
 }  // namespace modelbay::serve

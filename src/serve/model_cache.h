@@ -44,7 +44,10 @@ namespace modelbay::serve {
 using ModelPtr = std::shared_ptr<const LoadedModel>;
 
 struct ModelView {
-  std::vector<int> versions;            // committed, ascending
+  std::vector<int> versions;            // committed, ascending (archived ones included)
+  std::vector<int> archived;            // archived among them, ascending
+  int latest_version = 0;               // highest committed version not archived
+  std::map<int, VersionState> states;   // tags, descriptions, archived (as of the last refresh)
   std::map<std::string, int> aliases;   // named aliases (not "latest")
   // Aliases that cannot be served (damaged file, or pointing at a version
   // that is not committed) -> why; answered 503 with that message.
@@ -54,7 +57,7 @@ struct ModelView {
   bool store_ok = false;                // the last refresh succeeded
   std::string store_error;              // why not, when !store_ok
   std::map<int, ModelPtr> models;       // loaded versions
-  int latest() const { return versions.empty() ? 0 : versions.back(); }
+  int latest() const { return latest_version; }
 };
 
 class ModelCache {
@@ -77,7 +80,9 @@ class ModelCache {
   // damaged or dangling; Unavailable (503) when the store cannot be read
   // and the model is not cached.
   Result<ModelPtr> Get(const std::optional<std::string>& spec);
-  // Metadata of a version/alias, from memory when loaded, else the store.
+  // Metadata of a version/alias, from memory when loaded, else the store,
+  // with its housekeeping state ("archived", "tags", "description") as of
+  // the last refresh.
   Result<nlohmann::json> Metadata(std::string_view spec);
   // The version a spec names, from the current View (no store access).
   Result<int> Resolve(const ModelView& view, std::string_view spec) const;

@@ -78,7 +78,8 @@ constexpr const char* kDocument = R"json({
         "parameters": [{"name": "version", "in": "path", "required": true, "schema": {"type": "string"}},
                        {"$ref": "#/components/parameters/ModelQuery"}],
         "responses": {
-          "200": {"description": "The version's metadata.json", "content": {"application/json": {"schema": {"type": "object"}}}},
+          "200": {"description": "The version's metadata.json, with its mutable housekeeping state beside it (archived, tags, description; as of the last refresh)",
+                  "content": {"application/json": {"schema": {"allOf": [{"type": "object"}, {"$ref": "#/components/schemas/VersionState"}]}}}},
           "400": {"$ref": "#/components/responses/Error"},
           "401": {"$ref": "#/components/responses/Error"},
           "404": {"$ref": "#/components/responses/Error"},
@@ -270,6 +271,15 @@ constexpr const char* kDocument = R"json({
           "message": {"type": "string", "enum": ["inference completed"]}
         }
       },
+      "VersionState": {
+        "type": "object",
+        "required": ["archived", "tags", "description"],
+        "properties": {
+          "archived": {"type": "boolean"},
+          "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+          "description": {"type": "string", "nullable": true}
+        }
+      },
       "Readiness": {
         "type": "object",
         "required": ["status"],
@@ -281,9 +291,12 @@ constexpr const char* kDocument = R"json({
       },
       "ModelList": {
         "type": "object",
-        "required": ["versions", "aliases", "default", "loaded", "store_ok"],
+        "required": ["versions", "archived", "state", "aliases", "default", "loaded", "store_ok"],
         "properties": {
           "versions": {"type": "array", "items": {"type": "integer"}},
+          "archived": {"type": "array", "items": {"type": "integer"}, "description": "Archived versions: served by number or alias, never by latest."},
+          "state": {"type": "object", "description": "Versions with housekeeping state, by version number.",
+                    "additionalProperties": {"$ref": "#/components/schemas/VersionState"}},
           "aliases": {"type": "object", "additionalProperties": {"type": "integer"}},
           "default": {"type": "integer", "nullable": true},
           "loaded": {"type": "array", "items": {"type": "integer"}},

@@ -400,6 +400,10 @@ namespace {
 nlohmann::json ModelListing(const ModelView& view) {
   nlohmann::json j;
   j["versions"] = view.versions;
+  j["archived"] = view.archived;
+  nlohmann::json states = nlohmann::json::object();
+  for (const auto& [v, state] : view.states) states[std::to_string(v)] = state.ToJson();
+  j["state"] = std::move(states);
   nlohmann::json aliases = nlohmann::json::object();
   for (const auto& [name, v] : view.aliases) aliases[name] = v;
   if (view.latest()) aliases["latest"] = view.latest();

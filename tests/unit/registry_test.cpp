@@ -195,7 +195,7 @@ TEST_F(RegistryTest, BundleRoundTripAndImportAsANewVersion) {
   EXPECT_EQ(ReadBundle(*bundle, "b")->metadata, *store_->Get("1/metadata.json"));
   auto v = registry_->Import(*bundle, "import");
   ASSERT_THAT(v, IsOk());
-  EXPECT_EQ(*v, 2);
+  EXPECT_EQ(v->version, 2);
   auto art = registry_->Fetch(2);
   ASSERT_THAT(art, IsOk());
   EXPECT_EQ(art->model, fixtures::TinyModelJson(0.25f));
@@ -239,7 +239,7 @@ TEST_F(RegistryTest, MaliciousBundlesAreRejectedAndNothingIsWritten) {
     EXPECT_THAT(v, StatusIs(_, HasSubstr("evil.zip"))) << c.name;
   }
   EXPECT_TRUE(Keys().empty());
-  EXPECT_EQ(*registry_->Import(MakeZip(good), "import"), 1);
+  EXPECT_EQ(registry_->Import(MakeZip(good), "import")->version, 1);
 }
 
 // An attacker can recompute every checksum; the model itself must still be
@@ -456,6 +456,264 @@ TEST_F(RegistryTest, PrefixedStoreKeepsKeysRelative) {
   EXPECT_THAT(scoped->Describe(), ::testing::EndsWith("/models/m"));
   ASSERT_TRUE(scoped->Delete("a/b.txt").ok());
   EXPECT_THAT(store_->Get("models/m/a/b.txt"), StatusIs(Code::kNotFound, _));
+}
+
+// ---- Housekeeping (issue 15): archive, delete, alias rm, tags, description,
+// the import of a bundle imported before. Kept together at the end.
+
+using ::testing::ElementsAre;
+
+// A store that forwards to another, counts Gets and can fail the Nth Delete
+// (a crash of the deleting process at that point: nothing after it runs).
+class FaultyStore final : public Store {
+ public:
+  explicit FaultyStore(std::shared_ptr<Store> base) : base_(std::move(base)) {}
+  std::string Describe() const override { return base_->Describe(); }
+  Result<std::string> Get(const std::string& key) override {
+    ++gets;
+    return base_->Get(key);
+  }
+  Status Put(const std::string& key, std::string_view data) override { return base_->Put(key, data); }
+  Status PutIfAbsent(const std::string& key, std::string_view data) override { return base_->PutIfAbsent(key, data); }
+  Status PutFile(const std::string& key, const fs::path& file) override { return base_->PutFile(key, file); }
+  Status GetToFile(const std::string& key, const fs::path& file) override { return base_->GetToFile(key, file); }
+  Result<std::optional<ObjectInfo>> Head(const std::string& key) override { return base_->Head(key); }
+  Result<std::vector<ObjectInfo>> List(const std::string& prefix) override { return base_->List(prefix); }
+  Status Delete(const std::string& key) override {
+    if (fail_delete_at >= 0 && deletes++ == fail_delete_at) return Unavailable("injected: the process died here");
+    return base_->Delete(key);
+  }
+  Result<CleanupReport> Cleanup(bool dry_run) override { return base_->Cleanup(dry_run); }
+
+  int gets = 0;
+  int deletes = 0;
+  int fail_delete_at = -1;
+
+ private:
+  std::shared_ptr<Store> base_;
+};
+
+TEST_F(RegistryTest, AnArchivedVersionIsKeptAndServedByNumberButNeverLatest) {
+  for (int i = 0; i < 3; ++i) PublishOne();
+  ASSERT_THAT(registry_->Archive(3, false), IsOk());
+  EXPECT_THAT(registry_->Resolve("latest"), IsOkAndHolds(2));
+  EXPECT_THAT(registry_->Resolve("3"), IsOkAndHolds(3));
+  EXPECT_THAT(registry_->Fetch(3), IsOk());
+  EXPECT_THAT(registry_->ListVersions(), IsOkAndHolds(ElementsAre(1, 2, 3)));
+  auto listing = registry_->Listing(false);
+  ASSERT_THAT(listing, IsOk());
+  EXPECT_THAT(listing->archived, ElementsAre(3));
+  EXPECT_EQ(listing->latest, 2);
+  ASSERT_THAT(registry_->Archive(3, false), IsOk()) << "archiving twice is harmless";
+  ASSERT_THAT(registry_->Archive(2, false), IsOk());
+  ASSERT_THAT(registry_->Archive(1, false), IsOk());
+  EXPECT_THAT(registry_->Resolve("latest"),
+              StatusIs(Code::kFailedPrecondition, HasSubstr("every version is archived (1-3)")));
+  ASSERT_THAT(registry_->Unarchive(3), IsOk());
+  EXPECT_THAT(registry_->Resolve("latest"), IsOkAndHolds(3));
+  EXPECT_THAT(registry_->Archive(9, false), StatusIs(Code::kNotFound, HasSubstr("version 9 does not exist")));
+}
+
+TEST_F(RegistryTest, ArchiveAndDeleteRefuseAVersionAnAliasPointsToUnlessForced) {
+  PublishOne();
+  PublishOne();
+  ASSERT_THAT(registry_->SetAlias("production", 2, "test"), IsOk());
+  ASSERT_THAT(registry_->SetAlias("staging", 2, "test"), IsOk());
+  for (auto st : {registry_->Archive(2, false), registry_->Delete(2, false).status()}) {
+    EXPECT_THAT(st, StatusIs(Code::kFailedPrecondition, HasSubstr("alias 'production', 'staging' points to")));
+    EXPECT_THAT(st, StatusIs(_, HasSubstr("modelbay models alias rm production")));
+    EXPECT_THAT(st, StatusIs(_, HasSubstr("--force")));
+  }
+  EXPECT_THAT(registry_->ListVersions(), IsOkAndHolds(ElementsAre(1, 2)));
+  EXPECT_THAT(registry_->Listing(false)->archived, ::testing::IsEmpty());
+  // --force on archive keeps the aliases: they still serve the version.
+  ASSERT_THAT(registry_->Archive(2, true), IsOk());
+  EXPECT_THAT(registry_->Resolve("production"), IsOkAndHolds(2));
+  EXPECT_THAT(registry_->Resolve("latest"), IsOkAndHolds(1));
+  // --force on delete removes them: they would point at nothing.
+  auto report = registry_->Delete(2, true);
+  ASSERT_THAT(report, IsOk());
+  EXPECT_THAT(report->removed_aliases, ElementsAre("production", "staging"));
+  EXPECT_THAT(registry_->GetAlias("production"), IsOkAndHolds(std::optional<int>()));
+  EXPECT_THAT(registry_->Resolve("2"), StatusIs(Code::kNotFound, HasSubstr("version 2 was deleted")));
+}
+
+TEST_F(RegistryTest, ADeletedVersionIsGoneButItsNumberIsNeverReused) {
+  for (int i = 0; i < 3; ++i) PublishOne();
+  ASSERT_THAT(registry_->Describe(3, "to go"), IsOk());
+  ASSERT_THAT(registry_->SetTags(3, {{"owner", "ana"}}), IsOk());
+  auto report = registry_->Delete(3, false);
+  ASSERT_THAT(report, IsOk());
+  EXPECT_FALSE(report->finished_earlier_delete);
+  EXPECT_THAT(registry_->ListVersions(), IsOkAndHolds(ElementsAre(1, 2)));
+  EXPECT_THAT(registry_->Resolve("latest"), IsOkAndHolds(2));
+  std::vector<std::string> left;
+  for (const auto& k : Keys()) {
+    if (k.starts_with("3/")) left.push_back(k);
+  }
+  EXPECT_THAT(left, ElementsAre("3/.deleted", "3/.reserved"));
+  EXPECT_EQ(PublishOne(), 4);
+  EXPECT_THAT(registry_->Delete(3, false), StatusIs(Code::kNotFound, HasSubstr("version 3 was deleted")));
+  EXPECT_THAT(registry_->Delete(7, false), StatusIs(Code::kNotFound, HasSubstr("does not exist")));
+}
+
+// A delete killed after any of its store writes leaves either the whole
+// version (listed, loadable) or an invisible remainder: never a listed
+// version that fails to load, never a `latest` that names a half-deleted
+// one. A second delete finishes the job.
+TEST_F(RegistryTest, ADeleteThatStopsAtAnyStepLeavesAWholeVersionOrNone) {
+  for (int crash_at = 0;; ++crash_at) {
+    SCOPED_TRACE(crash_at);
+    fs::remove_all(root_);
+    auto faulty = std::make_shared<FaultyStore>(store_);
+    Registry registry(faulty);
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_THAT(registry.Publish(fixtures::TinyModelJson(), fixtures::TinyPreprocessorJson(), {}), IsOk());
+    }
+    ASSERT_THAT(registry.SetTags(2, {{"owner", "ana"}}), IsOk());
+    faulty->fail_delete_at = crash_at;
+    auto first = registry.Delete(2, false);
+    faulty->fail_delete_at = -1;
+    if (first.ok()) {  // no delete left to fail: every step was covered
+      EXPECT_GT(crash_at, 3);
+      break;
+    }
+    auto versions = registry.ListVersions();
+    ASSERT_THAT(versions, IsOk());
+    if (versions->size() == 2) {
+      EXPECT_THAT(registry.Fetch(2), IsOk()) << "a listed version must load";
+      EXPECT_THAT(registry.Resolve("latest"), IsOkAndHolds(2));
+    } else {
+      EXPECT_THAT(*versions, ElementsAre(1));
+      EXPECT_THAT(registry.Resolve("latest"), IsOkAndHolds(1));
+      EXPECT_THAT(registry.Listing(true), IsOk()) << "a remainder must not break the listing";
+    }
+    auto second = registry.Delete(2, false);
+    ASSERT_THAT(second, IsOk());
+    EXPECT_EQ(second->finished_earlier_delete, versions->size() == 1);
+    EXPECT_THAT(registry.ListVersions(), IsOkAndHolds(ElementsAre(1)));
+    auto rest = store_->List("2/");
+    ASSERT_THAT(rest, IsOk());
+    EXPECT_EQ(rest->size(), 2u) << "only .deleted and .reserved stay";
+  }
+}
+
+TEST_F(RegistryTest, TagsAndADescriptionLiveOutsideTheChecksummedMetadata) {
+  PublishOne();
+  const std::string metadata_before = *store_->Get("1/metadata.json");
+  ASSERT_THAT(registry_->SetTags(1, {{"owner", "ana"}, {"ticket", "ML-7 (reviewed)"}}), IsOk());
+  ASSERT_THAT(registry_->Describe(1, "baseline for the Q3 review — ünïcode"), IsOk());
+  auto state = registry_->State(1);
+  ASSERT_THAT(state, IsOk());
+  EXPECT_EQ(state->tags, (std::map<std::string, std::string>{{"owner", "ana"}, {"ticket", "ML-7 (reviewed)"}}));
+  EXPECT_EQ(state->description, "baseline for the Q3 review — ünïcode");
+  EXPECT_FALSE(state->archived);
+  EXPECT_EQ(*store_->Get("1/metadata.json"), metadata_before);
+  EXPECT_THAT(registry_->Fetch(1), IsOk()) << "checksums still verify";
+  // An empty value removes a tag; "" removes the description.
+  ASSERT_THAT(registry_->SetTags(1, {{"ticket", ""}}), IsOk());
+  ASSERT_THAT(registry_->Describe(1, ""), IsOk());
+  state = registry_->State(1);
+  EXPECT_EQ(state->tags, (std::map<std::string, std::string>{{"owner", "ana"}}));
+  EXPECT_EQ(state->description, "");
+  // Bad input is refused whole: nothing of the call is written.
+  EXPECT_THAT(registry_->SetTags(1, {{"team", "ml"}, {"Owner", "x"}}),
+              StatusIs(Code::kInvalidArgument, HasSubstr("tag key 'Owner' is not valid")));
+  EXPECT_THAT(registry_->SetTags(1, {{"team", "a\nb"}}),
+              StatusIs(Code::kInvalidArgument, HasSubstr("control character")));
+  EXPECT_THAT(registry_->SetTags(1, {{"team", std::string(300, 'x')}}),
+              StatusIs(Code::kInvalidArgument, HasSubstr("at most 256")));
+  EXPECT_THAT(registry_->Describe(1, "\xff\xfe"), StatusIs(Code::kInvalidArgument, HasSubstr("UTF-8")));
+  EXPECT_THAT(registry_->SetTags(1, {{"a/../b", "x"}}), StatusIs(Code::kInvalidArgument, _));
+  EXPECT_EQ(registry_->State(1)->tags, (std::map<std::string, std::string>{{"owner", "ana"}}));
+  EXPECT_THAT(registry_->SetTags(5, {{"owner", "ana"}}), StatusIs(Code::kNotFound, _));
+  // A damaged tag file is skipped, not fatal.
+  ASSERT_THAT(store_->Put("1/tags/broken.json", "{"), IsOk());
+  EXPECT_THAT(registry_->Listing(true), IsOk());
+  EXPECT_EQ(registry_->Listing(true)->StateOf(1).tags.count("broken"), 0u);
+}
+
+TEST_F(RegistryTest, ConcurrentTaggersOfDifferentKeysAllWin) {
+  PublishOne();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([this, i] {
+      Registry own(store_);
+      EXPECT_THAT(own.SetTags(1, {{"k" + std::to_string(i), std::to_string(i)}}), IsOk());
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(registry_->State(1)->tags.size(), 8u);
+}
+
+TEST_F(RegistryTest, AListingReadsATagObjectAgainOnlyWhenItChanged) {
+  auto counting = std::make_shared<FaultyStore>(store_);
+  Registry registry(counting);
+  ASSERT_THAT(registry.Publish(fixtures::TinyModelJson(), fixtures::TinyPreprocessorJson(), {}), IsOk());
+  ASSERT_THAT(registry.SetTags(1, {{"owner", "ana"}, {"team", "ml"}}), IsOk());
+  ASSERT_THAT(registry.Listing(true), IsOk());
+  const int after_first = counting->gets;
+  ASSERT_THAT(registry.Listing(true), IsOk());
+  EXPECT_EQ(counting->gets, after_first) << "unchanged objects come from the cache";
+  ASSERT_THAT(registry.SetTags(1, {{"owner", "bo"}}), IsOk());
+  const int before = counting->gets;
+  auto listing = registry.Listing(true);
+  ASSERT_THAT(listing, IsOk());
+  EXPECT_EQ(counting->gets, before + 1);
+  EXPECT_EQ(listing->StateOf(1).tags.at("owner"), "bo");
+}
+
+TEST_F(RegistryTest, AliasRemoveRemovesOnlyTheAlias) {
+  PublishOne();
+  ASSERT_THAT(registry_->SetAlias("staging", 1, "test"), IsOk());
+  ASSERT_THAT(registry_->RemoveAlias("staging"), IsOk());
+  EXPECT_THAT(registry_->GetAlias("staging"), IsOkAndHolds(std::optional<int>()));
+  EXPECT_THAT(registry_->Fetch(1), IsOk());
+  EXPECT_THAT(registry_->RemoveAlias("staging"), StatusIs(Code::kNotFound, HasSubstr("no alias 'staging' is set")));
+  EXPECT_THAT(registry_->RemoveAlias("latest"), StatusIs(Code::kInvalidArgument, HasSubstr("'latest'")));
+}
+
+TEST_F(RegistryTest, ImportingTheSameBundleAgainNamesTheEarlierImport) {
+  PublishOne();
+  auto bundle = registry_->Bundle(1);
+  ASSERT_THAT(bundle, IsOk());
+  auto first = registry_->Import(*bundle, "import");
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->version, 2);
+  EXPECT_FALSE(first->existing);
+  auto again = registry_->Import(*bundle, "import");
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->version, 2);
+  EXPECT_TRUE(again->existing);
+  EXPECT_THAT(registry_->ListVersions(), IsOkAndHolds(ElementsAre(1, 2)));
+  auto forced = registry_->Import(*bundle, "import", "b.zip", /*duplicate=*/true);
+  ASSERT_THAT(forced, IsOk());
+  EXPECT_EQ(forced->version, 3);
+  EXPECT_FALSE(forced->existing);
+  // Once the imports are deleted, the bundle is new again.
+  ASSERT_THAT(registry_->Delete(3, false), IsOk());
+  ASSERT_THAT(registry_->Delete(2, false), IsOk());
+  auto fresh = registry_->Import(*bundle, "import");
+  ASSERT_THAT(fresh, IsOk());
+  EXPECT_EQ(fresh->version, 4);
+  EXPECT_FALSE(fresh->existing);
+}
+
+TEST_F(RegistryTest, HousekeepingOfANamedModelStaysInItsFolder) {
+  PublishOne();
+  Registry churn(ModelScope(store_, "churn"));
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_THAT(churn.Publish(fixtures::TinyModelJson(), fixtures::TinyPreprocessorJson(), {}), IsOk());
+  }
+  ASSERT_THAT(churn.Archive(2, false), IsOk());
+  ASSERT_THAT(churn.SetTags(1, {{"owner", "ana"}}), IsOk());
+  EXPECT_THAT(churn.Resolve("latest"), IsOkAndHolds(1));
+  EXPECT_THAT(registry_->Resolve("latest"), IsOkAndHolds(1));
+  EXPECT_TRUE(registry_->State(1)->tags.empty());
+  ASSERT_THAT(churn.Delete(1, false), IsOk());
+  EXPECT_THAT(registry_->Fetch(1), IsOk());
+  EXPECT_THAT(Keys(), ::testing::Contains(std::string("models/churn/1/.deleted")));
+  EXPECT_THAT(Keys(), ::testing::Contains(std::string("models/churn/2/.archived")));
 }
 
 }  // namespace
