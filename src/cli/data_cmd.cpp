@@ -31,7 +31,6 @@ struct UploadArgs {
 
 // --sep: one ASCII character, or `tab` / `\t`.
 Result<char> ParseSep(const std::string& sep) {
-  if (sep.empty()) return ',';
   if (sep == "tab" || sep == "\\t" || sep == "\t") return '\t';
   const auto c = static_cast<unsigned char>(sep[0]);
   if (sep.size() != 1 || c < 0x20 || c >= 0x7f || c == '"' || std::isalnum(c)) {
@@ -70,15 +69,17 @@ void RegisterDataCommands(CLI::App& app, CliContext& ctx) {
   u->add_option("file", up->file, "CSV file (RFC 4180, UTF-8, with a header line)")->required();
   u->add_option("--name", up->name, "Key in the data store (default: the file's name)");
   u->add_option("--target", up->target, "Require this column (the training target) in the file");
-  u->add_option("--sep", up->sep,
+  CLI::Option* sep = u->add_option("--sep", up->sep,
                 "The file's delimiter (';', '|', `tab`, ...): read with it and stored comma-separated\n"
                 "(default: comma; a file written with ';', tab or '|' is refused with a hint to pass --sep)");
   u->add_flag("--json", up->json, "Print the outcome as JSON: {key, store, rows, sha256, unchanged}");
-  SetAction(u, ctx, [up, &ctx]() -> Status {
+  SetAction(u, ctx, [up, sep, &ctx]() -> Status {
     MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
     MB_ASSIGN_OR_RETURN(std::shared_ptr<Store> store, OpenStore(cfg.data, cfg));
     UploadOptions options;
-    MB_ASSIGN_OR_RETURN(options.delimiter, ParseSep(up->sep));
+    if (sep->count() > 0) {
+      MB_ASSIGN_OR_RETURN(options.delimiter, ParseSep(up->sep));
+    }
     options.name = up->name;
     if (!up->target.empty()) options.target = up->target;
     MB_ASSIGN_OR_RETURN(UploadOutcome outcome, UploadData(*store, up->file, options));

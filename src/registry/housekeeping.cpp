@@ -217,12 +217,19 @@ Status Registry::Unarchive(int version) {
 Result<DeleteReport> Registry::Delete(int version, bool force) {
   DeleteReport report;
   const std::string folder = VersionKey(version, "");
-  auto remove_rest = [&]() -> Status {
+  // The folder's objects other than .reserved and .deleted.
+  auto rest = [&]() -> Result<std::vector<std::string>> {
     MB_ASSIGN_OR_RETURN(auto objects, store_->List(folder));
+    std::vector<std::string> keys;
     for (const auto& o : objects) {
       std::string_view file = std::string_view(o.key).substr(folder.size());
-      if (file == kReserved || file == kDeleted) continue;
-      MB_RETURN_IF_ERROR(store_->Delete(o.key).WithContext(fmt::format("deleting version {}", version)));
+      if (file != kReserved && file != kDeleted) keys.push_back(o.key);
+    }
+    return keys;
+  };
+  auto remove = [&](const std::vector<std::string>& keys) -> Status {
+    for (const auto& key : keys) {
+      MB_RETURN_IF_ERROR(store_->Delete(key).WithContext(fmt::format("deleting version {}", version)));
     }
     return Status::Ok();
   };
@@ -231,8 +238,10 @@ Result<DeleteReport> Registry::Delete(int version, bool force) {
     if (commit.status().code() != Code::kNotFound) return commit.status();
     MB_ASSIGN_OR_RETURN(auto tomb, store_->Head(VersionKey(version, kDeleted)));
     if (!tomb) return commit.status();
+    MB_ASSIGN_OR_RETURN(auto left, rest());
+    if (left.empty()) return commit.status();  // deleted whole before: "version N was deleted"
     report.finished_earlier_delete = true;
-    MB_RETURN_IF_ERROR(remove_rest());
+    MB_RETURN_IF_ERROR(remove(left));
     return report;
   }
   // Step 2: the aliases on it.
@@ -246,7 +255,8 @@ Result<DeleteReport> Registry::Delete(int version, bool force) {
   json tomb = {{"deleted", FormatIso8601(clock_())}, {"host", HostName()}, {"pid", ::getpid()}};
   MB_RETURN_IF_ERROR(store_->Put(VersionKey(version, kDeleted), tomb.dump(2) + "\n"));
   MB_RETURN_IF_ERROR(store_->Delete(VersionKey(version, kCommitted)));
-  MB_RETURN_IF_ERROR(remove_rest());
+  MB_ASSIGN_OR_RETURN(auto left, rest());
+  MB_RETURN_IF_ERROR(remove(left));
   spdlog::debug("deleted version {} in {}", version, store_->Describe());
   return report;
 }

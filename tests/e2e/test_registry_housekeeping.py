@@ -11,12 +11,13 @@ import re
 
 import pytest
 
-from conftest import make_local_stores
+from conftest import make_trained_stores
 from model_util import tiny_model
 from serve_util import Server, wait_for
 from test_registry import import_bundle, make_bundle
 
 USAGE, NOT_FOUND, PRECONDITION = 2, 3, 5
+ROW = ["aa", 2, 2]  # Country, Count, id of the sample churn data
 
 
 def versions_of(stores, *extra) -> dict[int, dict]:
@@ -190,9 +191,11 @@ def test_housekeeping_of_a_named_model(stores, tmp_path):
 
 
 def test_the_server_shows_state_and_follows_archive_and_delete(tmp_path):
-    stores = make_local_stores(tmp_path)
-    for i in (1, 2, 3):
-        import_bundle(stores, make_bundle(tmp_path / f"b{i}.zip", i, tiny_model(i / 10)))
+    stores = make_trained_stores(tmp_path)  # version 1, promoted to production
+    stores.run("models", "export", "1", "--out", "b.zip")
+    for _ in (2, 3):  # the same model again as versions 2 and 3
+        stores.run("models", "import", "b.zip", "--duplicate")
+    stores.run("models", "alias", "rm", "production")
     stores.run("models", "tag", "2", "owner=ana")
     stores.run("models", "describe", "2", "candidate")
     with Server(stores, args=["--threads", "2", "--alias-refresh", "0.3", "--results-refresh", "0"]) as srv:
@@ -202,18 +205,18 @@ def test_the_server_shows_state_and_follows_archive_and_delete(tmp_path):
         assert listing["state"]["2"] == {"archived": False, "tags": {"owner": "ana"}, "description": "candidate"}
         meta = srv.get("/models/2").json()
         assert meta["version"] == 2 and meta["tags"] == {"owner": "ana"} and meta["description"] == "candidate"
-        assert srv.infer([[0.9, 0.1]], version="3").status_code == 200
+        assert srv.infer([ROW], version="3").status_code == 200
 
         stores.run("models", "archive", "3")
         wait_for(lambda: srv.get("/models").json()["aliases"]["latest"] == 2, timeout=30)
         listing = srv.get("/models").json()
         assert listing["archived"] == [3] and listing["state"]["3"]["archived"] is True
         assert listing["default"] == 2
-        assert srv.infer([[0.9, 0.1]], version="3").status_code == 200, "an archived version serves by number"
+        assert srv.infer([ROW], version="3").status_code == 200, "an archived version serves by number"
         assert srv.get("/models/3").json()["archived"] is True
 
         stores.run("models", "delete", "3")
         wait_for(lambda: srv.get("/models").json()["versions"] == [1, 2], timeout=30)
-        r = srv.infer([[0.9, 0.1]], version="3")
+        r = srv.infer([ROW], version="3")
         assert r.status_code == 404, r.text
         assert srv.get("/models/3").status_code == 404

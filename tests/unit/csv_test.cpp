@@ -433,5 +433,22 @@ TEST(Csv, ChunkedParseReportsTheFirstError) {
   }
 }
 
+// ---- upload --sep (issue 15): another delimiter rewritten as commas.
+
+TEST(ToCommaSeparated, RewritesDelimitersOutsideQuotesOnly) {
+  using testutil::IsOkAndHolds;
+  using testutil::StatusIs;
+  EXPECT_THAT(ToCommaSeparated("a;b;c\n1;2,5;\"x;\"\"y\"\"\"\r\n;;\n", ';', "f.csv"),
+              IsOkAndHolds(std::string("a,b,c\n1,\"2,5\",\"x;\"\"y\"\"\"\r\n,,\n")));
+  EXPECT_THAT(ToCommaSeparated("a\tb\n1\t2", '\t', "f.csv"), IsOkAndHolds(std::string("a,b\n1,2")));
+  EXPECT_THAT(ToCommaSeparated("a,b\n1,2\n", ',', "f.csv"), IsOkAndHolds(std::string("a,b\n1,2\n")));
+  EXPECT_THAT(ToCommaSeparated("a,b\n1;2\n", ';', "f.csv"),
+              StatusIs(Code::kInvalidArgument, ::testing::HasSubstr("f.csv:1: --sep semicolon (;)")));
+  // What the rewrite cannot fix is left for the parser, which names the line.
+  auto text = ToCommaSeparated("a;b\n1;x\"y\n", ';', "f.csv");
+  ASSERT_TRUE(text.ok());
+  EXPECT_THAT(ParseCsv(*text, "f.csv"), StatusIs(Code::kInvalidArgument, ::testing::HasSubstr("f.csv:2:")));
+}
+
 }  // namespace
 }  // namespace modelbay
