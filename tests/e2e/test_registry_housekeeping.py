@@ -220,3 +220,21 @@ def test_the_server_shows_state_and_follows_archive_and_delete(tmp_path):
         r = srv.infer([ROW], version="3")
         assert r.status_code == 404, r.text
         assert srv.get("/models/3").status_code == 404
+
+
+def test_delete_leaves_the_results_store_alone(tmp_path):
+    stores = make_trained_stores(tmp_path)  # version 1, production
+    rows = (stores.cwd / "churn.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    keep = [i for i, n in enumerate(header) if n != "churn"]
+    (stores.cwd / "new.csv").write_text("\n".join(",".join(r.split(",")[i] for i in keep) for r in rows[:21]) + "\n")
+    stores.run("predict", "new.csv", "--version", "1", "--out", "scored.csv")
+    before = stores.list_keys("results")
+    assert any(k.startswith("logs/v1/") for k in before), before
+    out = stores.run("models", "delete", "1", "--force").stdout
+    assert "removed alias production" in out and "results_1.csv in the results store are kept" in out
+    assert stores.list_keys("results") == before
+    exported = json.loads(stores.run("results", "export", "--version", "1", "--out", "r.csv", "--json").stdout)
+    assert exported["rows"] == 20
+    proc = stores.run("models", "list")
+    assert proc.returncode == 0 and "no versions yet" in proc.stdout
