@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -102,13 +103,15 @@ Status ValidateTagKey(std::string_view key) {
   return Status::Ok();
 }
 
-Result<std::string> Registry::GetCached(const ObjectInfo& object) {
+Result<std::string> Registry::GetCached(const ObjectInfo& object, bool& fresh) {
+  fresh = false;
   {
     std::lock_guard lock(state_mu_);
     auto it = state_cache_.find(object.key);
     if (it != state_cache_.end() && it->second.first == object.etag) return it->second.second;
   }
   MB_ASSIGN_OR_RETURN(std::string bytes, store_->Get(object.key));
+  fresh = true;
   std::lock_guard lock(state_mu_);
   state_cache_[object.key] = {object.etag, bytes};
   return bytes;
@@ -137,34 +140,47 @@ Status Registry::FillStates(const std::vector<ObjectInfo>& objects, bool with_st
     }
   }
   for (const ObjectInfo* o : state_objects) {
-    auto bytes = GetCached(*o);
+    bool fresh = false;
+    auto bytes = GetCached(*o, fresh);
     if (!bytes.ok()) {
       if (bytes.status().code() == Code::kNotFound) continue;  // removed since the listing
       return bytes.status();
     }
-    auto doc = ParseJsonObject(*bytes, o->key, Code::kDataLoss);
     const int v = *VersionOfKey(o->key);
     std::string_view file = std::string_view(o->key).substr(o->key.find('/') + 1);
-    const char* field = file == kDescriptionFile ? "description" : "value";
-    if (!doc.ok() || !doc->contains(field) || !(*doc)[field].is_string()) {
-      spdlog::warn("model store: ignoring {}: {} (rewrite it with `modelbay models {} {} ...`)", o->key,
-                   doc.ok() ? fmt::format("no \"{}\" string", field) : doc.status().message(),
-                   file == kDescriptionFile ? "describe" : "tag", v);
+    const bool description = file == kDescriptionFile;
+    const char* field = description ? "description" : "value";
+    // Written by hand or by another tool: checked like a value given to `tag`.
+    std::string problem;
+    auto doc = ParseJsonObject(*bytes, o->key, Code::kDataLoss);
+    if (!doc.ok()) {
+      problem = doc.status().message();
+    } else if (!doc->contains(field) || !(*doc)[field].is_string()) {
+      problem = fmt::format("no \"{}\" string", field);
+    } else if (Status st = CheckText(field, (*doc)[field].get<std::string>(),
+                                     description ? kMaxDescriptionBytes : kMaxTagValueBytes);
+               !st.ok()) {
+      problem = st.message();
+    }
+    if (!problem.empty()) {
+      if (fresh) {  // once per content, not on every refresh
+        spdlog::warn("model store: ignoring {}: {} (rewrite it with `modelbay models {} {} ...`)", o->key, problem,
+                     description ? "describe" : "tag", v);
+      }
       continue;
     }
     std::string text = (*doc)[field].get<std::string>();
-    if (file == kDescriptionFile) {
+    if (description) {
       out.states[v].description = std::move(text);
     } else {
       out.states[v].tags[*TagOfFile(file)] = std::move(text);
     }
   }
   if (with_state && prune) {  // forget objects that are gone, so the cache stays as small as the state
+    std::set<std::string_view> listed;
+    for (const ObjectInfo* o : state_objects) listed.insert(o->key);
     std::lock_guard lock(state_mu_);
-    std::erase_if(state_cache_, [&](const auto& entry) {
-      return std::none_of(state_objects.begin(), state_objects.end(),
-                          [&](const ObjectInfo* o) { return o->key == entry.first; });
-    });
+    std::erase_if(state_cache_, [&](const auto& entry) { return !listed.contains(entry.first); });
   }
   return Status::Ok();
 }

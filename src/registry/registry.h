@@ -231,7 +231,9 @@ class Registry {
   // objects of the committed versions in out.versions. `prune` drops cached
   // objects not among `objects` (only for a listing of the whole store).
   Status FillStates(const std::vector<ObjectInfo>& objects, bool with_state, bool prune, VersionListing& out);
-  Result<std::string> GetCached(const ObjectInfo& object);
+  // The object's bytes, from the cache when its ETag is unchanged; `fresh`
+  // says they were read from the store now.
+  Result<std::string> GetCached(const ObjectInfo& object, bool& fresh);
 
   std::shared_ptr<Store> store_;
   Clock clock_;

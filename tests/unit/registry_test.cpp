@@ -631,6 +631,9 @@ TEST_F(RegistryTest, TagsAndADescriptionLiveOutsideTheChecksummedMetadata) {
   ASSERT_THAT(store_->Put("1/tags/broken.json", "{"), IsOk());
   EXPECT_THAT(registry_->Listing(true), IsOk());
   EXPECT_EQ(registry_->Listing(true)->StateOf(1).tags.count("broken"), 0u);
+  // So is one written by another tool with what `tag` refuses (a terminal escape).
+  ASSERT_THAT(store_->Put("1/tags/evil.json", R"({"value": "\u001b[31mred"})"), IsOk());
+  EXPECT_EQ(registry_->Listing(true)->StateOf(1).tags, (std::map<std::string, std::string>{{"owner", "ana"}}));
 }
 
 TEST_F(RegistryTest, ConcurrentTaggersOfDifferentKeysAllWin) {
