@@ -370,6 +370,58 @@ Status ReadTrees(const Context& ctx, const json& model, std::string_view path, c
   return Status::Ok();
 }
 
+// Edges from `node` to its deepest leaf (the forest was validated: children
+// follow their parent, so this terminates).
+int SubtreeDepth(const std::vector<ForestNode>& nodes, uint32_t node) {
+  if (nodes[node].is_leaf()) return 0;
+  return 1 + std::max(SubtreeDepth(nodes, nodes[node].left), SubtreeDepth(nodes, nodes[node].left + 1));
+}
+
+// Copies the subtree at `node` into heap position `heap` (at `level`) of one
+// complete tree; a leaf above the bottom becomes a padding split over two
+// copies of itself.
+void FillComplete(const std::vector<ForestNode>& nodes, uint32_t node, size_t heap, int level, int depth,
+                  CompleteNode* splits, float* leaves) {
+  if (level == depth) {
+    leaves[heap - ((size_t{1} << depth) - 1)] = nodes[node].value;
+    return;
+  }
+  const ForestNode& n = nodes[node];
+  if (n.is_leaf()) {
+    splits[heap] = CompleteNode{0.0f, 0};
+    FillComplete(nodes, node, 2 * heap + 1, level + 1, depth, splits, leaves);
+    FillComplete(nodes, node, 2 * heap + 2, level + 1, depth, splits, leaves);
+    return;
+  }
+  const uint32_t feature = n.info & ForestNode::kFeatureMask;
+  const uint32_t slot = 2 * feature + ((n.info & ForestNode::kDefaultLeft) != 0 ? 0u : 1u);
+  splits[heap] = CompleteNode{n.value, kCompleteLanes * slot};
+  FillComplete(nodes, n.left, 2 * heap + 1, level + 1, depth, splits, leaves);
+  FillComplete(nodes, n.left + 1, 2 * heap + 2, level + 1, depth, splits, leaves);
+}
+
+// Builds forest->complete when the deepest tree is within
+// limits.max_complete_depth and padding at most multiplies the node count by
+// 16 (sparse deep trees keep only the node-by-node layout).
+void BuildComplete(const ForestLimits& limits, Forest* forest) {
+  int depth = 0;
+  for (uint32_t root : forest->roots) {
+    depth = std::max(depth, SubtreeDepth(forest->nodes, root));
+    if (depth > limits.max_complete_depth) return;
+  }
+  const size_t trees = forest->roots.size();
+  const size_t padded = trees * ((size_t{2} << depth) - 1);
+  if (padded > 16 * forest->nodes.size()) return;
+  CompleteForest& c = forest->complete;
+  c.depth = depth;
+  c.splits.assign(trees * c.splits_per_tree(), CompleteNode{0.0f, 0});
+  c.leaves.assign(trees * c.leaves_per_tree(), 0.0f);
+  for (size_t t = 0; t < trees; ++t) {
+    FillComplete(forest->nodes, forest->roots[t], 0, 0, depth, c.splits.data() + t * c.splits_per_tree(),
+                 c.leaves.data() + t * c.leaves_per_tree());
+  }
+}
+
 Status ReadBooster(const Context& ctx, const json& booster, const ForestLimits& limits, XgbModel* out) {
   MB_ASSIGN_OR_RETURN(out->booster, StringMember(ctx, booster, "learner.gradient_booster", "name"));
   if (out->booster == "gbtree") {
@@ -422,6 +474,7 @@ Result<XgbModel> ParseXgboostModel(std::string_view text, std::string_view sourc
   }
   MB_ASSIGN_OR_RETURN(const json* booster, Member(ctx, *learner, "learner", "gradient_booster"));
   MB_RETURN_IF_ERROR(ReadBooster(ctx, *booster, limits, &out));
+  if (out.fallback_reason.empty()) BuildComplete(limits, &out.forest);
   return out;
 }
 

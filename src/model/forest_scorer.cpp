@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -41,17 +42,137 @@ void Softmax(float* p, size_t k) {
   for (size_t i = 0; i < k; ++i) p[i] /= static_cast<float>(wsum);
 }
 
-// Margins of rows [0, n) of the block into m (n x groups).
-void BlockMargins(const XgbModel& model, const float* rows, size_t n, size_t cols, float* m) {
+// Margins of rows [0, n) of the block into m (n x groups), node by node
+// (forests without a complete layout).
+void BlockMarginsNodes(const XgbModel& model, const float* rows, size_t n, size_t cols, float* m) {
   const Forest& f = model.forest;
   const size_t groups = model.num_outputs();
-  std::fill(m, m + n * groups, model.base_margin);
   const ForestNode* nodes = f.nodes.data();
   const size_t trees = f.roots.size();
   for (size_t t = 0; t < trees; ++t) {
     const uint32_t root = f.roots[t];
     const uint32_t g = f.groups[t];
     for (size_t r = 0; r < n; ++r) m[r * groups + g] += LeafValue(nodes, root, rows + r * cols);
+  }
+}
+
+constexpr size_t kLanes = kCompleteLanes;
+
+// Rows widened for CompleteNode::offset into `lanes` (2 * cols * kLanes
+// floats): lane j of slot 2c is row j's x_c with NaN as -inf, of slot 2c+1
+// with NaN as +inf.
+inline void Widen(const float* rows, size_t n, size_t cols, float* lanes) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  for (size_t j = 0; j < n; ++j) {
+    for (size_t c = 0; c < cols; ++c) {
+      const float x = rows[j * cols + c];
+      const bool missing = std::isnan(x);
+      lanes[(2 * c) * kLanes + j] = missing ? -kInf : x;
+      lanes[(2 * c + 1) * kLanes + j] = missing ? kInf : x;
+    }
+  }
+}
+
+// One branch-free step of lane j down a complete tree from split i: to 2i+1
+// (left) or 2i+2 (right).
+inline uint32_t Step(const CompleteNode* splits, uint32_t i, const float* lanes, size_t j) {
+  const CompleteNode n = splits[i];
+  return 2 * i + 1 + static_cast<uint32_t>(!(lanes[n.offset + j] < n.threshold));
+}
+
+// kLanes walks at once, level by level: the walks are independent, so their
+// loads overlap instead of each waiting on the previous step. Leaf indices
+// (within each tree's leaves) go to leaf[].
+
+// One tree, the kLanes rows of `lanes`.
+inline void WalkRows(const CompleteNode* tree, const float* lanes, int depth, uint32_t* leaf) {
+  uint32_t idx[kLanes] = {};
+  for (int d = 0; d < depth; ++d) {
+#pragma GCC unroll 8
+    for (size_t j = 0; j < kLanes; ++j) idx[j] = Step(tree, idx[j], lanes, j);
+  }
+  const uint32_t first_leaf = (uint32_t{1} << depth) - 1;
+  for (size_t j = 0; j < kLanes; ++j) leaf[j] = idx[j] - first_leaf;
+}
+
+// kLanes consecutive trees (`splits_per_tree` apart), the row in lane 0.
+inline void WalkTrees(const CompleteNode* trees, size_t splits_per_tree, const float* lanes, int depth,
+                      uint32_t* leaf) {
+  uint32_t idx[kLanes] = {};
+  for (int d = 0; d < depth; ++d) {
+#pragma GCC unroll 8
+    for (size_t j = 0; j < kLanes; ++j) idx[j] = Step(trees + j * splits_per_tree, idx[j], lanes, 0);
+  }
+  const uint32_t first_leaf = (uint32_t{1} << depth) - 1;
+  for (size_t j = 0; j < kLanes; ++j) leaf[j] = idx[j] - first_leaf;
+}
+
+// The row in lane `lane` across all trees, kLanes trees at a time; leaves
+// are added in tree order.
+void RowMarginsComplete(const XgbModel& model, const float* lanes, size_t lane, float* m) {
+  const Forest& f = model.forest;
+  const CompleteForest& c = f.complete;
+  const size_t trees = f.roots.size();
+  const size_t sp = c.splits_per_tree(), lp = c.leaves_per_tree();
+  lanes += lane;
+  uint32_t leaf[kLanes];
+  size_t t = 0;
+  for (; t + kLanes <= trees; t += kLanes) {
+    WalkTrees(c.splits.data() + t * sp, sp, lanes, c.depth, leaf);
+    for (size_t j = 0; j < kLanes; ++j) m[f.groups[t + j]] += c.leaves[(t + j) * lp + leaf[j]];
+  }
+  for (; t < trees; ++t) {
+    const CompleteNode* tree = c.splits.data() + t * sp;
+    uint32_t i = 0;
+    for (int d = 0; d < c.depth; ++d) i = Step(tree, i, lanes, 0);
+    m[f.groups[t]] += c.leaves[t * lp + i - sp];
+  }
+}
+
+// Rows [0, n) of a block: widened once, kLanes rows to a group; each tree
+// in turn walks a full group's rows at once (the block's rows stay in cache
+// while the trees stream past); the rows of a last partial group are walked
+// across trees.
+void BlockMarginsComplete(const XgbModel& model, const float* rows, size_t n, size_t cols, float* m) {
+  const Forest& f = model.forest;
+  const CompleteForest& c = f.complete;
+  const size_t groups = model.num_outputs();
+  const size_t trees = f.roots.size();
+  const size_t sp = c.splits_per_tree(), lp = c.leaves_per_tree();
+  const size_t group_floats = 2 * cols * kLanes;
+  const size_t num_groups = (n + kLanes - 1) / kLanes;
+  thread_local std::vector<float> widened;
+  widened.resize(num_groups * group_floats);
+  for (size_t g = 0; g < num_groups; ++g) {
+    Widen(rows + g * kLanes * cols, std::min(kLanes, n - g * kLanes), cols, widened.data() + g * group_floats);
+  }
+  const size_t full = n / kLanes;
+  uint32_t leaf[kLanes];
+  if (full > 0) {
+    for (size_t t = 0; t < trees; ++t) {
+      const CompleteNode* tree = c.splits.data() + t * sp;
+      const float* leaves = c.leaves.data() + t * lp;
+      const uint32_t out = f.groups[t];
+      for (size_t g = 0; g < full; ++g) {
+        WalkRows(tree, widened.data() + g * group_floats, c.depth, leaf);
+        float* gm = m + g * kLanes * groups + out;
+        for (size_t j = 0; j < kLanes; ++j) gm[j * groups] += leaves[leaf[j]];
+      }
+    }
+  }
+  for (size_t r = full * kLanes; r < n; ++r) {
+    RowMarginsComplete(model, widened.data() + full * group_floats, r - full * kLanes, m + r * groups);
+  }
+}
+
+// Margins of rows [0, n) of the block into m (n x groups): base_margin, then
+// each tree's leaf in tree order, in float, as XGBoost sums.
+void BlockMargins(const XgbModel& model, const float* rows, size_t n, size_t cols, float* m) {
+  std::fill(m, m + n * model.num_outputs(), model.base_margin);
+  if (model.forest.complete.built()) {
+    BlockMarginsComplete(model, rows, n, cols, m);
+  } else {
+    BlockMarginsNodes(model, rows, n, cols, m);
   }
 }
 
