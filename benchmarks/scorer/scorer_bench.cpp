@@ -3,6 +3,8 @@
 // sample-data` (trainer defaults: 100 rounds, depth 6, binary:logistic), for
 // 1, 100 and 100,000 rows per call, one thread.
 //   forest/N            PredictForest on pre-encoded rows
+//   forest_portable/N   PredictForest with SetForestSimd(false): the
+//                       complete layout walked without AVX2
 //   forest_nodes/N      PredictForest without the complete-tree layout
 //                       (ForestLimits::max_complete_depth 0: the node-by-node
 //                       walk, the scorer before the complete layout)
@@ -186,6 +188,19 @@ void Forest(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
 }
 
+void ForestPortable(benchmark::State& state) {
+  Setup& s = S();
+  const size_t n = static_cast<size_t>(state.range(0));
+  std::vector<float> out(n);
+  SetForestSimd(false);
+  for (auto _ : state) {
+    (void)PredictForest(s.forest, s.rows.data(), n, s.cols, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  SetForestSimd(true);
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
+}
+
 void ForestNodes(benchmark::State& state) {
   Setup& s = S();
   const size_t n = static_cast<size_t>(state.range(0));
@@ -252,6 +267,7 @@ void Tl2cgen(benchmark::State& state) {
 }
 
 BENCHMARK(Forest)->Name("forest")->Arg(1)->Arg(100)->Arg(100000);
+BENCHMARK(ForestPortable)->Name("forest_portable")->Arg(1)->Arg(100)->Arg(100000);
 BENCHMARK(ForestNodes)->Name("forest_nodes")->Arg(1)->Arg(100)->Arg(100000);
 BENCHMARK(LoadedForest)->Name("loaded_forest")->Arg(1)->Arg(100)->Arg(100000);
 BENCHMARK(XgbDense)->Name("xgb_dense")->Arg(1)->Arg(100)->Arg(100000);

@@ -378,26 +378,33 @@ int SubtreeDepth(const std::vector<ForestNode>& nodes, uint32_t node) {
 }
 
 // Copies the subtree at `node` into heap position `heap` (at `level`) of one
-// complete tree; a leaf above the bottom becomes a padding split over two
-// copies of itself.
+// complete tree (its splits at thresholds/offsets, its leaves at leaves); a
+// leaf above the bottom becomes a padding split over two copies of itself.
+struct CompleteTree {
+  float* thresholds;
+  uint32_t* offsets;
+  float* leaves;
+};
 void FillComplete(const std::vector<ForestNode>& nodes, uint32_t node, size_t heap, int level, int depth,
-                  CompleteNode* splits, float* leaves) {
+                  const CompleteTree& out) {
   if (level == depth) {
-    leaves[heap - ((size_t{1} << depth) - 1)] = nodes[node].value;
+    out.leaves[heap - ((size_t{1} << depth) - 1)] = nodes[node].value;
     return;
   }
   const ForestNode& n = nodes[node];
   if (n.is_leaf()) {
-    splits[heap] = CompleteNode{0.0f, 0};
-    FillComplete(nodes, node, 2 * heap + 1, level + 1, depth, splits, leaves);
-    FillComplete(nodes, node, 2 * heap + 2, level + 1, depth, splits, leaves);
+    out.thresholds[heap] = 0.0f;
+    out.offsets[heap] = 0;
+    FillComplete(nodes, node, 2 * heap + 1, level + 1, depth, out);
+    FillComplete(nodes, node, 2 * heap + 2, level + 1, depth, out);
     return;
   }
   const uint32_t feature = n.info & ForestNode::kFeatureMask;
   const uint32_t slot = 2 * feature + ((n.info & ForestNode::kDefaultLeft) != 0 ? 0u : 1u);
-  splits[heap] = CompleteNode{n.value, kCompleteLanes * slot};
-  FillComplete(nodes, n.left, 2 * heap + 1, level + 1, depth, splits, leaves);
-  FillComplete(nodes, n.left + 1, 2 * heap + 2, level + 1, depth, splits, leaves);
+  out.thresholds[heap] = n.value;
+  out.offsets[heap] = kCompleteLanes * slot;
+  FillComplete(nodes, n.left, 2 * heap + 1, level + 1, depth, out);
+  FillComplete(nodes, n.left + 1, 2 * heap + 2, level + 1, depth, out);
 }
 
 // Builds forest->complete when the deepest tree is within
@@ -414,11 +421,13 @@ void BuildComplete(const ForestLimits& limits, Forest* forest) {
   if (padded > 16 * forest->nodes.size()) return;
   CompleteForest& c = forest->complete;
   c.depth = depth;
-  c.splits.assign(trees * c.splits_per_tree(), CompleteNode{0.0f, 0});
-  c.leaves.assign(trees * c.leaves_per_tree(), 0.0f);
+  const size_t sp = c.splits_per_tree(), lp = c.leaves_per_tree();
+  c.thresholds.assign(trees * sp + kCompleteLanes, 0.0f);
+  c.offsets.assign(trees * sp + kCompleteLanes, 0);
+  c.leaves.assign(trees * lp, 0.0f);
   for (size_t t = 0; t < trees; ++t) {
-    FillComplete(forest->nodes, forest->roots[t], 0, 0, depth, c.splits.data() + t * c.splits_per_tree(),
-                 c.leaves.data() + t * c.leaves_per_tree());
+    FillComplete(forest->nodes, forest->roots[t], 0, 0, depth,
+                 CompleteTree{c.thresholds.data() + t * sp, c.offsets.data() + t * sp, c.leaves.data() + t * lp});
   }
 }
 

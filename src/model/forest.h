@@ -77,32 +77,32 @@ enum class OutputTransform {
   kArgmax,    // multi:softmax: the index of the largest margin
 };
 
-// One split of a complete tree, 8 bytes. The scorer reads rows widened to
-// two slots per feature: slot 2f holds x with NaN (missing) as -infinity,
-// slot 2f+1 x with NaN as +infinity. A split reads slot 2f when missing
-// values go left and 2f+1 when they go right, and goes right when
-// !(x < threshold): thresholds are finite, so a missing value follows the
-// default direction and every other value (infinities included) compares as
-// itself, with no test for NaN in the walk. Widened rows are stored
-// kCompleteLanes at a time, slot by slot (lane j of slot s at
-// s * kCompleteLanes + j), so a split holds that offset premultiplied.
-inline constexpr uint32_t kCompleteLanes = 8;
-struct CompleteNode {
-  float threshold;
-  uint32_t offset;  // kCompleteLanes * (2 * feature + (missing goes right ? 1 : 0))
-};
-
-// The same trees padded to complete binary trees of one depth, in heap order
+// The trees padded to complete binary trees of one depth, in heap order
 // (the children of split i are 2i+1 and 2i+2, no pointers), so every row
 // takes exactly `depth` branch-free steps per tree and the steps of several
 // rows (or trees) interleave. A leaf above the bottom level becomes a padding
 // split (offset 0) whose two subtrees both end in copies of that leaf, so
 // whichever way a row goes it reaches the leaf's value: scores are exactly
 // those of the original tree.
+//
+// A split is 8 bytes, in two arrays (so SIMD lanes load either with one
+// instruction): its threshold and its offset. The scorer reads rows widened
+// to two slots per feature: slot 2f holds x with NaN (missing) as -infinity,
+// slot 2f+1 x with NaN as +infinity. A split reads slot 2f when missing
+// values go left and 2f+1 when they go right, and goes right when
+// !(x < threshold): thresholds are finite, so a missing value follows the
+// default direction and every other value (infinities included) compares as
+// itself, with no test for NaN in the walk. Widened rows are stored
+// kCompleteLanes at a time, slot by slot (lane j of slot s at
+// s * kCompleteLanes + j), so a split's offset is its slot premultiplied.
+inline constexpr uint32_t kCompleteLanes = 8;
 struct CompleteForest {
   int depth = -1;  // -1: not built (too deep or too sparse); 0: every tree is one leaf
-  std::vector<CompleteNode> splits;  // trees x (2^depth - 1)
-  std::vector<float> leaves;         // trees x 2^depth
+  // trees x (2^depth - 1), then kCompleteLanes entries of padding (vector
+  // loads of a tree's top levels may read past its last tree).
+  std::vector<float> thresholds;
+  std::vector<uint32_t> offsets;  // kCompleteLanes * (2 * feature + (missing goes right ? 1 : 0))
+  std::vector<float> leaves;      // trees x 2^depth
 
   bool built() const { return depth >= 0; }
   size_t splits_per_tree() const { return (size_t{1} << depth) - 1; }

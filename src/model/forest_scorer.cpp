@@ -1,16 +1,21 @@
 #include "model/forest_scorer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <fmt/format.h>
 
 namespace modelbay {
 namespace {
 
-constexpr size_t kBlockRows = 64;
+constexpr size_t kBlockRows = 64;  // kMaxGroups * kLanes
 
 inline float LeafValue(const ForestNode* nodes, uint32_t root, const float* row) {
   const ForestNode* n = nodes + root;
@@ -73,11 +78,21 @@ inline void Widen(const float* rows, size_t n, size_t cols, float* lanes) {
   }
 }
 
+// One tree's splits.
+struct Splits {
+  const float* thresholds;
+  const uint32_t* offsets;
+};
+
 // One branch-free step of lane j down a complete tree from split i: to 2i+1
 // (left) or 2i+2 (right).
-inline uint32_t Step(const CompleteNode* splits, uint32_t i, const float* lanes, size_t j) {
-  const CompleteNode n = splits[i];
-  return 2 * i + 1 + static_cast<uint32_t>(!(lanes[n.offset + j] < n.threshold));
+inline uint32_t Step(Splits tree, uint32_t i, const float* lanes, size_t j) {
+  return 2 * i + 1 + static_cast<uint32_t>(!(lanes[tree.offsets[i] + j] < tree.thresholds[i]));
+}
+
+inline Splits TreeSplits(const CompleteForest& c, size_t t) {
+  const size_t sp = c.splits_per_tree();
+  return Splits{c.thresholds.data() + t * sp, c.offsets.data() + t * sp};
 }
 
 // kLanes walks at once, level by level: the walks are independent, so their
@@ -85,7 +100,7 @@ inline uint32_t Step(const CompleteNode* splits, uint32_t i, const float* lanes,
 // (within each tree's leaves) go to leaf[].
 
 // One tree, the kLanes rows of `lanes`.
-inline void WalkRows(const CompleteNode* tree, const float* lanes, int depth, uint32_t* leaf) {
+inline void WalkRows(Splits tree, const float* lanes, int depth, uint32_t* leaf) {
   uint32_t idx[kLanes] = {};
   for (int d = 0; d < depth; ++d) {
 #pragma GCC unroll 8
@@ -95,17 +110,76 @@ inline void WalkRows(const CompleteNode* tree, const float* lanes, int depth, ui
   for (size_t j = 0; j < kLanes; ++j) leaf[j] = idx[j] - first_leaf;
 }
 
-// kLanes consecutive trees (`splits_per_tree` apart), the row in lane 0.
-inline void WalkTrees(const CompleteNode* trees, size_t splits_per_tree, const float* lanes, int depth,
-                      uint32_t* leaf) {
+// kLanes consecutive trees from tree t, the row in lane 0.
+inline void WalkTrees(const CompleteForest& c, size_t t, const float* lanes, uint32_t* leaf) {
   uint32_t idx[kLanes] = {};
-  for (int d = 0; d < depth; ++d) {
+  Splits trees[kLanes];
+  for (size_t j = 0; j < kLanes; ++j) trees[j] = TreeSplits(c, t + j);
+  for (int d = 0; d < c.depth; ++d) {
 #pragma GCC unroll 8
-    for (size_t j = 0; j < kLanes; ++j) idx[j] = Step(trees + j * splits_per_tree, idx[j], lanes, 0);
+    for (size_t j = 0; j < kLanes; ++j) idx[j] = Step(trees[j], idx[j], lanes, 0);
   }
-  const uint32_t first_leaf = (uint32_t{1} << depth) - 1;
+  const uint32_t first_leaf = (uint32_t{1} << c.depth) - 1;
   for (size_t j = 0; j < kLanes; ++j) leaf[j] = idx[j] - first_leaf;
 }
+
+// With AVX2: `num_groups` groups of kLanes rows (`group_floats` apart), one
+// tree, each group's 8 walks in one vector and the groups interleaved level
+// by level. Levels 0-3 (at most 8 splits) pick their splits with a permute;
+// deeper levels gather them. Same comparisons as Step, so the same leaves.
+#if defined(__x86_64__)
+#define MODELBAY_FOREST_AVX2 1
+constexpr size_t kMaxGroups = 8;
+
+__attribute__((target("avx2"))) void WalkGroupsAvx2(Splits tree, const float* lanes, size_t group_floats,
+                                                    size_t num_groups, int depth, uint32_t* leaf) {
+  __m256i idx[kMaxGroups];
+  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i one = _mm256_set1_epi32(1);
+  for (size_t g = 0; g < num_groups; ++g) idx[g] = _mm256_setzero_si256();
+  for (int d = 0; d < depth; ++d) {
+    const int start = (1 << d) - 1;
+    const __m256i first = _mm256_set1_epi32(start);
+    __m256 level_thr = _mm256_setzero_ps();
+    __m256i level_off = _mm256_setzero_si256();
+    if (d < 4) {  // CompleteForest pads the arrays, so 8 entries can be read
+      level_thr = _mm256_loadu_ps(tree.thresholds + start);
+      level_off = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tree.offsets + start));
+    }
+    for (size_t g = 0; g < num_groups; ++g) {
+      __m256 thr;
+      __m256i off;
+      if (d < 4) {
+        const __m256i in_level = _mm256_sub_epi32(idx[g], first);
+        thr = _mm256_permutevar8x32_ps(level_thr, in_level);
+        off = _mm256_permutevar8x32_epi32(level_off, in_level);
+      } else {
+        thr = _mm256_i32gather_ps(tree.thresholds, idx[g], 4);
+        off = _mm256_i32gather_epi32(reinterpret_cast<const int*>(tree.offsets), idx[g], 4);
+      }
+      const __m256 x = _mm256_i32gather_ps(lanes + g * group_floats, _mm256_add_epi32(off, iota), 4);
+      // All ones (-1) where !(x < threshold): the right child.
+      const __m256i right = _mm256_castps_si256(_mm256_cmp_ps(x, thr, _CMP_NLT_UQ));
+      idx[g] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(idx[g], idx[g]), one), right);
+    }
+  }
+  const __m256i first_leaf = _mm256_set1_epi32((1 << depth) - 1);
+  for (size_t g = 0; g < num_groups; ++g) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(leaf + g * kLanes), _mm256_sub_epi32(idx[g], first_leaf));
+  }
+}
+
+#endif
+
+bool cpu_avx2() {
+#ifdef MODELBAY_FOREST_AVX2
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+#else
+  return false;
+#endif
+}
+std::atomic<bool> simd_enabled{true};
 
 // The row in lane `lane` across all trees, kLanes trees at a time; leaves
 // are added in tree order.
@@ -113,32 +187,32 @@ void RowMarginsComplete(const XgbModel& model, const float* lanes, size_t lane, 
   const Forest& f = model.forest;
   const CompleteForest& c = f.complete;
   const size_t trees = f.roots.size();
-  const size_t sp = c.splits_per_tree(), lp = c.leaves_per_tree();
+  const size_t lp = c.leaves_per_tree();
   lanes += lane;
   uint32_t leaf[kLanes];
   size_t t = 0;
   for (; t + kLanes <= trees; t += kLanes) {
-    WalkTrees(c.splits.data() + t * sp, sp, lanes, c.depth, leaf);
+    WalkTrees(c, t, lanes, leaf);
     for (size_t j = 0; j < kLanes; ++j) m[f.groups[t + j]] += c.leaves[(t + j) * lp + leaf[j]];
   }
   for (; t < trees; ++t) {
-    const CompleteNode* tree = c.splits.data() + t * sp;
+    const Splits tree = TreeSplits(c, t);
     uint32_t i = 0;
     for (int d = 0; d < c.depth; ++d) i = Step(tree, i, lanes, 0);
-    m[f.groups[t]] += c.leaves[t * lp + i - sp];
+    m[f.groups[t]] += c.leaves[t * lp + i - c.splits_per_tree()];
   }
 }
 
-// Rows [0, n) of a block: widened once, kLanes rows to a group; each tree
-// in turn walks a full group's rows at once (the block's rows stay in cache
-// while the trees stream past); the rows of a last partial group are walked
-// across trees.
+// Rows [0, n) of a block (at most kBlockRows): widened once, kLanes rows to a
+// group; each tree in turn walks the full groups' rows (the block's rows stay
+// in cache while the trees stream past); the rows of a last partial group
+// are walked across trees.
 void BlockMarginsComplete(const XgbModel& model, const float* rows, size_t n, size_t cols, float* m) {
   const Forest& f = model.forest;
   const CompleteForest& c = f.complete;
   const size_t groups = model.num_outputs();
   const size_t trees = f.roots.size();
-  const size_t sp = c.splits_per_tree(), lp = c.leaves_per_tree();
+  const size_t lp = c.leaves_per_tree();
   const size_t group_floats = 2 * cols * kLanes;
   const size_t num_groups = (n + kLanes - 1) / kLanes;
   thread_local std::vector<float> widened;
@@ -147,18 +221,20 @@ void BlockMarginsComplete(const XgbModel& model, const float* rows, size_t n, si
     Widen(rows + g * kLanes * cols, std::min(kLanes, n - g * kLanes), cols, widened.data() + g * group_floats);
   }
   const size_t full = n / kLanes;
-  uint32_t leaf[kLanes];
-  if (full > 0) {
-    for (size_t t = 0; t < trees; ++t) {
-      const CompleteNode* tree = c.splits.data() + t * sp;
-      const float* leaves = c.leaves.data() + t * lp;
-      const uint32_t out = f.groups[t];
-      for (size_t g = 0; g < full; ++g) {
-        WalkRows(tree, widened.data() + g * group_floats, c.depth, leaf);
-        float* gm = m + g * kLanes * groups + out;
-        for (size_t j = 0; j < kLanes; ++j) gm[j * groups] += leaves[leaf[j]];
-      }
+  uint32_t leaf[kBlockRows];
+  const bool avx2 = cpu_avx2() && simd_enabled.load(std::memory_order_relaxed);
+  for (size_t t = 0; full > 0 && t < trees; ++t) {
+    const Splits tree = TreeSplits(c, t);
+    if (avx2) {
+#ifdef MODELBAY_FOREST_AVX2
+      WalkGroupsAvx2(tree, widened.data(), group_floats, full, c.depth, leaf);
+#endif
+    } else {
+      for (size_t g = 0; g < full; ++g) WalkRows(tree, widened.data() + g * group_floats, c.depth, leaf + g * kLanes);
     }
+    const float* leaves = c.leaves.data() + t * lp;
+    float* out = m + f.groups[t];
+    for (size_t r = 0; r < full * kLanes; ++r) out[r * groups] += leaves[leaf[r]];
   }
   for (size_t r = full * kLanes; r < n; ++r) {
     RowMarginsComplete(model, widened.data() + full * group_floats, r - full * kLanes, m + r * groups);
@@ -177,6 +253,8 @@ void BlockMargins(const XgbModel& model, const float* rows, size_t n, size_t col
 }
 
 }  // namespace
+
+void SetForestSimd(bool enabled) { simd_enabled.store(enabled, std::memory_order_relaxed); }
 
 Status PredictForest(const XgbModel& model, const float* rows, size_t num_rows, size_t cols, float* out) {
   if (!model.fallback_reason.empty()) {

@@ -250,8 +250,16 @@ void ExpectSameAsXgboost(const fixtures::TrainedArtifacts& a, uint32_t seed) {
   const size_t complete_nodes = m->forest.roots.size() * ((size_t{2} << m->forest.complete.depth) - 1);
   ASSERT_LT(m->forest.nodes.size(), complete_nodes) << "some leaves sit above the bottom level (padded splits)";
   const size_t per_row = m->outputs_per_row();
-  for (const XgbModel* model : {&*m, &*by_node}) {
-    const char* layout = model->forest.complete.built() ? "complete" : "nodes";
+  struct Config {
+    const char* layout;
+    const XgbModel* model;
+    bool simd;
+  };
+  for (const Config& config : {Config{"complete, AVX2 when the CPU has it", &*m, true},
+                               Config{"complete, portable", &*m, false}, Config{"nodes", &*by_node, true}}) {
+    const XgbModel* model = config.model;
+    const char* layout = config.layout;
+    SetForestSimd(config.simd);
     std::vector<float> got(n);
     ASSERT_TRUE(PredictForest(*model, x.data(), kRows, model->num_feature, got.data()).ok());
     constexpr size_t kSmallCalls = 2600;
@@ -278,10 +286,12 @@ void ExpectSameAsXgboost(const fixtures::TrainedArtifacts& a, uint32_t seed) {
     }
     EXPECT_LE(worst, 1e-6) << m->objective << " (" << layout << "): output " << worst_at << " ours "
                            << got[worst_at] << " XGBoost " << want[worst_at];
-    ::testing::Test::RecordProperty(fmt::format("bit_identical_outputs_{}", layout), fmt::format("{} of {}", exact, n));
+    ::testing::Test::RecordProperty(fmt::format("bit_identical_outputs ({})", layout),
+                                    fmt::format("{} of {}", exact, n));
     std::cout << m->objective << " (" << layout << "): " << exact << " of " << n
               << " outputs bit-identical to XGBoost, max |diff| " << worst << "\n";
   }
+  SetForestSimd(true);
 }
 
 TEST(ForestScorer, BinaryEqualsXgboost) { ExpectSameAsXgboost(BinaryModel(), 11); }
