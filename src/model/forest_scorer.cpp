@@ -206,7 +206,7 @@ void RowMarginsComplete(const XgbModel& model, const float* lanes, size_t lane, 
 // Rows [0, n) of a block (at most kBlockRows): widened once, kLanes rows to a
 // group; each tree in turn walks the full groups' rows (the block's rows stay
 // in cache while the trees stream past); the rows of a last partial group
-// are walked across trees.
+// are walked across trees, unless the vector walk takes them along.
 void BlockMarginsComplete(const XgbModel& model, const float* rows, size_t n, size_t cols, float* m) {
   const Forest& f = model.forest;
   const CompleteForest& c = f.complete;
@@ -220,29 +220,39 @@ void BlockMarginsComplete(const XgbModel& model, const float* rows, size_t n, si
   for (size_t g = 0; g < num_groups; ++g) {
     Widen(rows + g * kLanes * cols, std::min(kLanes, n - g * kLanes), cols, widened.data() + g * group_floats);
   }
-  const size_t full = n / kLanes;
-  uint32_t leaf[kBlockRows];
   const bool avx2 = cpu_avx2() && simd_enabled.load(std::memory_order_relaxed);
-  for (size_t t = 0; full > 0 && t < trees; ++t) {
+  // Vector walks: the full groups, and a last partial group too when other
+  // groups hide its latency (its unused lanes walk zeros; their leaves are
+  // not added).
+  size_t walked_groups = n / kLanes;
+  if (avx2 && walked_groups >= 2 && walked_groups < num_groups) {
+    float* last = widened.data() + walked_groups * group_floats;
+    const size_t used = n - walked_groups * kLanes;
+    for (size_t slot = 0; slot < 2 * cols; ++slot) std::fill(last + slot * kLanes + used, last + (slot + 1) * kLanes, 0.0f);
+    walked_groups = num_groups;
+  }
+  const size_t walked_rows = std::min(n, walked_groups * kLanes);
+  uint32_t leaf[kBlockRows];
+  for (size_t t = 0; walked_groups > 0 && t < trees; ++t) {
     const Splits tree = TreeSplits(c, t);
     if (avx2) {
 #ifdef MODELBAY_FOREST_AVX2
-      WalkGroupsAvx2(tree, widened.data(), group_floats, full, c.depth, leaf);
+      WalkGroupsAvx2(tree, widened.data(), group_floats, walked_groups, c.depth, leaf);
 #endif
     } else {
-      for (size_t g = 0; g < full; ++g) WalkRows(tree, widened.data() + g * group_floats, c.depth, leaf + g * kLanes);
+      for (size_t g = 0; g < walked_groups; ++g) {
+        WalkRows(tree, widened.data() + g * group_floats, c.depth, leaf + g * kLanes);
+      }
     }
     const float* leaves = c.leaves.data() + t * lp;
     float* out = m + f.groups[t];
-    for (size_t r = 0; r < full * kLanes; ++r) out[r * groups] += leaves[leaf[r]];
+    for (size_t r = 0; r < walked_rows; ++r) out[r * groups] += leaves[leaf[r]];
   }
-  for (size_t r = full * kLanes; r < n; ++r) {
-    RowMarginsComplete(model, widened.data() + full * group_floats, r - full * kLanes, m + r * groups);
+  for (size_t r = walked_rows; r < n; ++r) {
+    RowMarginsComplete(model, widened.data() + (r / kLanes) * group_floats, r - (r / kLanes) * kLanes, m + r * groups);
   }
 }
 
-// Margins of rows [0, n) of the block into m (n x groups): base_margin, then
-// each tree's leaf in tree order, in float, as XGBoost sums.
 void BlockMargins(const XgbModel& model, const float* rows, size_t n, size_t cols, float* m) {
   std::fill(m, m + n * model.num_outputs(), model.base_margin);
   if (model.forest.complete.built()) {

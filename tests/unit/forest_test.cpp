@@ -240,7 +240,7 @@ void ExpectSameAsXgboost(const fixtures::TrainedArtifacts& a, uint32_t seed) {
 
   // Both layouts (complete trees, and node by node as for deep sparse
   // forests), all rows in one call (blocks of rows across each tree), and the
-  // first rows one call each and in calls of 13 (rows walked across trees).
+  // first rows one call each and in calls of 13 and 21.
   ForestLimits nodes_only;
   nodes_only.max_complete_depth = 0;
   auto by_node = ParseXgboostModel(a.model_json, "model.json", nodes_only);
@@ -269,8 +269,11 @@ void ExpectSameAsXgboost(const fixtures::TrainedArtifacts& a, uint32_t seed) {
                                 small.data() + r * per_row)
                       .ok());
     }
-    for (size_t r = kSmallCalls / 2; r < kSmallCalls; r += 13) {
-      ASSERT_TRUE(PredictForest(*model, x.data() + r * model->num_feature, 13, model->num_feature,
+    // Calls of 13 rows (one full group of 8, 5 rows walked across trees) and
+    // 21 (two full groups and a partial one the vector walk takes along).
+    for (size_t r = kSmallCalls / 2, k = 13; r < kSmallCalls; r += k, k = k == 13 ? 21 : 13) {
+      k = std::min(k, kSmallCalls - r);
+      ASSERT_TRUE(PredictForest(*model, x.data() + r * model->num_feature, k, model->num_feature,
                                 small.data() + r * per_row)
                       .ok());
     }
