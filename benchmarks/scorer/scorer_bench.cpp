@@ -177,40 +177,24 @@ Setup& S() {
   return *s;
 }
 
-void Forest(benchmark::State& state) {
+// PredictForest on `model` (the complete layout, or node by node), with or
+// without the AVX2 walk.
+void ScoreForest(benchmark::State& state, const XgbModel& model, bool simd) {
   Setup& s = S();
   const size_t n = static_cast<size_t>(state.range(0));
   std::vector<float> out(n);
+  SetForestSimd(simd);
   for (auto _ : state) {
-    (void)PredictForest(s.forest, s.rows.data(), n, s.cols, out.data());
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
-}
-
-void ForestPortable(benchmark::State& state) {
-  Setup& s = S();
-  const size_t n = static_cast<size_t>(state.range(0));
-  std::vector<float> out(n);
-  SetForestSimd(false);
-  for (auto _ : state) {
-    (void)PredictForest(s.forest, s.rows.data(), n, s.cols, out.data());
+    (void)PredictForest(model, s.rows.data(), n, s.cols, out.data());
     benchmark::DoNotOptimize(out.data());
   }
   SetForestSimd(true);
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
 }
 
-void ForestNodes(benchmark::State& state) {
-  Setup& s = S();
-  const size_t n = static_cast<size_t>(state.range(0));
-  std::vector<float> out(n);
-  for (auto _ : state) {
-    (void)PredictForest(s.forest_nodes, s.rows.data(), n, s.cols, out.data());
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
-}
+void Forest(benchmark::State& state) { ScoreForest(state, S().forest, true); }
+void ForestPortable(benchmark::State& state) { ScoreForest(state, S().forest, false); }
+void ForestNodes(benchmark::State& state) { ScoreForest(state, S().forest_nodes, true); }
 
 void LoadedForest(benchmark::State& state) {
   Setup& s = S();
