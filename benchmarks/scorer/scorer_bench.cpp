@@ -3,6 +3,11 @@
 // sample-data` (trainer defaults: 100 rounds, depth 6, binary:logistic), for
 // 1, 100 and 100,000 rows per call, one thread.
 //   forest/N            PredictForest on pre-encoded rows
+//   forest_portable/N   PredictForest with SetForestSimd(false): the
+//                       complete layout walked without AVX2
+//   forest_nodes/N      PredictForest without the complete-tree layout
+//                       (ForestLimits::max_complete_depth 0: the node-by-node
+//                       walk, the scorer before the complete layout)
 //   loaded_forest/N     LoadedModel::PredictEncoded (what /inference and
 //                       predict call: forest + class post-processing)
 //   xgb_dense/N         XGBoosterPredictFromDense, no proxy passed (XGBoost
@@ -51,6 +56,7 @@ struct Setup {
   std::string model_json;
   std::shared_ptr<const LoadedModel> loaded;
   XgbModel forest;
+  XgbModel forest_nodes;  // without the complete layout
   BoosterPtr booster;
   size_t cols = 0;
   std::vector<float> rows;  // kMaxRows x cols, encoded
@@ -101,6 +107,11 @@ struct Setup {
     auto parsed = ParseXgboostModel(model_json);
     Check(parsed.status());
     forest = std::move(*parsed);
+    ForestLimits nodes_only;
+    nodes_only.max_complete_depth = 0;
+    auto parsed_nodes = ParseXgboostModel(model_json, "model.json", nodes_only);
+    Check(parsed_nodes.status());
+    forest_nodes = std::move(*parsed_nodes);
     BoosterHandle h = nullptr;
     XGBoosterCreate(nullptr, 0, &h);
     booster.reset(h);
@@ -166,16 +177,24 @@ Setup& S() {
   return *s;
 }
 
-void Forest(benchmark::State& state) {
+// PredictForest on `model` (the complete layout, or node by node), with or
+// without the AVX2 walk.
+void ScoreForest(benchmark::State& state, const XgbModel& model, bool simd) {
   Setup& s = S();
   const size_t n = static_cast<size_t>(state.range(0));
   std::vector<float> out(n);
+  SetForestSimd(simd);
   for (auto _ : state) {
-    (void)PredictForest(s.forest, s.rows.data(), n, s.cols, out.data());
+    (void)PredictForest(model, s.rows.data(), n, s.cols, out.data());
     benchmark::DoNotOptimize(out.data());
   }
+  SetForestSimd(true);
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
 }
+
+void Forest(benchmark::State& state) { ScoreForest(state, S().forest, true); }
+void ForestPortable(benchmark::State& state) { ScoreForest(state, S().forest, false); }
+void ForestNodes(benchmark::State& state) { ScoreForest(state, S().forest_nodes, true); }
 
 void LoadedForest(benchmark::State& state) {
   Setup& s = S();
@@ -232,6 +251,8 @@ void Tl2cgen(benchmark::State& state) {
 }
 
 BENCHMARK(Forest)->Name("forest")->Arg(1)->Arg(100)->Arg(100000);
+BENCHMARK(ForestPortable)->Name("forest_portable")->Arg(1)->Arg(100)->Arg(100000);
+BENCHMARK(ForestNodes)->Name("forest_nodes")->Arg(1)->Arg(100)->Arg(100000);
 BENCHMARK(LoadedForest)->Name("loaded_forest")->Arg(1)->Arg(100)->Arg(100000);
 BENCHMARK(XgbDense)->Name("xgb_dense")->Arg(1)->Arg(100)->Arg(100000);
 BENCHMARK(LoadedXgb)->Name("loaded_xgb")->Arg(1)->Arg(100)->Arg(100000);

@@ -2,12 +2,26 @@
 
 #include <unistd.h>
 
+#include <cmath>
+#include <cstdint>
+#include <iterator>
+
+#include <fmt/format.h>
+
 namespace modelbay {
 
 namespace {
 bool IsAsciiSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 char LowerChar(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 }  // namespace
+
+void AppendShortestNumber(double v, std::string& out) {
+  if (v > -1e15 && v < 1e15 && v == std::trunc(v) && !(v == 0 && std::signbit(v))) {
+    fmt::format_to(std::back_inserter(out), "{}", static_cast<int64_t>(v));
+    return;
+  }
+  fmt::format_to(std::back_inserter(out), "{}", v);
+}
 
 std::string AsciiLower(std::string_view s) {
   std::string out(s);

@@ -8,6 +8,12 @@
 
 namespace modelbay {
 
+// Appends `v` exactly as fmt's "{}" writes a double (the shortest text that
+// reads back as v), with a fast path for whole numbers of magnitude below
+// 1e15, which "{}" writes as plain integers: the prediction log and the
+// responses write many such cells.
+void AppendShortestNumber(double v, std::string& out);
+
 // `s` with A-Z mapped to a-z; other bytes unchanged (no locale).
 std::string AsciiLower(std::string_view s);
 

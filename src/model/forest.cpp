@@ -370,6 +370,67 @@ Status ReadTrees(const Context& ctx, const json& model, std::string_view path, c
   return Status::Ok();
 }
 
+// Edges from `node` to its deepest leaf (the forest was validated: children
+// follow their parent, so this terminates).
+int SubtreeDepth(const std::vector<ForestNode>& nodes, uint32_t node) {
+  if (nodes[node].is_leaf()) return 0;
+  return 1 + std::max(SubtreeDepth(nodes, nodes[node].left), SubtreeDepth(nodes, nodes[node].left + 1));
+}
+
+// Copies the subtree at `node` into heap position `heap` (at `level`) of one
+// complete tree (its splits at thresholds/offsets, its leaves at leaves); a
+// leaf above the bottom becomes a padding split over two copies of itself.
+struct CompleteTree {
+  float* thresholds;
+  uint32_t* offsets;
+  float* leaves;
+};
+void FillComplete(const std::vector<ForestNode>& nodes, uint32_t node, size_t heap, int level, int depth,
+                  const CompleteTree& out) {
+  if (level == depth) {
+    out.leaves[heap - ((size_t{1} << depth) - 1)] = nodes[node].value;
+    return;
+  }
+  const ForestNode& n = nodes[node];
+  if (n.is_leaf()) {
+    out.thresholds[heap] = 0.0f;
+    out.offsets[heap] = 0;
+    FillComplete(nodes, node, 2 * heap + 1, level + 1, depth, out);
+    FillComplete(nodes, node, 2 * heap + 2, level + 1, depth, out);
+    return;
+  }
+  const uint32_t feature = n.info & ForestNode::kFeatureMask;
+  const uint32_t slot = 2 * feature + ((n.info & ForestNode::kDefaultLeft) != 0 ? 0u : 1u);
+  out.thresholds[heap] = n.value;
+  out.offsets[heap] = kCompleteLanes * slot;
+  FillComplete(nodes, n.left, 2 * heap + 1, level + 1, depth, out);
+  FillComplete(nodes, n.left + 1, 2 * heap + 2, level + 1, depth, out);
+}
+
+// Builds forest->complete when the deepest tree is within
+// limits.max_complete_depth and padding at most multiplies the node count by
+// 16 (sparse deep trees keep only the node-by-node layout).
+void BuildComplete(const ForestLimits& limits, Forest* forest) {
+  int depth = 0;
+  for (uint32_t root : forest->roots) {
+    depth = std::max(depth, SubtreeDepth(forest->nodes, root));
+    if (depth > limits.max_complete_depth) return;
+  }
+  const size_t trees = forest->roots.size();
+  const size_t padded = trees * ((size_t{2} << depth) - 1);
+  if (padded > 16 * forest->nodes.size()) return;
+  CompleteForest& c = forest->complete;
+  c.depth = depth;
+  const size_t sp = c.splits_per_tree(), lp = c.leaves_per_tree();
+  c.thresholds.assign(trees * sp + kCompleteLanes, 0.0f);
+  c.offsets.assign(trees * sp + kCompleteLanes, 0);
+  c.leaves.assign(trees * lp, 0.0f);
+  for (size_t t = 0; t < trees; ++t) {
+    FillComplete(forest->nodes, forest->roots[t], 0, 0, depth,
+                 CompleteTree{c.thresholds.data() + t * sp, c.offsets.data() + t * sp, c.leaves.data() + t * lp});
+  }
+}
+
 Status ReadBooster(const Context& ctx, const json& booster, const ForestLimits& limits, XgbModel* out) {
   MB_ASSIGN_OR_RETURN(out->booster, StringMember(ctx, booster, "learner.gradient_booster", "name"));
   if (out->booster == "gbtree") {
@@ -422,6 +483,7 @@ Result<XgbModel> ParseXgboostModel(std::string_view text, std::string_view sourc
   }
   MB_ASSIGN_OR_RETURN(const json* booster, Member(ctx, *learner, "learner", "gradient_booster"));
   MB_RETURN_IF_ERROR(ReadBooster(ctx, *booster, limits, &out));
+  if (out.fallback_reason.empty()) BuildComplete(limits, &out.forest);
   return out;
 }
 

@@ -47,6 +47,10 @@ struct ForestLimits {
   int max_depth = 256;  // edges from the root to the deepest leaf
   uint32_t max_features = 1u << 24;
   uint32_t max_outputs = 100'000;  // num_class
+  // Forests no deeper than this (and not much sparser than complete trees)
+  // are also laid out as complete trees (CompleteForest) for the fast scorer;
+  // 0 keeps only the node-by-node layout (tests use it to cover that path).
+  int max_complete_depth = 10;
 };
 
 // One node, 12 bytes. Children of a node are stored next to each other: the
@@ -73,10 +77,43 @@ enum class OutputTransform {
   kArgmax,    // multi:softmax: the index of the largest margin
 };
 
+// The trees padded to complete binary trees of one depth, in heap order
+// (the children of split i are 2i+1 and 2i+2, no pointers), so every row
+// takes exactly `depth` branch-free steps per tree and the steps of several
+// rows (or trees) interleave. A leaf above the bottom level becomes a padding
+// split (offset 0) whose two subtrees both end in copies of that leaf, so
+// whichever way a row goes it reaches the leaf's value: scores are exactly
+// those of the original tree.
+//
+// A split is 8 bytes, in two arrays (so SIMD lanes load either with one
+// instruction): its threshold and its offset. The scorer reads rows widened
+// to two slots per feature: slot 2f holds x with NaN (missing) as -infinity,
+// slot 2f+1 x with NaN as +infinity. A split reads slot 2f when missing
+// values go left and 2f+1 when they go right, and goes right when
+// !(x < threshold): thresholds are finite, so a missing value follows the
+// default direction and every other value (infinities included) compares as
+// itself, with no test for NaN in the walk. Widened rows are stored
+// kCompleteLanes at a time, slot by slot (lane j of slot s at
+// s * kCompleteLanes + j), so a split's offset is its slot premultiplied.
+inline constexpr uint32_t kCompleteLanes = 8;
+struct CompleteForest {
+  int depth = -1;  // -1: not built (too deep or too sparse); 0: every tree is one leaf
+  // trees x (2^depth - 1), then kCompleteLanes entries of padding (vector
+  // loads of a tree's top levels may read past its last tree).
+  std::vector<float> thresholds;
+  std::vector<uint32_t> offsets;  // kCompleteLanes * (2 * feature + (missing goes right ? 1 : 0))
+  std::vector<float> leaves;      // trees x 2^depth
+
+  bool built() const { return depth >= 0; }
+  size_t splits_per_tree() const { return (size_t{1} << depth) - 1; }
+  size_t leaves_per_tree() const { return size_t{1} << depth; }
+};
+
 struct Forest {
   std::vector<ForestNode> nodes;
   std::vector<uint32_t> roots;   // one per tree, in XGBoost's tree order
   std::vector<uint32_t> groups;  // output (class) each tree adds to: tree_info
+  CompleteForest complete;       // the same trees, when shallow enough
 };
 
 struct XgbModel {

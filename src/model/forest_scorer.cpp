@@ -1,15 +1,21 @@
 #include "model/forest_scorer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <limits>
 #include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <fmt/format.h>
 
 namespace modelbay {
 namespace {
 
-constexpr size_t kBlockRows = 64;
+constexpr size_t kBlockRows = 64;  // kMaxGroups * kLanes
 
 inline float LeafValue(const ForestNode* nodes, uint32_t root, const float* row) {
   const ForestNode* n = nodes + root;
@@ -41,11 +47,11 @@ void Softmax(float* p, size_t k) {
   for (size_t i = 0; i < k; ++i) p[i] /= static_cast<float>(wsum);
 }
 
-// Margins of rows [0, n) of the block into m (n x groups).
-void BlockMargins(const XgbModel& model, const float* rows, size_t n, size_t cols, float* m) {
+// Margins of rows [0, n) of the block into m (n x groups), node by node
+// (forests without a complete layout).
+void BlockMarginsNodes(const XgbModel& model, const float* rows, size_t n, size_t cols, float* m) {
   const Forest& f = model.forest;
   const size_t groups = model.num_outputs();
-  std::fill(m, m + n * groups, model.base_margin);
   const ForestNode* nodes = f.nodes.data();
   const size_t trees = f.roots.size();
   for (size_t t = 0; t < trees; ++t) {
@@ -55,7 +61,210 @@ void BlockMargins(const XgbModel& model, const float* rows, size_t n, size_t col
   }
 }
 
+constexpr size_t kLanes = kCompleteLanes;
+
+// Rows widened for CompleteNode::offset into `lanes` (2 * cols * kLanes
+// floats): lane j of slot 2c is row j's x_c with NaN as -inf, of slot 2c+1
+// with NaN as +inf.
+inline void Widen(const float* rows, size_t n, size_t cols, float* lanes) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  for (size_t j = 0; j < n; ++j) {
+    for (size_t c = 0; c < cols; ++c) {
+      const float x = rows[j * cols + c];
+      const bool missing = std::isnan(x);
+      lanes[(2 * c) * kLanes + j] = missing ? -kInf : x;
+      lanes[(2 * c + 1) * kLanes + j] = missing ? kInf : x;
+    }
+  }
+}
+
+// One tree's splits.
+struct Splits {
+  const float* thresholds;
+  const uint32_t* offsets;
+};
+
+// One branch-free step of lane j down a complete tree from split i: to 2i+1
+// (left) or 2i+2 (right).
+inline uint32_t Step(Splits tree, uint32_t i, const float* lanes, size_t j) {
+  return 2 * i + 1 + static_cast<uint32_t>(!(lanes[tree.offsets[i] + j] < tree.thresholds[i]));
+}
+
+inline Splits TreeSplits(const CompleteForest& c, size_t t) {
+  const size_t sp = c.splits_per_tree();
+  return Splits{c.thresholds.data() + t * sp, c.offsets.data() + t * sp};
+}
+
+// kLanes walks at once, level by level: the walks are independent, so their
+// loads overlap instead of each waiting on the previous step. Leaf indices
+// (within each tree's leaves) go to leaf[].
+
+// One tree, the kLanes rows of `lanes`.
+inline void WalkRows(Splits tree, const float* lanes, int depth, uint32_t* leaf) {
+  uint32_t idx[kLanes] = {};
+  for (int d = 0; d < depth; ++d) {
+#pragma GCC unroll 8
+    for (size_t j = 0; j < kLanes; ++j) idx[j] = Step(tree, idx[j], lanes, j);
+  }
+  const uint32_t first_leaf = (uint32_t{1} << depth) - 1;
+  for (size_t j = 0; j < kLanes; ++j) leaf[j] = idx[j] - first_leaf;
+}
+
+// kLanes consecutive trees from tree t, the row in lane 0.
+inline void WalkTrees(const CompleteForest& c, size_t t, const float* lanes, uint32_t* leaf) {
+  uint32_t idx[kLanes] = {};
+  Splits trees[kLanes];
+  for (size_t j = 0; j < kLanes; ++j) trees[j] = TreeSplits(c, t + j);
+  for (int d = 0; d < c.depth; ++d) {
+#pragma GCC unroll 8
+    for (size_t j = 0; j < kLanes; ++j) idx[j] = Step(trees[j], idx[j], lanes, 0);
+  }
+  const uint32_t first_leaf = (uint32_t{1} << c.depth) - 1;
+  for (size_t j = 0; j < kLanes; ++j) leaf[j] = idx[j] - first_leaf;
+}
+
+// With AVX2: `num_groups` groups of kLanes rows (`group_floats` apart), one
+// tree, each group's 8 walks in one vector and the groups interleaved level
+// by level. Levels 0-3 (at most 8 splits) pick their splits with a permute;
+// deeper levels gather them. Same comparisons as Step, so the same leaves.
+#if defined(__x86_64__)
+#define MODELBAY_FOREST_AVX2 1
+constexpr size_t kMaxGroups = 8;
+
+__attribute__((target("avx2"))) void WalkGroupsAvx2(Splits tree, const float* lanes, size_t group_floats,
+                                                    size_t num_groups, int depth, uint32_t* leaf) {
+  __m256i idx[kMaxGroups];
+  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i one = _mm256_set1_epi32(1);
+  for (size_t g = 0; g < num_groups; ++g) idx[g] = _mm256_setzero_si256();
+  for (int d = 0; d < depth; ++d) {
+    const int start = (1 << d) - 1;
+    const __m256i first = _mm256_set1_epi32(start);
+    __m256 level_thr = _mm256_setzero_ps();
+    __m256i level_off = _mm256_setzero_si256();
+    if (d < 4) {  // CompleteForest pads the arrays, so 8 entries can be read
+      level_thr = _mm256_loadu_ps(tree.thresholds + start);
+      level_off = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tree.offsets + start));
+    }
+    for (size_t g = 0; g < num_groups; ++g) {
+      __m256 thr;
+      __m256i off;
+      if (d < 4) {
+        const __m256i in_level = _mm256_sub_epi32(idx[g], first);
+        thr = _mm256_permutevar8x32_ps(level_thr, in_level);
+        off = _mm256_permutevar8x32_epi32(level_off, in_level);
+      } else {
+        thr = _mm256_i32gather_ps(tree.thresholds, idx[g], 4);
+        off = _mm256_i32gather_epi32(reinterpret_cast<const int*>(tree.offsets), idx[g], 4);
+      }
+      const __m256 x = _mm256_i32gather_ps(lanes + g * group_floats, _mm256_add_epi32(off, iota), 4);
+      // All ones (-1) where !(x < threshold): the right child.
+      const __m256i right = _mm256_castps_si256(_mm256_cmp_ps(x, thr, _CMP_NLT_UQ));
+      idx[g] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(idx[g], idx[g]), one), right);
+    }
+  }
+  const __m256i first_leaf = _mm256_set1_epi32((1 << depth) - 1);
+  for (size_t g = 0; g < num_groups; ++g) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(leaf + g * kLanes), _mm256_sub_epi32(idx[g], first_leaf));
+  }
+}
+
+#endif
+
+bool cpu_avx2() {
+#ifdef MODELBAY_FOREST_AVX2
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+#else
+  return false;
+#endif
+}
+std::atomic<bool> simd_enabled{true};
+
+// The row in lane `lane` across all trees, kLanes trees at a time; leaves
+// are added in tree order.
+void RowMarginsComplete(const XgbModel& model, const float* lanes, size_t lane, float* m) {
+  const Forest& f = model.forest;
+  const CompleteForest& c = f.complete;
+  const size_t trees = f.roots.size();
+  const size_t lp = c.leaves_per_tree();
+  lanes += lane;
+  uint32_t leaf[kLanes];
+  size_t t = 0;
+  for (; t + kLanes <= trees; t += kLanes) {
+    WalkTrees(c, t, lanes, leaf);
+    for (size_t j = 0; j < kLanes; ++j) m[f.groups[t + j]] += c.leaves[(t + j) * lp + leaf[j]];
+  }
+  for (; t < trees; ++t) {
+    const Splits tree = TreeSplits(c, t);
+    uint32_t i = 0;
+    for (int d = 0; d < c.depth; ++d) i = Step(tree, i, lanes, 0);
+    m[f.groups[t]] += c.leaves[t * lp + i - c.splits_per_tree()];
+  }
+}
+
+// Rows [0, n) of a block (at most kBlockRows): widened once, kLanes rows to a
+// group; each tree in turn walks the full groups' rows (the block's rows stay
+// in cache while the trees stream past); the rows of a last partial group
+// are walked across trees, unless the vector walk takes them along.
+void BlockMarginsComplete(const XgbModel& model, const float* rows, size_t n, size_t cols, float* m) {
+  const Forest& f = model.forest;
+  const CompleteForest& c = f.complete;
+  const size_t groups = model.num_outputs();
+  const size_t trees = f.roots.size();
+  const size_t lp = c.leaves_per_tree();
+  const size_t group_floats = 2 * cols * kLanes;
+  const size_t num_groups = (n + kLanes - 1) / kLanes;
+  thread_local std::vector<float> widened;
+  widened.resize(num_groups * group_floats);
+  for (size_t g = 0; g < num_groups; ++g) {
+    Widen(rows + g * kLanes * cols, std::min(kLanes, n - g * kLanes), cols, widened.data() + g * group_floats);
+  }
+  const bool avx2 = cpu_avx2() && simd_enabled.load(std::memory_order_relaxed);
+  // Vector walks: the full groups, and a last partial group too when other
+  // groups hide its latency (its unused lanes walk zeros; their leaves are
+  // not added).
+  size_t walked_groups = n / kLanes;
+  if (avx2 && walked_groups >= 2 && walked_groups < num_groups) {
+    float* last = widened.data() + walked_groups * group_floats;
+    const size_t used = n - walked_groups * kLanes;
+    for (size_t slot = 0; slot < 2 * cols; ++slot) std::fill(last + slot * kLanes + used, last + (slot + 1) * kLanes, 0.0f);
+    walked_groups = num_groups;
+  }
+  const size_t walked_rows = std::min(n, walked_groups * kLanes);
+  uint32_t leaf[kBlockRows];
+  for (size_t t = 0; walked_groups > 0 && t < trees; ++t) {
+    const Splits tree = TreeSplits(c, t);
+    if (avx2) {
+#ifdef MODELBAY_FOREST_AVX2
+      WalkGroupsAvx2(tree, widened.data(), group_floats, walked_groups, c.depth, leaf);
+#endif
+    } else {
+      for (size_t g = 0; g < walked_groups; ++g) {
+        WalkRows(tree, widened.data() + g * group_floats, c.depth, leaf + g * kLanes);
+      }
+    }
+    const float* leaves = c.leaves.data() + t * lp;
+    float* out = m + f.groups[t];
+    for (size_t r = 0; r < walked_rows; ++r) out[r * groups] += leaves[leaf[r]];
+  }
+  for (size_t r = walked_rows; r < n; ++r) {
+    RowMarginsComplete(model, widened.data() + (r / kLanes) * group_floats, r - (r / kLanes) * kLanes, m + r * groups);
+  }
+}
+
+void BlockMargins(const XgbModel& model, const float* rows, size_t n, size_t cols, float* m) {
+  std::fill(m, m + n * model.num_outputs(), model.base_margin);
+  if (model.forest.complete.built()) {
+    BlockMarginsComplete(model, rows, n, cols, m);
+  } else {
+    BlockMarginsNodes(model, rows, n, cols, m);
+  }
+}
+
 }  // namespace
+
+void SetForestSimd(bool enabled) { simd_enabled.store(enabled, std::memory_order_relaxed); }
 
 Status PredictForest(const XgbModel& model, const float* rows, size_t num_rows, size_t cols, float* out) {
   if (!model.fallback_reason.empty()) {

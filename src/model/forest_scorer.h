@@ -8,7 +8,9 @@
 //   the transform is XGBoost's (common::Sigmoid, expf, common::Softmax, the
 //   index of the largest margin).
 // Rows are scored in blocks of 64 across all trees, so a block's values stay
-// in cache while the trees stream past.
+// in cache while the trees stream past. Forests with a complete layout
+// (CompleteForest) are walked branch-free, 8 rows (or, for a lone row, 8
+// trees) at a time, with AVX2 when the CPU has it.
 //
 // Stateless and thread-safe; the model must outlive the call.
 #pragma once
@@ -25,5 +27,11 @@ namespace modelbay {
 // differs from model.num_feature; FailedPrecondition when the model needs
 // XGBoost (model.fallback_reason is set).
 Status PredictForest(const XgbModel& model, const float* rows, size_t num_rows, size_t cols, float* out);
+
+// Whether blocks of rows may be walked with AVX2 when the CPU has it (the
+// default, true); false keeps the portable walk. Both give the same scores;
+// tests and the scorer benchmark switch it to cover and compare both.
+// Process-wide; not to be switched while other threads score.
+void SetForestSimd(bool enabled);
 
 }  // namespace modelbay

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/clock.h"
+#include "core/strings.h"
 
 namespace modelbay::results {
 
@@ -64,7 +65,7 @@ std::string FormatRows(const Schema& schema, int version, std::string_view reque
       out.push_back(',');
       const Cell& cell = inputs.at(r, c);
       if (const double* d = std::get_if<double>(&cell)) {
-        fmt::format_to(std::back_inserter(out), "{}", *d);
+        AppendShortestNumber(*d, out);
       } else if (const auto* s = std::get_if<std::string_view>(&cell)) {
         AppendCsvField(out, *s);
       }

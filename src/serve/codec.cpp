@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/strings.h"
 #include "registry/registry.h"
 
 namespace modelbay::serve {
@@ -241,7 +242,7 @@ void AppendJsonNumber(double v, std::string& out) {
     out += "null";
     return;
   }
-  fmt::format_to(std::back_inserter(out), "{}", v);
+  AppendShortestNumber(v, out);
 }
 
 bool IsJsonNumber(std::string_view s) {

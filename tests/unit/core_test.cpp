@@ -2,9 +2,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <fstream>
+#include <limits>
+#include <random>
 #include <sstream>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "core/config.h"
 #include "core/csv.h"
@@ -269,4 +274,24 @@ TEST(Ids, RandomHexHasTheAskedLengthAndDiffers) {
   EXPECT_NE(a, b);
   EXPECT_NE(modelbay::RandomU64(), 0u);
   EXPECT_FALSE(modelbay::HostName().empty());
+}
+
+// The fast path for whole numbers writes what fmt's "{}" writes, on both
+// sides of its bounds and for the values it must leave to fmt (-0, NaN,
+// fractions, 1e15 and beyond).
+TEST(Strings, AppendShortestNumberMatchesFmt) {
+  std::vector<double> values = {0.0, -0.0, 1.0, -1.0, 42.0, 0.5, -2.25, 1e-7, 123456789012345.0, -123456789012345.0,
+                                999999999999999.0, 1e15, -1e15, 1e16, 4503599627370496.0, 1e300,
+                                std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                                -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::denorm_min()};
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    values.push_back(static_cast<double>(static_cast<int64_t>(rng() % 4'000'000'000'000'000ULL) - 2'000'000'000'000'000LL));
+    values.push_back(std::ldexp(static_cast<double>(rng() % 1000000), static_cast<int>(rng() % 80) - 20));
+  }
+  for (double v : values) {
+    std::string got = "x";
+    modelbay::AppendShortestNumber(v, got);
+    EXPECT_EQ(got, "x" + fmt::format("{}", v)) << "value " << fmt::format("{}", v);
+  }
 }

@@ -238,20 +238,63 @@ void ExpectSameAsXgboost(const fixtures::TrainedArtifacts& a, uint32_t seed) {
   for (bst_ulong d = 0; d < dim; ++d) n *= shape[d];
   ASSERT_EQ(n, kRows * m->outputs_per_row());
 
-  std::vector<float> got(n);
-  ASSERT_TRUE(PredictForest(*m, x.data(), kRows, m->num_feature, got.data()).ok());
-  double worst = 0;
-  size_t worst_at = 0, exact = 0;
-  for (size_t i = 0; i < n; ++i) {
-    double diff = std::abs(static_cast<double>(got[i]) - want[i]);
-    if (diff > worst) worst = diff, worst_at = i;
-    exact += got[i] == want[i];
+  // Both layouts (complete trees, and node by node as for deep sparse
+  // forests), all rows in one call (blocks of rows across each tree), and the
+  // first rows one call each and in calls of 13 and 21.
+  ForestLimits nodes_only;
+  nodes_only.max_complete_depth = 0;
+  auto by_node = ParseXgboostModel(a.model_json, "model.json", nodes_only);
+  ASSERT_TRUE(by_node.ok()) << by_node.status().message();
+  ASSERT_TRUE(m->forest.complete.built()) << "a depth-6 trained model gets the complete layout";
+  ASSERT_FALSE(by_node->forest.complete.built());
+  const size_t complete_nodes = m->forest.roots.size() * ((size_t{2} << m->forest.complete.depth) - 1);
+  ASSERT_LT(m->forest.nodes.size(), complete_nodes) << "some leaves sit above the bottom level (padded splits)";
+  const size_t per_row = m->outputs_per_row();
+  struct Config {
+    const char* layout;
+    const XgbModel* model;
+    bool simd;
+  };
+  for (const Config& config : {Config{"complete, AVX2 when the CPU has it", &*m, true},
+                               Config{"complete, portable", &*m, false}, Config{"nodes", &*by_node, true}}) {
+    const XgbModel* model = config.model;
+    const char* layout = config.layout;
+    SetForestSimd(config.simd);
+    std::vector<float> got(n);
+    ASSERT_TRUE(PredictForest(*model, x.data(), kRows, model->num_feature, got.data()).ok());
+    constexpr size_t kSmallCalls = 2600;
+    std::vector<float> small(kSmallCalls * per_row);
+    for (size_t r = 0; r < kSmallCalls / 2; ++r) {
+      ASSERT_TRUE(PredictForest(*model, x.data() + r * model->num_feature, 1, model->num_feature,
+                                small.data() + r * per_row)
+                      .ok());
+    }
+    // Calls of 13 rows (one full group of 8, 5 rows walked across trees) and
+    // 21 (two full groups and a partial one the vector walk takes along).
+    for (size_t r = kSmallCalls / 2, k = 13; r < kSmallCalls; r += k, k = k == 13 ? 21 : 13) {
+      k = std::min(k, kSmallCalls - r);
+      ASSERT_TRUE(PredictForest(*model, x.data() + r * model->num_feature, k, model->num_feature,
+                                small.data() + r * per_row)
+                      .ok());
+    }
+    for (size_t i = 0; i < small.size(); ++i) {
+      ASSERT_EQ(small[i], got[i]) << layout << ": output " << i << " differs between one call and small calls";
+    }
+    double worst = 0;
+    size_t worst_at = 0, exact = 0;
+    for (size_t i = 0; i < n; ++i) {
+      double diff = std::abs(static_cast<double>(got[i]) - want[i]);
+      if (diff > worst) worst = diff, worst_at = i;
+      exact += got[i] == want[i];
+    }
+    EXPECT_LE(worst, 1e-6) << m->objective << " (" << layout << "): output " << worst_at << " ours "
+                           << got[worst_at] << " XGBoost " << want[worst_at];
+    ::testing::Test::RecordProperty(fmt::format("bit_identical_outputs ({})", layout),
+                                    fmt::format("{} of {}", exact, n));
+    std::cout << m->objective << " (" << layout << "): " << exact << " of " << n
+              << " outputs bit-identical to XGBoost, max |diff| " << worst << "\n";
   }
-  EXPECT_LE(worst, 1e-6) << m->objective << ": output " << worst_at << " ours " << got[worst_at] << " XGBoost "
-                         << want[worst_at];
-  ::testing::Test::RecordProperty("bit_identical_outputs", fmt::format("{} of {}", exact, n));
-  std::cout << m->objective << ": " << exact << " of " << n << " outputs bit-identical to XGBoost, max |diff| "
-            << worst << "\n";
+  SetForestSimd(true);
 }
 
 TEST(ForestScorer, BinaryEqualsXgboost) { ExpectSameAsXgboost(BinaryModel(), 11); }
