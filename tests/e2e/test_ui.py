@@ -255,3 +255,51 @@ def test_api_docs_page_headers(served):
     assert requests.get(srv.url + "/ui/docs.js", timeout=30).headers["Content-Type"].startswith("text/javascript")
     assert requests.get(srv.url + "/openapi.json", timeout=30).status_code == 401  # the data keeps its auth
     assert "/docs" in srv.get("/openapi.json").json()["paths"]
+
+
+def test_model_picker_shows_a_named_models_versions_and_drift(tmp_path, browser):
+    """With a named model beside the unnamed one, the page offers a model
+    picker; choosing the named model shows its own versions and the drift of
+    its own traffic (shifted), not the unnamed model's (calm)."""
+    stores = make_local_stores(tmp_path)
+    make_rows(3000, seed=1).to_csv(tmp_path / "train.csv", index=False)
+    stores.run("upload", "train.csv")
+    stores.run("train", "--quiet", "--target", "churn")  # the unnamed model: version 1
+    for _ in range(2):  # model shop: versions 1 and 2
+        stores.run("train", "--quiet", "--target", "churn", "--model", "shop")
+    with Server(stores, extra_env={"MODELBAY_API_TOKEN": TOKEN},
+                args=["--threads", "2", "--drift-window", "100000"]) as srv:
+        srv.wait_ready()
+        shifted = make_rows(600, seed=3, shift_tenure=12.0)
+        calm = make_rows(600, seed=6)
+        for df, model in ((shifted, "shop"), (calm, None)):
+            for start in range(0, len(df), 200):
+                rows = [{k: (None if v != v else v) for k, v in r.items()}
+                        for r in df.iloc[start:start + 200][["tenure", "spend", "plan"]].to_dict("records")]
+                body = {"data": rows, **({"model": model} if model else {})}
+                assert srv.post("/inference", json=body).status_code == 200
+        # Read in one script: the page redraws its rows on every poll.
+        def versions(d):
+            return d.execute_script("return [...document.querySelectorAll('#versions tbody tr')].map(r => r.dataset.version)")
+
+        def flagged(d):
+            return set(d.execute_script(
+                "return [...document.querySelectorAll('#drift-flags .flag:not(.watch)')].map(e => e.dataset.feature)"))
+
+        d = browser
+        log_in(d, srv.url, TOKEN)
+        wait_for(d, "the unnamed model's version", lambda d: count(d, "#versions tbody tr") == 1)
+        picker = d.find_element(By.ID, "model")
+        assert picker.is_displayed()
+        assert [o.get_attribute("value") for o in picker.find_elements(By.TAG_NAME, "option")] == ["default", "shop"]
+        wait_for(d, "the unnamed model's drift", lambda d: d.find_element(By.ID, "drift-version").text == "1"
+                 and count(d, "#drift rect.bar") > 0)
+        assert "tenure" not in flagged(d), flagged(d)
+        d.find_element(By.CSS_SELECTOR, "#model option[value='shop']").click()
+        wait_for(d, "shop's two versions", lambda d: versions(d) == ["2", "1"])
+        assert "model shop" in d.find_element(By.ID, "status").text
+        shop_default = str(srv.get("/models").json()["models"]["shop"]["default"])
+        wait_for(d, "shop's drift flags tenure", lambda d: d.find_element(By.ID, "drift-version").text == shop_default
+                 and "tenure" in flagged(d))
+        errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors

@@ -16,6 +16,7 @@
   const needsToken = document.documentElement.dataset.auth === 'bearer';
   const state = {
     meta: new Map(),      // version -> metadata (immutable once committed)
+    model: 'default',     // the model shown (GET /models lists them; 'default' is the unnamed one)
     selected: null,       // the version whose drift/feedback is shown
     userSelected: false,  // true once the user clicked a version
     feature: null,        // the feature whose histograms are shown
@@ -27,6 +28,12 @@
   class AuthError extends Error {}
 
   // ---- fetching ---------------------------------------------------------
+  // A model-scoped route of the shown model (?model=NAME unless the unnamed one).
+  function scoped(path) {
+    if (state.model === 'default') return path;
+    return path + (path.includes('?') ? '&' : '?') + 'model=' + encodeURIComponent(state.model);
+  }
+
   async function getJson(path) {
     const headers = { Accept: 'application/json' };
     if (needsToken) headers.Authorization = 'Bearer ' + (sessionStorage.getItem(TOKEN_KEY) || '');
@@ -347,9 +354,18 @@
         const api = await getJson('/openapi.json');
         state.feedbackRoute = Object.prototype.hasOwnProperty.call(api.paths || {}, '/models/{version}/feedback');
       }
-      const [models, traffic] = await Promise.all([getJson('/models'), getJson('/traffic')]);
+      const all = await getJson('/models');
+      const names = Object.keys(all.models || {}).sort((a, b) => (a === 'default' ? -1 : b === 'default' ? 1 : a < b ? -1 : 1));
+      if (!names.includes(state.model)) selectModel('default');  // it went away
+      drawModelPicker(names);
+      const models = state.model === 'default' ? all : all.models[state.model];
+      if (models.error) throw new Error(`model ${state.model}: ${models.error}`);
+      const model = state.model;
+      const traffic = await getJson(scoped('/traffic'));
       const missing = shownVersions(models).filter((v) => !state.meta.has(v));
-      const metas = await Promise.all(missing.map((v) => getJson('/models/' + v)));
+      const metas = await Promise.all(missing.map((v) => getJson(scoped('/models/' + v))));
+      if (model !== state.model) return;  // the user picked another model meanwhile
+
       missing.forEach((v, i) => state.meta.set(v, metas[i]));
       if (!state.userSelected || !(models.versions || []).includes(state.selected)) {
         state.selected = models.default || shownVersions(models)[0] || null;
@@ -357,13 +373,14 @@
       let drift = null, feedback = null;
       if (state.selected !== null) {
         [drift, feedback] = await Promise.all([
-          getJson(`/models/${state.selected}/drift`),
-          state.feedbackRoute ? getJson(`/models/${state.selected}/feedback`) : Promise.resolve(null),
+          getJson(scoped(`/models/${state.selected}/drift`)),
+          state.feedbackRoute ? getJson(scoped(`/models/${state.selected}/feedback`)) : Promise.resolve(null),
         ]);
       }
-      if (generation !== state.generation) return;
+      if (generation !== state.generation || model !== state.model) return;
       showMain();
-      $('status').textContent = `default version ${models.default ?? '–'} · ${(models.versions || []).length} versions · ` +
+      $('status').textContent = (state.model === 'default' ? '' : `model ${state.model} · `) +
+        `default version ${models.default ?? '–'} · ${(models.versions || []).length} versions · ` +
         (models.store_ok ? 'model store ok' : 'model store unreachable (serving cached models)');
       $('status').classList.toggle('error', !models.store_ok);
       drawVersions(models);
@@ -383,6 +400,24 @@
       $('status').classList.add('error');
     }
     state.timer = setTimeout(refresh, POLL_MS);
+  }
+
+  // The models this server serves (GET /models): a picker when there is more than one.
+  function drawModelPicker(names) {
+    const select = $('model');
+    select.hidden = names.length < 2;
+    if ([...select.options].map((o) => o.value).join('\n') !== names.join('\n')) {
+      select.replaceChildren(...names.map((n) => el('option', { value: n }, n === 'default' ? 'default (unnamed)' : n)));
+    }
+    select.value = state.model;
+  }
+
+  function selectModel(name) {
+    state.model = name;
+    state.meta.clear();  // version numbers are per model
+    state.selected = null;
+    state.userSelected = false;
+    state.feature = null;
   }
 
   function showMain() {
@@ -415,6 +450,7 @@
     });
     $('logout').addEventListener('click', () => { sessionStorage.removeItem(TOKEN_KEY); showLogin(''); });
     $('metric').addEventListener('change', () => refresh());
+    $('model').addEventListener('change', () => { selectModel($('model').value); refresh(); });
     if (needsToken && !sessionStorage.getItem(TOKEN_KEY)) showLogin('');
     else refresh();
   }
