@@ -33,7 +33,7 @@ constexpr std::string_view kManifestKey = "_manifest.json";
 // Closes the prediction log on every path out of Predict (the success path
 // closes it explicitly to report shipping errors).
 struct LogCloser {
-  PredictionLog* log;
+  results::PredictionLog* log;
   ~LogCloser() {
     if (log) (void)log->Close();
   }
@@ -109,7 +109,7 @@ Status LocateBadRow(const LoadedModel& model, const CsvTable& table, const std::
 // What a scoring thread needs; all of it is immutable or thread-safe.
 struct ScoreContext {
   const LoadedModel* model;
-  PredictionLog* log;
+  results::PredictionLog* log;
   std::vector<size_t> cols;
   std::string request_prefix;  // batch-<job>/<part>
 };
@@ -320,16 +320,16 @@ Result<std::shared_ptr<const LoadedModel>> LoadVersion(const Config& config, con
 
 // A spool of its own (serve holds <home>/spool): the first free of
 // <base>/predict-0, -1, ...; leftovers of a crashed run there ship on Open.
-Result<std::unique_ptr<PredictionLog>> OpenBatchLog(const Config& config, const PredictOptions& o,
+Result<std::unique_ptr<results::PredictionLog>> OpenBatchLog(const Config& config, const PredictOptions& o,
                                                     std::shared_ptr<Store> results) {
-  PredictionLogOptions lo;
+  results::PredictionLogOptions lo;
   lo.fsync = o.fsync;
   fs::path base = o.spool.empty() ? config.home / "spool" : fs::absolute(o.spool);
   if (!o.model.empty()) base = base / kNamedModelsFolder / o.model;  // a named model's rows never mix with another's
   Status last;
   for (int i = 0; i < 16; ++i) {
     lo.spool_dir = base / fmt::format("predict-{}", i);
-    auto log = PredictionLog::Open(lo, results);
+    auto log = results::PredictionLog::Open(lo, results);
     if (log.ok() || log.status().code() != Code::kFailedPrecondition) return log;
     last = log.status();
   }

@@ -46,7 +46,7 @@ struct PredictOptions {
   std::optional<Shard> shard;       // nullopt: every part
   std::string job_id;               // "" : derived from the plan (parts output) or random
   std::filesystem::path spool;      // "" : <home>/spool
-  FsyncPolicy fsync = FsyncPolicy::kAlways;
+  results::FsyncPolicy fsync = results::FsyncPolicy::kAlways;
   bool update_results_file = true;  // bring results_<N>.csv up to date before returning
 };
 

@@ -130,7 +130,7 @@ Status RecordFeedback(const CliContext& ctx, const FeedbackFlags& f) {
   MB_ASSIGN_OR_RETURN(auto records, monitor::ReadFeedbackCsv(f.file, model->schema()));
   MB_ASSIGN_OR_RETURN(auto results, OpenResultsStore(cfg, name));
   // The spool layout of `serve`: a named model's streams under <spool>/models/<name>/.
-  PredictionLogOptions options;
+  results::PredictionLogOptions options;
   options.spool_dir = f.spool.empty() ? cfg.home / "spool" : fs::absolute(f.spool);
   if (!name.empty()) options.spool_dir = options.spool_dir / kNamedModelsFolder / name;
   MB_ASSIGN_OR_RETURN(auto log, monitor::OpenFeedbackLog(options, results));
@@ -162,7 +162,7 @@ Status Monitor(const CliContext& ctx, const MonitorFlags& f) {
   if (log.empty()) {
     MB_ASSIGN_OR_RETURN(auto results, OpenResultsStore(cfg, name));
     temp.path = fs::temp_directory_path() / fmt::format("modelbay-monitor-{}-{}.csv", ::getpid(), version);
-    MB_ASSIGN_OR_RETURN(size_t rows, ExportResults(*results, version, temp.path));
+    MB_ASSIGN_OR_RETURN(size_t rows, results::ExportResults(*results, version, temp.path));
     spdlog::debug("read {} logged rows of version {}", rows, version);
     log = temp.path;
   }

@@ -70,7 +70,7 @@ Status Export(const CliContext& ctx, const ExportFlags& f) {
   MB_ASSIGN_OR_RETURN(Config cfg, ctx.LoadConfig());
   MB_ASSIGN_OR_RETURN(int version, ResolveExportVersion(cfg, f));
   MB_ASSIGN_OR_RETURN(auto results, OpenResultsStore(cfg, f.model));
-  MB_ASSIGN_OR_RETURN(size_t rows, ExportResults(*results, version, f.out));
+  MB_ASSIGN_OR_RETURN(size_t rows, results::ExportResults(*results, version, f.out));
   std::string written = f.out;
   if (f.out.empty()) {
     written = results->Describe();
@@ -120,7 +120,7 @@ Status Predict(const CliContext& ctx, const PredictFlags& f) {
   o.split_bytes = f.split_bytes;
   o.job_id = f.job_id;
   o.spool = f.spool;
-  o.fsync = f.fsync == "never" ? FsyncPolicy::kNever : FsyncPolicy::kAlways;
+  o.fsync = f.fsync == "never" ? results::FsyncPolicy::kNever : results::FsyncPolicy::kAlways;
   o.update_results_file = !f.no_results_file;
   if (!f.shard.empty()) {
     MB_ASSIGN_OR_RETURN(o.shard, batch::ParseShard(f.shard));

@@ -98,12 +98,12 @@ Status Serve(const CliContext& ctx, const ServeFlags& f) {
   MB_ASSIGN_OR_RETURN(auto results, OpenStore(cfg.results, cfg));
   auto registry = std::make_shared<Registry>(models);
 
-  PredictionLogOptions log_options;
+  results::PredictionLogOptions log_options;
   log_options.spool_dir = f.spool.empty() ? cfg.home / "spool" : std::filesystem::absolute(f.spool);
-  log_options.fsync = f.fsync == "always" ? FsyncPolicy::kAlways : FsyncPolicy::kNever;
+  log_options.fsync = f.fsync == "always" ? results::FsyncPolicy::kAlways : results::FsyncPolicy::kNever;
   log_options.ship_interval = std::chrono::milliseconds(f.ship_interval_ms);
   log_options.writer_id = results::NewWriterId();  // one id for every stream of this server
-  MB_ASSIGN_OR_RETURN(auto log, PredictionLog::Open(log_options, results));
+  MB_ASSIGN_OR_RETURN(auto log, results::PredictionLog::Open(log_options, results));
   MB_ASSIGN_OR_RETURN(auto feedback_log, monitor::OpenFeedbackLog(log_options, results));
   monitor::FeedbackJoinOptions join_options;
   join_options.max_logged_rows = f.feedback_max_rows;

@@ -120,7 +120,7 @@ std::optional<double> Auc(std::vector<std::pair<double, bool>> scored) {
 
 }  // namespace
 
-Result<std::unique_ptr<results::RowLog>> OpenFeedbackLog(const PredictionLogOptions& base,
+Result<std::unique_ptr<results::RowLog>> OpenFeedbackLog(const results::PredictionLogOptions& base,
                                                          std::shared_ptr<Store> results) {
   results::RowLogOptions o;
   o.spool_dir = base.spool_dir / kFeedbackSpoolFolder;

@@ -61,7 +61,7 @@ inline constexpr int kFeedbackStream = 1;
 // own spool root <base.spool_dir>/feedback (so neither log adopts the
 // other's writer dirs), the same fsync policy and ship interval, shipping
 // under feedback/. The writer id is base's with "-feedback" appended when set.
-Result<std::unique_ptr<results::RowLog>> OpenFeedbackLog(const PredictionLogOptions& base,
+Result<std::unique_ptr<results::RowLog>> OpenFeedbackLog(const results::PredictionLogOptions& base,
                                                          std::shared_ptr<Store> results);
 
 struct FeedbackRecord {

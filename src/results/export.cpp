@@ -280,10 +280,6 @@ Result<SortedExport> WriteSortedExport(Store& results, const std::vector<ObjectI
   return summary;
 }
 
-}  // namespace modelbay::results
-
-namespace modelbay {
-
 Result<size_t> ExportResults(Store& store, int version, const std::filesystem::path& out) {
   // Non-owning: the rebuild below runs within this call.
   std::shared_ptr<Store> results(std::shared_ptr<Store>(), &store);
@@ -307,4 +303,4 @@ Result<size_t> ExportResults(Store& store, int version, const std::filesystem::p
   return summary.rows;
 }
 
-}  // namespace modelbay
+}  // namespace modelbay::results

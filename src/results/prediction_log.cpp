@@ -6,7 +6,7 @@
 #include "results/row_format.h"
 #include "results/row_log.h"
 
-namespace modelbay {
+namespace modelbay::results {
 namespace {
 
 class PredictionLogImpl final : public PredictionLog {
@@ -55,4 +55,4 @@ Result<std::unique_ptr<PredictionLog>> PredictionLog::Open(PredictionLogOptions 
   return std::unique_ptr<PredictionLog>(std::make_unique<PredictionLogImpl>(std::move(log)));
 }
 
-}  // namespace modelbay
+}  // namespace modelbay::results

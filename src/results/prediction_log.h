@@ -24,7 +24,7 @@
 #include "model/loaded_model.h"
 #include "store/store.h"
 
-namespace modelbay {
+namespace modelbay::results {
 
 enum class FsyncPolicy {
   kAlways,  // fsync before every acknowledgement (group commit amortizes it)
@@ -88,4 +88,4 @@ class PredictionLog {
 // stdout; FIFOs and devices are written through). Returns the number of rows.
 Result<size_t> ExportResults(Store& results, int version, const std::filesystem::path& out);
 
-}  // namespace modelbay
+}  // namespace modelbay::results

@@ -65,7 +65,7 @@ class Metrics {
   LatencySnapshot latency() const;
   const TrafficSeries& traffic() const { return traffic_; }
 
-  // The whole exposition. `spool` comes from PredictionLog::stats();
+  // The whole exposition. `spool` comes from results::PredictionLog::stats();
   // `default_version` is 0 when no model is being served.
   std::string Render(const SpoolStats& spool, int default_version, bool store_ok) const;
 

@@ -40,10 +40,10 @@ Result<std::unique_ptr<NamedModels::Entry>> NamedModels::Open(const std::string&
   }
   // Step 2: its prediction log, in its own spool and its own folder of the results store.
   std::shared_ptr<Store> results = ModelScope(options_.results, name);
-  PredictionLogOptions log_options = options_.log;
+  results::PredictionLogOptions log_options = options_.log;
   log_options.spool_dir = options_.log.spool_dir / kNamedModelsFolder / name;
   entry->spool = log_options.spool_dir;
-  MB_ASSIGN_OR_RETURN(entry->log, PredictionLog::Open(log_options, results));
+  MB_ASSIGN_OR_RETURN(entry->log, results::PredictionLog::Open(log_options, results));
   // Step 3: its results_<N>.csv refresher (its model cache last, below).
   if (options_.results_refresh.count() > 0) {
     entry->refresher = std::make_unique<results::ResultsFileRefresher>(

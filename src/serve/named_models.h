@@ -35,7 +35,7 @@ namespace modelbay::serve {
 struct ModelTarget {
   std::string name;              // "" = the unnamed model
   ModelCache* cache = nullptr;
-  PredictionLog* log = nullptr;  // may be null only in tests
+  results::PredictionLog* log = nullptr;  // may be null only in tests
   // The model's feedback log and join (monitor/feedback.h); null when the
   // server records no feedback.
   results::RowLog* feedback_log = nullptr;
@@ -45,7 +45,7 @@ struct ModelTarget {
 struct NamedModelsOptions {
   std::shared_ptr<Store> models;   // the whole model store
   std::shared_ptr<Store> results;  // the whole results store
-  PredictionLogOptions log;        // spool_dir is the server's; each model uses <spool_dir>/models/<name>
+  results::PredictionLogOptions log;        // spool_dir is the server's; each model uses <spool_dir>/models/<name>
   std::chrono::milliseconds alias_refresh{5000};
   std::chrono::milliseconds results_refresh{0};  // 0: no results_<N>.csv refresher
   results::ResultsFileOptions results_file;
@@ -84,7 +84,7 @@ class NamedModels {
   struct Entry {
     std::shared_ptr<Registry> registry;
     std::unique_ptr<ModelCache> cache;
-    std::unique_ptr<PredictionLog> log;
+    std::unique_ptr<results::PredictionLog> log;
     std::unique_ptr<results::ResultsFileRefresher> refresher;
     std::unique_ptr<results::RowLog> feedback_log;        // null without options.feedback
     std::unique_ptr<monitor::FeedbackJoin> feedback_join;  // null without options.feedback

@@ -102,7 +102,7 @@ bool IsJsonContentType(std::string_view content_type) {
          EqualsIgnoreCase(media.substr(media.size() - suffix.size()), suffix);
 }
 
-Service::Service(ServiceOptions options, ModelCache& cache, PredictionLog* log, Metrics& metrics)
+Service::Service(ServiceOptions options, ModelCache& cache, results::PredictionLog* log, Metrics& metrics)
     : options_(std::move(options)), cache_(cache), log_(log), metrics_(metrics) {
   id_prefix_ = RandomHex(6);
 }
@@ -271,7 +271,7 @@ void Service::ScoreAndLog(const ModelTarget& target, std::shared_ptr<const Loade
   if (reply.request_id.empty()) reply.request_id = NextRequestId();
   reply.pending = std::move(pending);
   if (defer_log) return;
-  PredictionLog* log = reply.pending->target.log;
+  results::PredictionLog* log = reply.pending->target.log;
   Status logged = log == nullptr ? Status::Ok()
                                  : log->Append(*reply.pending->model, reply.request_id, reply.pending->cells,
                                                  reply.pending->predictions, std::chrono::system_clock::now());
@@ -294,7 +294,7 @@ void PendingLog::OwnText() {
   }
 }
 
-void Service::LogInference(Reply& reply, PredictionLog::Done logged) {
+void Service::LogInference(Reply& reply, results::PredictionLog::Done logged) {
   const PendingLog& p = *reply.pending;
   if (p.target.log == nullptr) return logged(Status::Ok());  // CompleteInference answers 503
   p.target.log->AppendAsync(*p.model, reply.request_id, p.cells, p.predictions, std::chrono::system_clock::now(),
@@ -340,7 +340,7 @@ std::string Service::LogProblem() const {
              "), so /inference answers 503: is the spool's disk full?";
     }
   }
-  const PredictionLog::Stats stats = log_->stats();
+  const results::PredictionLog::Stats stats = log_->stats();
   if (stats.ship_failing) {
     return fmt::format("shipping the prediction log to the results store fails ({} rows wait in the "
                        "local spool); check the results store and its credentials",

@@ -107,7 +107,7 @@ std::string WithoutLocalPaths(std::string_view message);
 class Service {
  public:
   // `log` may be null only in tests that never reach a successful inference.
-  Service(ServiceOptions options, ModelCache& cache, PredictionLog* log, Metrics& metrics);
+  Service(ServiceOptions options, ModelCache& cache, results::PredictionLog* log, Metrics& metrics);
 
   // Answers one request. Never throws; bad input is a 4xx; every error reply
   // goes through WriteErrorReply. HEAD on a GET route answers as GET with
@@ -119,7 +119,7 @@ class Service {
   // `logged` runs on the log's committer thread once they are durable (or
   // failed) and must not block: post CompleteInference to the connection.
   // `reply` must stay alive and untouched until then.
-  void LogInference(Reply& reply, PredictionLog::Done logged);
+  void LogInference(Reply& reply, results::PredictionLog::Done logged);
   // Counts every scored row of every model in `drift`'s live windows (per
   // model and version) and answers GET /models/{v}/drift[?model=NAME] from
   // it (src/monitor). Call before serving;
@@ -194,7 +194,7 @@ class Service {
 
   ServiceOptions options_;
   ModelCache& cache_;
-  PredictionLog* log_;
+  results::PredictionLog* log_;
   Metrics& metrics_;
   monitor::DriftTracker* drift_ = nullptr;
   NamedModels* named_ = nullptr;

@@ -127,11 +127,16 @@ class SeaweedFS:
         self.s3_port = ports["s3"]
         self.endpoint = f"http://127.0.0.1:{self.s3_port}"
         self.log = self.workdir / "weed.log"
+        # -volume.max: every bucket is a collection that grows 7 volumes; with
+        # 0 ("free disk / volume size") a full e2e run on a fuller disk ran
+        # out of volume slots ("No writable volumes and no free volumes left")
+        # and every later PutObject got a 500. Volumes are not preallocated,
+        # so a high count costs no disk.
         args = [
             self.weed_binary(), "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             f"-master.port={ports['master']}", f"-volume.port={ports['volume']}",
             f"-filer.port={ports['filer']}", "-s3", f"-s3.port={ports['s3']}",
-            f"-s3.config={cfg}", "-master.volumeSizeLimitMB=64", "-volume.max=0",
+            f"-s3.config={cfg}", "-master.volumeSizeLimitMB=64", "-volume.max=4000",
             "-master.telemetry=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.iam=false",
         ]
         self.proc = subprocess.Popen(args, stdout=open(self.log, "wb"), stderr=subprocess.STDOUT,

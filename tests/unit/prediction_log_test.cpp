@@ -28,6 +28,10 @@
 namespace modelbay {
 namespace {
 namespace fs = std::filesystem;
+using results::ExportResults;
+using results::FsyncPolicy;
+using results::PredictionLog;
+using results::PredictionLogOptions;
 using results::RowLog;
 using results::RowLogOptions;
 using namespace std::chrono_literals;

@@ -23,6 +23,9 @@
 
 namespace modelbay::serve {
 namespace {
+using results::FsyncPolicy;
+using results::PredictionLog;
+using results::PredictionLogOptions;
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
