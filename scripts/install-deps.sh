@@ -14,7 +14,7 @@ BUILD_PACKAGES=(
   libxgboost-dev libboost-dev libboost-system-dev libsimdjson-dev
   rapidjson-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
   libpugixml-dev libsqlite3-dev libzip-dev libcli11-dev libspdlog-dev
-  libfmt-dev libgtest-dev libgmock-dev
+  libfmt-dev libgtest-dev libgmock-dev libxxhash-dev
 )
 # python3-xgboost: XGBoost's rabit tracker (xgboost/tracker.py) for train --workers / --distributed.
 # chromium, chromium-driver: the headless browser of tests/e2e/test_ui.py (the /ui dashboard).

@@ -25,8 +25,8 @@ struct GroupCommitWriter::Active {
   std::string pending;        // guarded by mu_: framed records waiting for the next write
   uint64_t pending_rows = 0;  // guarded by mu_
   uint64_t appended_bytes = 0;  // guarded by mu_: framed bytes appended
-  int fd = -1;                // committer only: opened by the first write
-  uint64_t durable_size = 0;  // committer only: bytes known to be written
+  int fd = -1;                // who touches it: see group_commit.h; opened by the first write
+  uint64_t durable_size = 0;  // likewise: bytes known to be written
 };
 
 // What one commit writes, seals and completes.
@@ -66,7 +66,10 @@ void GroupCommitWriter::Stop() {
 void GroupCommitWriter::Append(int version, std::string_view header_line, std::string_view csv, size_t rows,
                                Done done) {
   if (rows == 0) return done(Status::Ok());
+  const bool write_now = options_.fsync == FsyncPolicy::kNever;
   Status refused;
+  Status written;        // write_now: the write's outcome
+  bool seal_now = false;  // write_now: the committer has a segment to seal
   {
     std::lock_guard lk(mu_);
     auto it = active_.find(version);
@@ -90,17 +93,35 @@ void GroupCommitWriter::Append(int version, std::string_view header_line, std::s
       Active& a = *it->second;
       const size_t before = a.pending.size();
       AppendRecord(a.pending, csv, static_cast<uint32_t>(rows), a.salt);
-      a.appended_bytes += a.pending.size() - before;
-      // A full segment is sealed with the next commit (no one waits for it).
-      if (a.appended_bytes >= options_.max_segment_bytes && seal_requested_ == seal_done_) ++seal_requested_;
-      a.pending_rows += rows;
-      a.rows += rows;
-      next_seq_[version] = a.name.first_seq + a.rows;
-      backlog_rows_ += static_cast<int64_t>(rows);
-      waiting_.push_back(std::move(done));
+      const size_t framed = a.pending.size() - before;
+      if (write_now) {
+        // Into the page cache before anyone is told (pending is only scratch
+        // here: it is empty between appends).
+        written = WriteJob(a, a.pending);
+        a.pending.clear();
+        if (!written.ok() && written.code() == Code::kDataLoss) broken_ = written;
+      } else {
+        a.pending_rows += rows;
+        waiting_.push_back(std::move(done));
+      }
+      if (written.ok()) {
+        a.appended_bytes += framed;
+        a.rows += rows;
+        next_seq_[version] = a.name.first_seq + a.rows;
+        backlog_rows_ += static_cast<int64_t>(rows);
+        // A full segment is sealed by the committer (no one waits for it).
+        if (a.appended_bytes >= options_.max_segment_bytes && seal_requested_ == seal_done_) {
+          ++seal_requested_;
+          seal_now = true;
+        }
+      }
     }
   }
   if (!refused.ok()) return done(refused);
+  if (write_now) {
+    if (seal_now) work_cv_.notify_one();
+    return done(written);
+  }
   work_cv_.notify_one();
 }
 

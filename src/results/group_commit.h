@@ -2,16 +2,23 @@
 // rows to the active segment of each model version, and seals segments for
 // the shipper.
 //
-// One committer thread does every write and fsync. Appends queue their
-// framed rows and a completion; the committer takes everything queued, writes
-// it (one write per version, and with FsyncPolicy::kAlways one fdatasync per
-// version), then runs the completions of that batch. So N appends waiting
-// together cost one write and one fsync, and no thread waits per append.
+// FsyncPolicy::kAlways: one committer thread does every write and fsync.
+// Appends queue their framed rows and a completion; the committer takes
+// everything queued, writes it (one write and one fdatasync per version),
+// then runs the completions of that batch. So N appends waiting together
+// cost one write and one fsync, and no thread waits per append.
+//
+// FsyncPolicy::kNever: there is nothing to wait for, so no thread hop. The
+// appending thread writes its framed rows itself (to the page cache, under
+// mu_, with the same repair of a partial write) and runs the completion
+// inline. The committer only seals segments.
 //
 // Thread-safety: every public member is thread-safe. mu_ guards the queue
 // (pending bytes, completions, seal requests) and the set of active
-// segments; a segment's file (fd, durable size) is touched only by the
-// committer, outside mu_.
+// segments. A segment's file (fd, durable size) is touched, while the
+// segment is active, only by the committer outside mu_ (kAlways) or only by
+// appenders under mu_ (kNever); once the committer took it out of the active
+// set to seal it, only by the committer.
 #pragma once
 
 #include <atomic>
@@ -35,8 +42,8 @@ namespace modelbay::results {
 
 class GroupCommitWriter {
  public:
-  // Runs on the committer thread (or, for an append refused at once, on the
-  // caller's); must not block.
+  // Runs on the committer thread (kAlways) or inline on the caller's (kNever,
+  // and an append refused at once); must not block.
   using Done = std::function<void(const Status&)>;
   // Receives sealed segments (on the committer thread).
   using SealedSink = std::function<void(std::vector<SpooledSegment>)>;
@@ -58,7 +65,8 @@ class GroupCommitWriter {
 
   // Queues `rows` CSV lines (`csv`, each ending in '\n', copied) for
   // `version`, whose CSV header is `header_line` (fixed per version).
-  // `done` runs once they are durable per the fsync policy, or failed.
+  // `done` runs once they are durable per the fsync policy, or failed:
+  // with kNever before Append returns, on the calling thread.
   void Append(int version, std::string_view header_line, std::string_view csv, size_t rows, Done done);
   // Seals every segment with rows at the next commit (appends after it go
   // to new segments) and returns once they are handed to the sink.

@@ -54,9 +54,11 @@ class PredictionLog {
                 const Predictions& predictions, std::chrono::system_clock::time_point timestamp,
                 std::optional<uint64_t> first_row = std::nullopt);
   // The same without waiting: the rows are formatted (the arguments are not
-  // used after the call returns) and queued; `done` runs on the log's
-  // committer thread once they are durable in the spool, or with the error.
-  // `done` must not block (post the rest of the work elsewhere). Thread-safe.
+  // used after the call returns) and queued; `done` runs once they are
+  // durable in the spool, or with the error: on the log's committer thread
+  // (FsyncPolicy::kAlways), or inline before AppendAsync returns, on the
+  // caller's thread (kNever). `done` must not block (post the rest of the
+  // work elsewhere). Thread-safe.
   using Done = std::function<void(const Status&)>;
   virtual void AppendAsync(const LoadedModel& model, std::string_view request_id, const CellMatrix& inputs,
                            const Predictions& predictions, std::chrono::system_clock::time_point timestamp,

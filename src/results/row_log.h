@@ -54,9 +54,12 @@ class RowLog {
   using Done = std::function<void(const Status&)>;
   // Queues `rows` CSV lines (`csv`, each ending in '\n'; copied) for
   // `version`, whose CSV header is `header_line` (ends in '\n'; fixed per
-  // version), and returns at once. `done` runs on the committer thread once
-  // the rows are durable per the fsync policy (or failed); it must not block.
-  // Thread-safe; appends queued together share one write and one fsync.
+  // version). `done` runs once the rows are durable per the fsync policy (or
+  // failed); it must not block. With FsyncPolicy::kAlways it runs on the
+  // committer thread, and appends queued together share one write and one
+  // fsync; with kNever the caller writes the rows itself (page cache) and
+  // `done` runs before AppendAsync returns, on the caller's thread.
+  // Thread-safe.
   virtual void AppendAsync(int version, std::string_view header_line, std::string_view csv, size_t rows,
                            Done done) = 0;
   // The same, returning once durable (or failed).

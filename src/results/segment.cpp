@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
+#include <xxhash.h>
 
 #include "core/posix_file.h"
 #include "core/hash.h"
@@ -15,7 +17,12 @@ namespace modelbay::results {
 namespace {
 
 constexpr size_t kFrame = 16;
-constexpr std::string_view kMagic = "mbseg2 ";
+constexpr std::string_view kMagic2 = "mbseg2 ";
+constexpr std::string_view kMagic3 = "mbseg3 ";
+
+std::string_view MagicOf(SegmentFormat format) {
+  return format == SegmentFormat::kMbseg3 ? kMagic3 : kMagic2;
+}
 
 uint64_t Fnv1a(uint64_t h, std::string_view bytes) {
   for (unsigned char c : bytes) {
@@ -35,9 +42,16 @@ uint64_t GetLe(std::string_view in, size_t off, int bytes) {
   return v;
 }
 
-// Seed 0 is the format's original checksum (FNV-1a over length, rows,
-// payload); any other seed is mixed in first.
-uint64_t Checksum(uint64_t seed, std::string_view frame_head, std::string_view payload) {
+// mbseg3: XXH3-64 of the payload seeded with `seed`, then XXH3-64 of the
+// frame head (length, rows) seeded with that, so every bit of both counts.
+// mbseg2 (and the unsalted format before it): FNV-1a; seed 0 is the original
+// checksum (FNV-1a over length, rows, payload), any other seed is mixed in
+// first.
+uint64_t Checksum(SegmentFormat format, uint64_t seed, std::string_view frame_head, std::string_view payload) {
+  if (format == SegmentFormat::kMbseg3) {
+    const uint64_t body = XXH3_64bits_withSeed(payload.data(), payload.size(), seed);
+    return XXH3_64bits_withSeed(frame_head.data(), frame_head.size(), body);
+  }
   uint64_t h = 14695981039346656037ULL;
   if (seed != 0) {
     std::string s;
@@ -53,7 +67,7 @@ struct Frame {
   uint32_t rows = 0;
   size_t end = 0;
 };
-std::optional<Frame> FrameAt(std::string_view data, size_t off, uint64_t seed) {
+std::optional<Frame> FrameAt(std::string_view data, size_t off, SegmentFormat format, uint64_t seed) {
   if (off + kFrame > data.size()) return std::nullopt;
   const uint64_t len = GetLe(data, off, 4);
   if (len > data.size() - off - kFrame) return std::nullopt;
@@ -61,7 +75,7 @@ std::optional<Frame> FrameAt(std::string_view data, size_t off, uint64_t seed) {
   f.rows = static_cast<uint32_t>(GetLe(data, off + 4, 4));
   f.payload = data.substr(off + kFrame, len);
   f.end = off + kFrame + len;
-  if (Checksum(seed, data.substr(off, 8), f.payload) != GetLe(data, off + 8, 8)) return std::nullopt;
+  if (Checksum(format, seed, data.substr(off, 8), f.payload) != GetLe(data, off + 8, 8)) return std::nullopt;
   return f;
 }
 
@@ -71,17 +85,24 @@ bool PlausibleRows(const Frame& f) {
 }
 
 struct Header {
+  SegmentFormat format = SegmentFormat::kMbseg2;
   uint64_t salt = 0;  // 0: a segment from before the salt
   std::string writer_id;
   std::string header_line;
 };
-std::optional<Header> ParseHeader(const Frame& f) {
+// The header record checked with `format`'s checksum: valid only when its
+// magic names that format (no magic: the unsalted format, FNV-1a).
+std::optional<Header> ParseHeader(const Frame& f, SegmentFormat format) {
   if (f.rows != 0 || !f.payload.ends_with('\n')) return std::nullopt;
   std::string_view p = f.payload;
   Header h;
-  if (p.starts_with(kMagic)) {
+  h.format = format;
+  const bool v3 = p.starts_with(kMagic3);
+  if (v3 != (format == SegmentFormat::kMbseg3)) return std::nullopt;
+  if (v3 || p.starts_with(kMagic2)) {
+    const std::string_view magic = MagicOf(format);
     const size_t nl = p.find('\n');
-    const std::string_view hex = p.substr(kMagic.size(), nl - kMagic.size());
+    const std::string_view hex = p.substr(magic.size(), nl - magic.size());
     if (nl == std::string_view::npos || hex.size() != 16) return std::nullopt;
     for (char c : hex) {
       const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
@@ -130,20 +151,27 @@ Result<std::string> ReadFileBytes(const std::filesystem::path& path) {
 
 }  // namespace
 
-void AppendRecord(std::string& out, std::string_view payload, uint32_t rows, uint64_t seed) {
-  std::string head;
-  PutLe(head, payload.size(), 4);
-  PutLe(head, rows, 4);
-  const uint64_t sum = Checksum(seed, head, payload);
-  out += head;
-  PutLe(out, sum, 8);
-  out.append(payload);
+void AppendRecord(std::string& out, std::string_view payload, uint32_t rows, uint64_t seed, SegmentFormat format) {
+  char head[8];
+  const uint32_t len = static_cast<uint32_t>(payload.size());
+  for (int i = 0; i < 4; ++i) {
+    head[i] = static_cast<char>((len >> (8 * i)) & 0xff);
+    head[4 + i] = static_cast<char>((rows >> (8 * i)) & 0xff);
+  }
+  const uint64_t sum = Checksum(format, seed, std::string_view(head, 8), payload);
+  const size_t at = out.size();
+  out.resize(at + kFrame + payload.size());
+  char* p = out.data() + at;
+  std::memcpy(p, head, 8);
+  for (int i = 0; i < 8; ++i) p[8 + i] = static_cast<char>((sum >> (8 * i)) & 0xff);
+  std::memcpy(p + kFrame, payload.data(), payload.size());
 }
 
 uint64_t NewSegmentSalt() { return RandomU64(); }
 
-std::string HeaderPayload(uint64_t salt, std::string_view writer_id, std::string_view header_line) {
-  return fmt::format("{}{:016x}\n{}\n{}", kMagic, salt, writer_id, header_line);
+std::string HeaderPayload(uint64_t salt, std::string_view writer_id, std::string_view header_line,
+                          SegmentFormat format) {
+  return fmt::format("{}{:016x}\n{}\n{}", MagicOf(format), salt, writer_id, header_line);
 }
 
 std::string FormatSegmentName(const SegmentName& name) {
@@ -169,19 +197,26 @@ Result<SegmentName> ParseSegmentName(std::string_view file_name) {
 Result<SegmentContents> ReadSegment(const std::filesystem::path& path) {
   MB_ASSIGN_OR_RETURN(const std::string data, ReadFileBytes(path));
 
-  auto first = FrameAt(data, 0, 0);
-  auto header = first ? ParseHeader(*first) : std::nullopt;
+  // The header record says the format; its checksum must be that format's.
+  std::optional<Frame> first;
+  std::optional<Header> header;
+  for (SegmentFormat format : {SegmentFormat::kMbseg3, SegmentFormat::kMbseg2}) {
+    first = FrameAt(data, 0, format, 0);
+    header = first ? ParseHeader(*first, format) : std::nullopt;
+    if (header) break;
+  }
   if (!header) {
     return InvalidArgument(fmt::format("spool segment {} has no valid header record", path.string()));
   }
   SegmentContents out;
   out.writer_id = std::move(header->writer_id);
   out.header_line = std::move(header->header_line);
+  const SegmentFormat format = header->format;
   const uint64_t seed = header->salt;
   size_t off = first->end;
   out.valid_bytes = off;
   while (off < data.size()) {
-    auto frame = FrameAt(data, off, seed);
+    auto frame = FrameAt(data, off, format, seed);
     if (frame && PlausibleRows(*frame)) {
       out.body.append(frame->payload);
       out.rows += frame->rows;
@@ -192,7 +227,7 @@ Result<SegmentContents> ReadSegment(const std::filesystem::path& path) {
     // segments are not scanned byte by byte: client text could forge a frame.
     std::optional<size_t> next;
     for (size_t at = off + 1; seed != 0 && at + kFrame <= data.size(); ++at) {
-      if (auto f = FrameAt(data, at, seed); f && PlausibleRows(*f)) {
+      if (auto f = FrameAt(data, at, format, seed); f && PlausibleRows(*f)) {
         next = at;
         break;
       }

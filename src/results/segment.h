@@ -4,10 +4,15 @@
 // (rows = 0); every later record holds the CSV lines of one or more appended
 // requests. A record is
 //   u32 payload length | u32 row count | u64 checksum | payload
-// (little endian). The checksum is FNV-1a 64 over the seed, length, row count
-// and payload, so neither a wrong length nor a changed byte passes.
+// (little endian). The checksum covers the seed, length, row count and
+// payload, so neither a wrong length nor a changed byte passes. New segments
+// are mbseg3: XXH3-64 (libxxhash) of the payload seeded with the seed, then
+// of the length and row count seeded with that. mbseg2 segments (FNV-1a 64,
+// byte at a time: about 8x slower) are still read.
 //
-// Header payload: "mbseg2 <salt, 16 hex>\n<writer id>\n<CSV header line>".
+// Header payload: "mbseg3 <salt, 16 hex>\n<writer id>\n<CSV header line>"
+// ("mbseg2 ..." in the older format; the header record's checksum must be
+// the one its magic names).
 // The header record is checked with seed 0; every row record with the
 // segment's random salt as seed. A crash tears only the tail; a record
 // damaged in the middle (a bad disk, a stray write) is skipped by scanning
@@ -16,7 +21,7 @@
 // request; without the per-segment salt (never sent anywhere) such an
 // embedded frame cannot check out, so resynchronising never accepts it.
 // Segments from before the salt ("<writer id>\n<header line>", all records
-// with seed 0) are still read, but not resynchronised: for them reading stops
+// with seed 0, FNV-1a) are still read, but not resynchronised: for them reading stops
 // at the first damaged record, as it always did.
 //
 // File name: <run_id>-<first_seq, 10 digits>.seg in <writer dir>/v<version>/.
@@ -31,15 +36,23 @@
 
 namespace modelbay::results {
 
+enum class SegmentFormat {
+  kMbseg2,  // FNV-1a checksums (and the unsalted format before it)
+  kMbseg3,  // XXH3-64 checksums: what new segments are written in
+};
+
 // Appends one framed record to `out`, checked with `seed` (the header record
-// uses 0, row records the segment's salt).
-void AppendRecord(std::string& out, std::string_view payload, uint32_t rows, uint64_t seed);
+// uses 0, row records the segment's salt). Every record of a segment uses
+// the format its header names.
+void AppendRecord(std::string& out, std::string_view payload, uint32_t rows, uint64_t seed,
+                  SegmentFormat format = SegmentFormat::kMbseg3);
 
 // A fresh random salt for a new segment (never 0).
 uint64_t NewSegmentSalt();
 
 // The header record's payload.
-std::string HeaderPayload(uint64_t salt, std::string_view writer_id, std::string_view header_line);
+std::string HeaderPayload(uint64_t salt, std::string_view writer_id, std::string_view header_line,
+                          SegmentFormat format = SegmentFormat::kMbseg3);
 
 struct SegmentName {
   std::string run_id;

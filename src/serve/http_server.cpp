@@ -113,10 +113,14 @@ class Session : public std::enable_shared_from_this<Session> {
     reply_ = Reply{};
     state_.service.Handle(request, reply_, /*defer_log=*/true);
     if (!reply_.pending) return Respond();
-    // No thread waits for the disk: the log's committer calls back once the
-    // rows are durable, and the answer is written on this connection's strand.
+    // No thread waits for the disk: the log calls back once the rows are
+    // durable, and the answer is written on this connection's strand. With
+    // --fsync never the callback runs inline, here on the strand, so dispatch
+    // answers at once with no hop; from the committer thread it is posted.
+    // Nothing below this call touches the session: it may have answered (and
+    // started the next read) before LogInference returns.
     state_.service.LogInference(reply_, [self = shared_from_this()](const Status& logged) {
-      asio::post(self->stream_.get_executor(), [self, logged] {
+      asio::dispatch(self->stream_.get_executor(), [self, logged] {
         self->state_.service.CompleteInference(self->reply_, logged);
         self->Respond();
       });

@@ -424,6 +424,143 @@ TEST(Segment, AChangedLengthOrRowCountFailsTheChecksum) {
   }
 }
 
+using results::SegmentFormat;
+
+// Segments written before mbseg3 (FNV-1a checksums) stay readable next to
+// new ones, and damage is caught the same way in both formats.
+TEST(Segment, AnMbseg2SegmentStillReads) {
+  TempDir tmp;
+  const uint64_t salt = results::NewSegmentSalt();
+  std::string file;
+  results::AppendRecord(file, results::HeaderPayload(salt, "w2", kHeader1, SegmentFormat::kMbseg2), 0, 0,
+                        SegmentFormat::kMbseg2);
+  results::AppendRecord(file, Row("old-a", 1), 1, salt, SegmentFormat::kMbseg2);
+  results::AppendRecord(file, Row("old-b", 2) + Row("old-c", 3), 2, salt, SegmentFormat::kMbseg2);
+  ASSERT_EQ(file.substr(16, 7), "mbseg2 ");
+  WriteAll(tmp.path() / "s-0000000001.seg", file);
+  auto contents = results::ReadSegment(tmp.path() / "s-0000000001.seg");
+  ASSERT_THAT(contents, IsOk());
+  EXPECT_EQ(contents->writer_id, "w2");
+  EXPECT_EQ(contents->header_line, kHeader1);
+  EXPECT_EQ(contents->body, Row("old-a", 1) + Row("old-b", 2) + Row("old-c", 3));
+  EXPECT_EQ(contents->rows, 3u);
+  EXPECT_FALSE(contents->torn);
+}
+
+TEST(Segment, DamageIsDetectedInBothFormats) {
+  TempDir tmp;
+  const fs::path path = tmp.path() / "s-0000000001.seg";
+  for (SegmentFormat format : {SegmentFormat::kMbseg2, SegmentFormat::kMbseg3}) {
+    const uint64_t salt = results::NewSegmentSalt();
+    std::string file;
+    results::AppendRecord(file, results::HeaderPayload(salt, "w1", kHeader1, format), 0, 0, format);
+    const size_t header_end = file.size();
+    results::AppendRecord(file, Row("a", 1), 1, salt, format);
+    const size_t damaged_at = file.size();
+    results::AppendRecord(file, Row("b", 2), 1, salt, format);
+    results::AppendRecord(file, Row("c", 3), 1, salt, format);
+
+    std::string flipped = file;
+    flipped[damaged_at + 20] ^= 0x01;  // one bit in the second row record's payload
+    WriteAll(path, flipped);
+    auto contents = results::ReadSegment(path);
+    ASSERT_THAT(contents, IsOk());
+    EXPECT_EQ(contents->body, Row("a", 1) + Row("c", 3)) << static_cast<int>(format);
+    EXPECT_EQ(contents->first_skipped_at, damaged_at);
+
+    std::string torn = file.substr(0, file.size() - 3);  // a crash mid-write
+    WriteAll(path, torn);
+    contents = results::ReadSegment(path);
+    ASSERT_THAT(contents, IsOk());
+    EXPECT_EQ(contents->rows, 2u);
+    EXPECT_TRUE(contents->torn);
+
+    std::string bad_header = file;
+    bad_header[header_end - 1] ^= 0x01;  // the header's last byte
+    WriteAll(path, bad_header);
+    EXPECT_THAT(results::ReadSegment(path),
+                StatusIs(Code::kInvalidArgument, HasSubstr("has no valid header record")));
+  }
+  // A header whose checksum is not the one its magic names is not valid.
+  for (SegmentFormat magic : {SegmentFormat::kMbseg2, SegmentFormat::kMbseg3}) {
+    const SegmentFormat other = magic == SegmentFormat::kMbseg2 ? SegmentFormat::kMbseg3 : SegmentFormat::kMbseg2;
+    std::string file;
+    const uint64_t salt = results::NewSegmentSalt();
+    results::AppendRecord(file, results::HeaderPayload(salt, "w1", kHeader1, magic), 0, 0, other);
+    WriteAll(path, file);
+    EXPECT_THAT(results::ReadSegment(path),
+                StatusIs(Code::kInvalidArgument, HasSubstr("has no valid header record")));
+  }
+}
+
+TEST(PredictionLog, NewSegmentsAreMbseg3) {
+  Fixture f;
+  {
+    auto log = f.Open(1h);
+    ASSERT_TRUE(log->Append(1, kHeader1, Row("x", 1), 1).ok());
+  }
+  const fs::path segment = OnlySegment(f.spool);
+  ASSERT_FALSE(segment.empty());
+  EXPECT_EQ(ReadAll(segment).substr(16, 7), "mbseg3 ");
+  auto contents = results::ReadSegment(segment);
+  ASSERT_THAT(contents, IsOk());
+  EXPECT_EQ(contents->body, Row("x", 1));
+}
+
+// --fsync never: no thread hop. The rows are in the file (the page cache)
+// and the completion has run, on the caller's thread, before AppendAsync
+// returns.
+TEST(PredictionLog, FsyncNeverWritesAndCompletesInlineOnTheCallersThread) {
+  Fixture f;
+  auto log = f.Open(1h, FsyncPolicy::kNever);
+  bool completed = false;
+  std::thread::id ran_on;
+  std::string seen_on_disk;
+  log->AppendAsync(1, kHeader1, Row("inline", 1), 1, [&](const Status& s) {
+    EXPECT_THAT(s, IsOk());
+    completed = true;
+    ran_on = std::this_thread::get_id();
+    auto contents = results::ReadSegment(OnlySegment(f.spool));
+    if (contents.ok()) seen_on_disk = contents->body;
+  });
+  EXPECT_TRUE(completed);
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  EXPECT_EQ(seen_on_disk, Row("inline", 1));
+  ASSERT_TRUE(log->Close().ok());
+  EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv"), (std::map<std::string, int>{{"inline", 1}}));
+}
+
+// Many threads writing themselves, with segments sealed every few records.
+TEST(PredictionLog, FsyncNeverConcurrentAppendsWithSealingShipExactlyOnce) {
+  Fixture f;
+  RowLogOptions o;
+  o.spool_dir = f.spool;
+  o.ship_interval = 5ms;
+  o.max_backoff = 50ms;
+  o.fsync = FsyncPolicy::kNever;
+  o.max_segment_bytes = 2048;
+  auto log = RowLog::Open(o, f.store);
+  ASSERT_THAT(log, IsOk());
+  constexpr int kThreads = 8, kPerThread = 300;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int j = 0; j < kPerThread; ++j) {
+        if (!(*log)->Append(1, kHeader1, Row(fmt::format("n{}-{}", t, j), j), 1).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures, 0);
+  ASSERT_TRUE((*log)->Close().ok());
+  EXPECT_EQ((*log)->stats().backlog_rows, 0u);
+  EXPECT_GT((*log)->stats().shipped_objects, 10u);  // many sealed segments
+  auto ids = ExportedIds(*f.store, 1, f.tmp.path() / "r.csv");
+  EXPECT_EQ(ids.size(), size_t{kThreads * kPerThread});
+  for (const auto& [id, count] : ids) ASSERT_EQ(count, 1) << id;
+}
+
 // The layout before writer dirs: segments straight under <spool>/v<N>/,
 // checksummed without a salt. A new process adopts them. An entry it cannot
 // read (here a directory with a segment's name) goes to quarantine; it used
@@ -432,8 +569,8 @@ TEST(Segment, AChangedLengthOrRowCountFailsTheChecksum) {
 TEST(PredictionLog, AnOldLayoutSpoolIsAdoptedAndAnUnreadableEntryQuarantined) {
   Fixture f;
   std::string old;
-  results::AppendRecord(old, "w-old\n" + kHeader1, 0, 0);
-  results::AppendRecord(old, Row("legacy", 1), 1, 0);
+  results::AppendRecord(old, "w-old\n" + kHeader1, 0, 0, results::SegmentFormat::kMbseg2);
+  results::AppendRecord(old, Row("legacy", 1), 1, 0, results::SegmentFormat::kMbseg2);
   WriteAll(f.spool / "v1" / "20261129T000000Z-ab12-0000000001.seg", old);
   WriteAll(f.spool / "v1" / "junk-0000000007.seg" / "inside", "not a segment");
   WriteAll(f.spool / "v1" / "garbage-0000000009.seg", "\x01\x02 no header here");
