@@ -8,7 +8,7 @@
 // payload, so neither a wrong length nor a changed byte passes. New segments
 // are mbseg3: XXH3-64 (libxxhash) of the payload seeded with the seed, then
 // of the length and row count seeded with that. mbseg2 segments (FNV-1a 64,
-// byte at a time: about 8x slower) are still read.
+// byte at a time: several times slower) are still read.
 //
 // Header payload: "mbseg3 <salt, 16 hex>\n<writer id>\n<CSV header line>"
 // ("mbseg2 ..." in the older format; the header record's checksum must be

@@ -151,6 +151,41 @@ def test_sigkill_during_load_loses_no_acknowledged_row(trained, tmp_path):
         assert_exactly_once([r for r in rows if r["request_id"] in mine], result[version], version)
 
 
+def test_fsync_never_answers_inline_and_a_sigkill_loses_no_acknowledged_row(trained, tmp_path):
+    """--fsync never writes on the io thread and answers with no thread hop
+    (issue 9): 10,000 requests from 16 clients all answered and logged once,
+    then a SIGKILL mid-load loses none of the rows that got a 200 (they are in
+    the page cache before the answer)."""
+    args = ["--threads", "2", "--fsync", "never"]
+    with Server(trained, args=args, spool=tmp_path / "spool-clean") as srv:
+        srv.wait_ready()
+        acked = load(srv.url, clients=16, total=10_000)
+    assert sum(len(v) for v in acked.values()) == 10_000
+    for version in ("1", "2"):
+        rows = export(trained, int(version), tmp_path / f"clean{version}.csv")
+        assert_exactly_once([r for r in rows if r["request_id"] in set(acked[version])], acked[version], version)
+
+    spool = tmp_path / "spool"
+    srv = Server(trained, args=args, spool=spool).start()
+    srv.wait_ready()
+    stop = threading.Event()
+    result = {}
+    loader = threading.Thread(target=lambda: result.update(load(srv.url, clients=16, stop=stop)))
+    loader.start()
+    time.sleep(3)
+    srv.kill()
+    stop.set()
+    loader.join()
+    assert sum(len(v) for v in result.values()) > 0
+    with Server(trained, args=args, spool=spool):  # recovers and ships the spool
+        pass
+    assert not list(spool.rglob("*.seg")), "spool not emptied after a clean restart"
+    for version in ("1", "2"):
+        rows = export(trained, int(version), tmp_path / f"r{version}.csv")
+        mine = set(result[version])
+        assert_exactly_once([r for r in rows if r["request_id"] in mine], result[version], version)
+
+
 def test_store_outage_serves_from_cache_and_ships_later(tmp_path):
     s3 = SeaweedFS(tmp_path / "weed")
     s3.start()
