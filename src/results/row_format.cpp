@@ -1,5 +1,6 @@
 #include "results/row_format.h"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include "core/clock.h"
@@ -76,7 +77,8 @@ std::string FormatRows(const Schema& schema, int version, std::string_view reque
       out.push_back(',');
       size_t i = r * predictions.num_classes + k;
       if (k < predictions.num_classes && i < predictions.probabilities.size()) {
-        fmt::format_to(std::back_inserter(out), "{}", predictions.probabilities[i]);
+        // FMT_COMPILE: the same bytes as a runtime "{}", without parsing it per value.
+        fmt::format_to(std::back_inserter(out), FMT_COMPILE("{}"), predictions.probabilities[i]);
       }
     }
     out.push_back('\n');
