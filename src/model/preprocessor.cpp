@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "core/parallel.h"
 #include "model/schema_infer.h"
 #include "model/values.h"
 
@@ -90,28 +91,35 @@ void Preprocessor::SetRange(Column& c, double min, double max) {
 
 std::vector<Preprocessor::FeatureStats> Preprocessor::CollectStats(const Schema& schema, const TextColumns& columns,
                                                                    std::span<const uint32_t> rows) {
-  std::vector<FeatureStats> stats(schema.features.size());
-  for (size_t f = 0; f < stats.size(); ++f) {
-    const auto& text = *columns[f];
-    FeatureStats& s = stats[f];
-    if (schema.features[f].type == FeatureType::kNumeric) {
-      for (uint32_t r : rows) {
-        if (IsMissingText(text[r])) continue;
-        if (auto v = ParseNumber(text[r])) {
-          s.min = std::min(s.min, *v);
-          s.max = std::max(s.max, *v);
+  // Consecutive ranges of `rows`, one per core; their stats merge.
+  const size_t parts = RowParts(rows.size());
+  std::vector<std::vector<FeatureStats>> part(parts, std::vector<FeatureStats>(schema.features.size()));
+  ParallelFor(parts, [&](size_t k) {
+    auto [begin, end] = PartRange(rows.size(), parts, k);
+    const std::span<const uint32_t> mine = rows.subspan(begin, end - begin);
+    for (size_t f = 0; f < schema.features.size(); ++f) {
+      const auto& text = *columns[f];
+      FeatureStats& s = part[k][f];
+      if (schema.features[f].type == FeatureType::kNumeric) {
+        for (uint32_t r : mine) {
+          if (IsMissingText(text[r])) continue;
+          if (auto v = ParseNumber(text[r])) {
+            s.min = std::min(s.min, *v);
+            s.max = std::max(s.max, *v);
+          }
         }
+      } else {
+        std::unordered_set<std::string_view> seen;
+        for (uint32_t r : mine) {
+          if (!IsMissingText(text[r])) seen.insert(TrimSpaces(text[r]));
+        }
+        s.categories.assign(seen.begin(), seen.end());
+        std::sort(s.categories.begin(), s.categories.end());
       }
-    } else {
-      std::unordered_set<std::string_view> seen;
-      for (uint32_t r : rows) {
-        if (!IsMissingText(text[r])) seen.insert(TrimSpaces(text[r]));
-      }
-      s.categories.assign(seen.begin(), seen.end());
-      std::sort(s.categories.begin(), s.categories.end());
     }
-  }
-  return stats;
+  });
+  for (size_t k = 1; k < parts; ++k) MergeStats(part[0], part[k]);
+  return std::move(part[0]);
 }
 
 void Preprocessor::MergeStats(std::vector<FeatureStats>& into, const std::vector<FeatureStats>& other) {

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/parallel.h"
 #include "model/values.h"
 
 namespace modelbay {
@@ -161,6 +162,43 @@ Result<FeatureType> DecideFeatureType(const SchemaFacts& f, size_t c, std::optio
   return FeatureType::kNumeric;
 }
 
+// The facts of rows [begin, end) of `table` into `f` (its header, target
+// column and per-column vectors set, its counts zero).
+void CollectRowFacts(const CsvTable& table, size_t begin, size_t end, SchemaFacts& f) {
+  for (size_t c = 0; c < f.header.size(); ++c) {
+    if (c == f.target_column) continue;
+    const auto& cells = table.column(c);
+    for (size_t r = begin; r < end; ++r) {
+      if (IsMissingText(cells[r])) continue;
+      f.has_value[c] = 1;
+      ++f.values[c];
+      if (ParseNumber(cells[r])) continue;
+      if (f.text_cells[c]++ == 0) {
+        f.first_text_line[c] = table.line_of(r);
+        f.first_text_source[c] = table.source_of(r);
+      }
+      AddToken(f, c, TrimSpaces(cells[r]));
+    }
+  }
+  const auto& target = table.column(f.target_column);
+  for (size_t r = begin; r < end; ++r) {
+    if (IsMissingText(target[r])) {
+      if (f.rows_without_target++ == 0) {
+        f.first_without_target = fmt::format("line {} of {}", table.line_of(r), table.source_of(r));
+      }
+      continue;
+    }
+    ++f.rows_with_target;
+    AddText(f, std::string(target[r]));
+    if (!f.target_numeric) continue;
+    if (auto v = ParseNumber(target[r])) {
+      AddNumber(f, *v, target[r]);
+    } else {
+      f.target_numeric = false;
+    }
+  }
+}
+
 }  // namespace
 
 std::string_view TaskName(TaskType task) {
@@ -207,38 +245,17 @@ Result<SchemaFacts> CollectSchemaFacts(const CsvTable& table, const SchemaOption
   f.first_text_source.assign(n, "");
   f.text_tokens.assign(n, {});
   f.text_overflow.assign(n, 0);
-  for (size_t c = 0; c < n; ++c) {
-    if (c == f.target_column) continue;
-    const auto& cells = table.column(c);
-    for (size_t r = 0; r < cells.size(); ++r) {
-      if (IsMissingText(cells[r])) continue;
-      f.has_value[c] = 1;
-      ++f.values[c];
-      if (ParseNumber(cells[r])) continue;
-      if (f.text_cells[c]++ == 0) {
-        f.first_text_line[c] = table.line_of(r);
-        f.first_text_source[c] = table.source_of(r);
-      }
-      AddToken(f, c, TrimSpaces(cells[r]));
-    }
-  }
-  const auto& target = table.column(f.target_column);
-  for (size_t r = 0; r < table.rows(); ++r) {
-    if (IsMissingText(target[r])) {
-      if (f.rows_without_target++ == 0) {
-        f.first_without_target = fmt::format("line {} of {}", table.line_of(r), table.source_of(r));
-      }
-      continue;
-    }
-    ++f.rows_with_target;
-    AddText(f, std::string(target[r]));
-    if (!f.target_numeric) continue;
-    if (auto v = ParseNumber(target[r])) {
-      AddNumber(f, *v, target[r]);
-    } else {
-      f.target_numeric = false;
-    }
-  }
+  // The rows in consecutive ranges, one per core; the facts of the ranges
+  // merge (in order) into those of the whole table.
+  const size_t parts = RowParts(table.rows());
+  std::vector<SchemaFacts> part(parts, f);
+  ParallelFor(parts, [&](size_t k) {
+    auto [begin, end] = PartRange(table.rows(), parts, k);
+    part[k].rows = end - begin;
+    CollectRowFacts(table, begin, end, part[k]);
+  });
+  f = std::move(part[0]);
+  for (size_t k = 1; k < parts; ++k) MB_RETURN_IF_ERROR(MergeSchemaFacts(f, part[k]));
   return f;
 }
 
@@ -314,23 +331,48 @@ void LabelRows(const CsvTable& table, InferredSchema& out) {
   if (!schema.labels_numeric) {
     for (size_t k = 0; k < schema.class_labels.size(); ++k) text_index.emplace(schema.class_labels[k], k);
   }
-  for (size_t r = 0; r < table.rows(); ++r) {
-    if (IsMissingText(column[r])) {
-      if (out.rows_without_target++ == 0) out.first_line_without_target = table.line_of(r);
-      continue;
+  // Consecutive row ranges, one per core; their rows concatenate in order.
+  struct Part {
+    std::vector<uint32_t> rows;
+    size_t without = 0;
+    size_t first_line = 0;
+  };
+  const size_t parts = RowParts(table.rows());
+  std::vector<Part> part(parts);
+  ParallelFor(parts, [&](size_t k) {
+    auto [begin, end] = PartRange(table.rows(), parts, k);
+    Part& p = part[k];
+    p.rows.reserve(end - begin);
+    for (size_t r = begin; r < end; ++r) {
+      if (IsMissingText(column[r])) {
+        if (p.without++ == 0) p.first_line = table.line_of(r);
+        continue;
+      }
+      p.rows.push_back(static_cast<uint32_t>(r));
+      if (!schema.labels_numeric) {
+        out.labels[r] = static_cast<float>(text_index.at(column[r]));
+        continue;
+      }
+      double v = ParseNumber(column[r]).value_or(0);
+      if (schema.task == TaskType::kRegression) {
+        out.labels[r] = static_cast<float>(v);
+      } else {
+        auto c = std::lower_bound(class_values.begin(), class_values.end(), v) - class_values.begin();
+        out.labels[r] = static_cast<float>(c);
+      }
     }
-    out.rows.push_back(static_cast<uint32_t>(r));
-    if (!schema.labels_numeric) {
-      out.labels[r] = static_cast<float>(text_index.at(column[r]));
-      continue;
-    }
-    double v = ParseNumber(column[r]).value_or(0);
-    if (schema.task == TaskType::kRegression) {
-      out.labels[r] = static_cast<float>(v);
-    } else {
-      auto k = std::lower_bound(class_values.begin(), class_values.end(), v) - class_values.begin();
-      out.labels[r] = static_cast<float>(k);
-    }
+  });
+  if (parts == 1) {
+    out.rows = std::move(part[0].rows);
+  } else {
+    size_t total = 0;
+    for (const Part& p : part) total += p.rows.size();
+    out.rows.reserve(total);
+  }
+  for (const Part& p : part) {
+    if (parts > 1) out.rows.insert(out.rows.end(), p.rows.begin(), p.rows.end());
+    if (out.rows_without_target == 0 && p.without > 0) out.first_line_without_target = p.first_line;
+    out.rows_without_target += p.without;
   }
 }
 

@@ -1,8 +1,10 @@
 #include "model/values.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 
 namespace modelbay {
 
@@ -29,6 +31,19 @@ std::optional<double> ParseNumber(std::string_view s) {
   s = TrimSpaces(s);
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   if (s.empty()) return std::nullopt;
+  // Fast path: an integer of at most 15 digits is exact in a double, and is
+  // the value from_chars reads ("-0" is -0.0).
+  {
+    const bool negative = s.front() == '-';
+    const std::string_view digits = negative ? s.substr(1) : s;
+    if (!digits.empty() && digits.size() <= 15 &&
+        std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      uint64_t u = 0;
+      for (char c : digits) u = u * 10 + static_cast<uint64_t>(c - '0');
+      const double d = static_cast<double>(u);
+      return negative ? -d : d;
+    }
+  }
   double v = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::general);
   if (ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -91,17 +92,22 @@ Result<int> Registry::PublishChecked(std::string_view model, std::string_view pr
   metadata["created"] = FormatIso8601(clock_());
   metadata["artifacts"] = {{std::string(kModelFile), Checksum(model)},
                            {std::string(kPreprocessorFile), Checksum(preprocessor)}};
-  if (!baseline.empty()) {
-    metadata["artifacts"][std::string(kBaselineFile)] = Checksum(baseline);
-    if (Status st = store_->Put(VersionKey(version, kBaselineFile), baseline); !st.ok()) return context(st);
-  }
+  if (!baseline.empty()) metadata["artifacts"][std::string(kBaselineFile)] = Checksum(baseline);
   std::string meta_bytes = metadata.dump(2) + "\n";
-
-  for (const auto& [file, bytes] : std::array<std::pair<std::string_view, std::string_view>, 3>{
-           {{kModelFile, model}, {kPreprocessorFile, preprocessor}, {kMetadataFile, meta_bytes}}}) {
-    if (Status st = store_->Put(VersionKey(version, file), bytes); !st.ok()) return context(st);
+  // The bundle is zipped on another core while the files are written.
+  Result<std::string> bundle = Internal("bundle not written");
+  {
+    std::jthread zipper([&] {
+      bundle = WriteBundle({std::string(model), std::string(preprocessor), meta_bytes, std::string(baseline)});
+    });
+    if (!baseline.empty()) {
+      if (Status st = store_->Put(VersionKey(version, kBaselineFile), baseline); !st.ok()) return context(st);
+    }
+    for (const auto& [file, bytes] : std::array<std::pair<std::string_view, std::string_view>, 3>{
+             {{kModelFile, model}, {kPreprocessorFile, preprocessor}, {kMetadataFile, meta_bytes}}}) {
+      if (Status st = store_->Put(VersionKey(version, file), bytes); !st.ok()) return context(st);
+    }
   }
-  auto bundle = WriteBundle({std::string(model), std::string(preprocessor), meta_bytes, std::string(baseline)});
   if (!bundle.ok()) return context(bundle.status());
   std::string bundle_name = BundleName(version);
   if (Status st = store_->Put(VersionKey(version, bundle_name), *bundle); !st.ok()) return context(st);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/parallel.h"
+
 namespace modelbay {
 namespace {
 
@@ -30,13 +32,33 @@ uint64_t RowHash(const CsvTable& table, uint32_t row, uint64_t seed) {
 Split SplitHoldout(const CsvTable& table, std::span<const uint32_t> rows, double fraction, uint64_t seed) {
   // fraction of 2^64, computed in long double so 0.2 maps to the same bound everywhere.
   const long double bound = std::ldexp(static_cast<long double>(fraction), 64);
-  Split split;
-  for (uint32_t r : rows) {
-    if (static_cast<long double>(RowHash(table, r, seed)) < bound) {
-      split.holdout.push_back(r);
-    } else {
-      split.train.push_back(r);
+  // Consecutive ranges of `rows`, one per core; each side concatenates in order.
+  const size_t parts = RowParts(rows.size());
+  std::vector<Split> part(parts);
+  ParallelFor(parts, [&](size_t k) {
+    auto [begin, end] = PartRange(rows.size(), parts, k);
+    Split& s = part[k];
+    s.train.reserve((end - begin) - (end - begin) / 4);
+    for (uint32_t r : rows.subspan(begin, end - begin)) {
+      if (static_cast<long double>(RowHash(table, r, seed)) < bound) {
+        s.holdout.push_back(r);
+      } else {
+        s.train.push_back(r);
+      }
     }
+  });
+  if (parts == 1) return std::move(part[0]);
+  Split split;
+  size_t train = 0, holdout = 0;
+  for (const Split& s : part) {
+    train += s.train.size();
+    holdout += s.holdout.size();
+  }
+  split.train.reserve(train);
+  split.holdout.reserve(holdout);
+  for (const Split& s : part) {
+    split.train.insert(split.train.end(), s.train.begin(), s.train.end());
+    split.holdout.insert(split.holdout.end(), s.holdout.begin(), s.holdout.end());
   }
   return split;
 }

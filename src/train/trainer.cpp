@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
+#include "core/parallel.h"
 #include "data/data_store.h"
 #include "data/shard.h"
 #include "model/baseline.h"
@@ -343,23 +344,39 @@ class TrainRun {
       }
     }
     {
-      // The input baseline reads the text while it is encoded (both only
-      // read the table): on a second core it costs no wall time.
-      std::jthread baseline([&] {
-        (void)Timed("input baseline", [&] {
-          if (team_.distributed()) {
-            sketches_ = SketchFeatures(pre_, columns_, BaselineRows());
-          } else {
-            ComputeInputBaseline();
-          }
-          return Status::Ok();
-        });
-      });
+      // The input baseline and the encoding both only read the table: they
+      // run as one set of tasks on every core (the baseline first, the
+      // longest; the encoding, in slices of rows, on the other cores and
+      // on the baseline's once it is done).
       const size_t width = pre_.num_features();
       x_hold_.resize(split_.holdout.size() * width);
-      pre_.Transform(columns_, split_.holdout, x_hold_.data());
       x_train_.resize(split_.train.size() * width);
-      pre_.Transform(columns_, split_.train, x_train_.data());
+      std::vector<uint32_t> baseline_rows = BaselineRows();
+      constexpr size_t baseline_tasks = 1;
+      constexpr size_t kSliceRows = 65536;
+      const size_t hold_slices = (split_.holdout.size() + kSliceRows - 1) / kSliceRows;
+      const size_t train_slices = (split_.train.size() + kSliceRows - 1) / kSliceRows;
+      auto encode = [&](std::span<const uint32_t> rows, float* out, size_t slice) {
+        const size_t begin = slice * kSliceRows;
+        const size_t end = std::min(rows.size(), begin + kSliceRows);
+        pre_.Transform(columns_, rows.subspan(begin, end - begin), out + begin * width);
+      };
+      ParallelFor(baseline_tasks + hold_slices + train_slices, [&](size_t k) {
+        if (k < baseline_tasks) {
+          if (team_.distributed()) {
+            sketches_ = SketchFeatures(pre_, columns_, baseline_rows);
+          } else {
+            baseline_.features = ComputeFeatureBaselines(pre_, columns_, baseline_rows);
+          }
+        } else if (k < baseline_tasks + hold_slices) {
+          encode(split_.holdout, x_hold_.data(), k - baseline_tasks);
+        } else {
+          encode(split_.train, x_train_.data(), k - baseline_tasks - hold_slices);
+        }
+      });
+      if (!team_.distributed()) {
+        baseline_.scope = fmt::format("the training data ({} rows with a target)", baseline_rows.size());
+      }
     }
     if (team_.distributed()) MB_RETURN_IF_ERROR(MergeInputBaseline());
     columns_.clear();
@@ -538,14 +555,6 @@ class TrainRun {
     return rows;
   }
 
-  // baseline.json (model/baseline.h), inputs: the training data (one
-  // process), taken before the table is released.
-  void ComputeInputBaseline() {
-    std::vector<uint32_t> rows = BaselineRows();
-    baseline_.features = ComputeFeatureBaselines(pre_, columns_, rows);
-    baseline_.scope = fmt::format("the training data ({} rows with a target)", rows.size());
-  }
-
   // Distributed: the input baseline of every worker's rows (the steps are in
   // model/baseline.h). Every worker makes the same collective calls in the
   // same order; worker 0 keeps the result.
@@ -707,7 +716,7 @@ class TrainRun {
   std::vector<float> x_train_;
   std::vector<float> y_train_;
   std::vector<float> x_hold_;
-  Baseline baseline_;  // inputs from ComputeInputBaseline, output at publishing
+  Baseline baseline_;  // inputs from EncodeAndReleaseTable, output at publishing
   bool kept_holdout_text_ = false;
   CsvTable holdout_table_;                   // the holdout rows' text
   std::vector<uint32_t> holdout_rows_local_;  // 0..n-1 into holdout_table_

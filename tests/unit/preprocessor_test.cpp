@@ -1,4 +1,6 @@
 // Schema inference and the preprocessor: pure functions over in-memory tables.
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <numeric>
 
@@ -44,6 +46,66 @@ TEST(Values, MissingSpellingsAndNumbers) {
   EXPECT_FALSE(ParseNumber("0x10"));
   EXPECT_EQ(FormatNumber(2.0), "2");
   EXPECT_EQ(FormatNumber(0.1), "0.1");
+}
+
+TEST(Values, IntegersReadAsFromCharsReadsThem) {
+  // Integers of up to 15 digits take a fast path; it must give the value
+  // std::from_chars gives (longer ones take from_chars itself).
+  for (std::string s : {"0", "7", "007", "-42", "+42", " 12 ", "999999999999999", "-123456789012345",
+                        "1234567890123456", "99999999999999999999", "9007199254740993"}) {
+    std::string_view t = TrimSpaces(s);
+    if (t.front() == '+') t.remove_prefix(1);
+    double expected = 0;
+    std::from_chars(t.data(), t.data() + t.size(), expected);
+    ASSERT_TRUE(ParseNumber(s).has_value()) << s;
+    EXPECT_EQ(*ParseNumber(s), expected) << s;
+  }
+  EXPECT_TRUE(std::signbit(*ParseNumber("-0")));
+  EXPECT_FALSE(ParseNumber("-"));
+  EXPECT_FALSE(ParseNumber("1-2"));
+  EXPECT_FALSE(ParseNumber("--1"));
+}
+
+// A table big enough that schema inference, the labels and the
+// preprocessor's statistics are computed in row ranges on several cores:
+// the result is the one row-by-row reading gives (first lines, tokens in
+// order of appearance, ascending rows).
+TEST(InferSchema, LargeTablesReadInRangesGiveTheRowByRowResult) {
+  constexpr size_t kRows = 300000;
+  std::string csv = "Count,Country,churn\n";
+  for (size_t i = 0; i < kRows; ++i) {
+    std::string count = std::to_string((i * 7) % 1000);
+    if (i == 250000) count = "-";  // stray tokens: the later range's first
+    if (i == 260000 || i == 100) count = "?";
+    std::string target = (i == 200000 || i == 290000) ? "" : std::to_string(i % 3 == 0);
+    csv += count + "," + (i % 2 ? "aa" : "bb") + "," + target + "\n";
+  }
+  auto t = Parse(std::move(csv));
+  auto s = InferSchema(t, {});
+  ASSERT_THAT(s, IsOk());
+  ASSERT_EQ(s->stray.size(), 1u);
+  EXPECT_EQ(s->stray[0].cells, 3u);
+  EXPECT_EQ(s->stray[0].first_line, 102u);
+  EXPECT_EQ(s->stray[0].tokens, (std::vector<std::string>{"?", "-"}));
+  EXPECT_EQ(s->rows_without_target, 2u);
+  EXPECT_EQ(s->first_line_without_target, 200002u);
+  ASSERT_EQ(s->rows.size(), kRows - 2);
+  EXPECT_TRUE(std::is_sorted(s->rows.begin(), s->rows.end()));
+  EXPECT_EQ(s->rows[199999], 199999u);
+  EXPECT_EQ(s->rows[200000], 200001u);
+  EXPECT_EQ(s->labels[299997], 1.0f);  // 299997 % 3 == 0: class "1"
+  EXPECT_EQ(s->labels[299999], 0.0f);
+  EXPECT_TRUE(std::isnan(s->labels[290000]));
+  auto facts = CollectSchemaFacts(t, {});
+  ASSERT_THAT(facts, IsOk());
+  EXPECT_EQ(facts->rows, kRows);
+  EXPECT_EQ(facts->first_without_target, "line 200002 of train.csv");
+  TextColumns cols = {&t.column(0), &t.column(1)};
+  std::vector<uint32_t> late(s->rows.begin() + 150000, s->rows.end());
+  auto stats = Preprocessor::CollectStats(s->schema, cols, late);
+  EXPECT_EQ(stats[0].min, 0.0);
+  EXPECT_EQ(stats[0].max, 999.0);
+  EXPECT_EQ(stats[1].categories, (std::vector<std::string>{"aa", "bb"}));
 }
 
 TEST(InferSchema, TargetDefaultsToChurnThenLastColumn) {

@@ -113,6 +113,22 @@ TEST(Split, ARowIsHeldOutWhateverTableItIsIn) {
   EXPECT_EQ(from_whole, h.holdout);
 }
 
+TEST(Split, LargeTablesSplitOnSeveralCoresAsRowByRow) {
+  // Big enough to be split in row ranges on every core: each row still
+  // falls where its own hash puts it, both sides ascending.
+  CsvTable t = NumberedTable(300000);
+  std::vector<uint32_t> rows = AllRows(t);
+  rows.erase(rows.begin() + 1000);  // not every row: indices, not positions
+  Split s = SplitHoldout(t, rows);
+  Split expected;
+  const long double bound = std::ldexp(static_cast<long double>(kHoldoutFraction), 64);
+  for (uint32_t r : rows) {
+    (static_cast<long double>(RowHash(t, r)) < bound ? expected.holdout : expected.train).push_back(r);
+  }
+  EXPECT_EQ(s.train, expected.train);
+  EXPECT_EQ(s.holdout, expected.holdout);
+}
+
 TEST(Split, TinyDataGetsARowOnEachSide) {
   CsvTable t = NumberedTable(2);
   Split s = SplitHoldout(t, AllRows(t));
