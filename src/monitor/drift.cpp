@@ -233,30 +233,58 @@ LiveWindow::LiveWindow(std::shared_ptr<const LoadedModel> model, uint64_t window
     : model_(std::move(model)),
       layout_(model_->baseline().baseline, model_->preprocessor()),
       sub_capacity_(std::max<uint64_t>(1, window_rows / kSubWindows)),
-      subs_(kSubWindows, std::vector<uint64_t>(layout_.slots(), 0)) {}
+      shards_(std::make_unique<Shard[]>(kWindowShards)) {
+  for (size_t i = 0; i < kWindowShards; ++i) shards_[i].epoch.fill(kNoEpoch);
+}
+
+namespace {
+// This thread's shard: threads are numbered as they first count.
+size_t ThreadShard() {
+  static std::atomic<size_t> next{0};
+  thread_local const size_t shard = next.fetch_add(1, std::memory_order_relaxed) % kWindowShards;
+  return shard;
+}
+}  // namespace
 
 void LiveWindow::Observe(const CellMatrix& cells, const Predictions& predictions) {
-  // The slots are found without the lock; only the additions hold it.
   thread_local std::vector<uint32_t> slots;
   slots.clear();
   for (size_t r = 0; r < cells.rows; ++r) layout_.RowSlots(cells, r, predictions, slots);
   const size_t per_row = slots.size() / std::max<size_t>(1, cells.rows);
-  std::lock_guard lock(mu_);
+  const size_t width = layout_.slots();
+  const uint64_t first = rows_.fetch_add(cells.rows, std::memory_order_relaxed);
+  Shard& shard = shards_[ThreadShard()];
+  std::lock_guard lock(shard.mu);
+  if (shard.counters.empty()) shard.counters.assign(kSubWindows * width, 0);
   for (size_t r = 0; r < cells.rows; ++r) {
-    if (subs_[current_][0] >= sub_capacity_) {
-      current_ = (current_ + 1) % subs_.size();
-      std::fill(subs_[current_].begin(), subs_[current_].end(), 0);
+    const uint64_t epoch = (first + r) / sub_capacity_;
+    const size_t sub = epoch % kSubWindows;
+    uint64_t* counters = shard.counters.data() + sub * width;
+    if (shard.epoch[sub] != epoch) {
+      if (shard.epoch[sub] != kNoEpoch && shard.epoch[sub] > epoch) continue;  // already left the window
+      std::fill(counters, counters + width, 0);
+      shard.epoch[sub] = epoch;
     }
-    uint64_t* counters = subs_[current_].data();
     for (size_t i = r * per_row; i < (r + 1) * per_row; ++i) ++counters[slots[i]];
   }
 }
 
 std::vector<uint64_t> LiveWindow::Snapshot() const {
-  std::vector<uint64_t> out(layout_.slots(), 0);
-  std::lock_guard lock(mu_);
-  for (const auto& sub : subs_) {
-    for (size_t i = 0; i < out.size(); ++i) out[i] += sub[i];
+  const size_t width = layout_.slots();
+  std::vector<uint64_t> out(width, 0);
+  const uint64_t rows = rows_.load(std::memory_order_relaxed);
+  if (rows == 0) return out;
+  const uint64_t newest = (rows - 1) / sub_capacity_;
+  for (size_t s = 0; s < kWindowShards; ++s) {
+    const Shard& shard = shards_[s];
+    std::lock_guard lock(shard.mu);
+    if (shard.counters.empty()) continue;
+    for (size_t sub = 0; sub < kSubWindows; ++sub) {
+      const uint64_t epoch = shard.epoch[sub];
+      if (epoch == kNoEpoch || epoch > newest || epoch + kSubWindows <= newest) continue;
+      const uint64_t* counters = shard.counters.data() + sub * width;
+      for (size_t i = 0; i < width; ++i) out[i] += counters[i];
+    }
   }
   return out;
 }
@@ -290,35 +318,58 @@ json DriftDocument(const LoadedModel& model, const DriftLayout* layout, std::spa
   return doc;
 }
 
-std::shared_ptr<LiveWindow> DriftTracker::Window(const std::shared_ptr<const LoadedModel>& model,
-                                                std::string_view model_name) {
-  const std::pair<std::string_view, int> key(model_name, model->version());
-  {
-    std::shared_lock lock(mu_);
-    auto it = windows_.find(key);
-    if (it != windows_.end()) return it->second;
+namespace {
+std::atomic<uint64_t> next_tracker_id{1};
+}  // namespace
+
+DriftTracker::DriftTracker(uint64_t window_rows)
+    : id_(next_tracker_id.fetch_add(1, std::memory_order_relaxed)), window_rows_(window_rows) {}
+
+std::shared_ptr<LiveWindow> DriftTracker::Find(std::string_view model_name, int version) const {
+  std::shared_lock lock(mu_);
+  auto it = windows_.find(std::pair<std::string_view, int>(model_name, version));
+  return it == windows_.end() ? nullptr : it->second;
+}
+
+LiveWindow* DriftTracker::Window(const std::shared_ptr<const LoadedModel>& model, std::string_view model_name) {
+  // The windows this thread used last (a server thread sees few versions at
+  // once): found with no lock and no reference count touched.
+  struct Cached {
+    uint64_t tracker = 0;
+    int version = 0;
+    std::string model_name;
+    std::shared_ptr<LiveWindow> window;
+  };
+  constexpr size_t kCached = 4;
+  thread_local std::array<Cached, kCached> cache;
+  thread_local size_t next_slot = 0;
+  const int version = model->version();
+  for (const Cached& c : cache) {
+    if (c.tracker == id_ && c.version == version && c.model_name == model_name) return c.window.get();
   }
-  std::unique_lock lock(mu_);
-  auto& slot = windows_[Key(model_name, model->version())];
-  if (!slot && model->baseline().kind == BaselineState::Kind::kOk) {
-    slot = std::make_shared<LiveWindow>(model, window_rows_);
+  std::shared_ptr<LiveWindow> window = Find(model_name, version);
+  if (!window) {
+    std::unique_lock lock(mu_);
+    auto& slot = windows_[Key(model_name, version)];
+    if (!slot) slot = std::make_shared<LiveWindow>(model, window_rows_);
+    window = slot;
   }
-  return slot;  // null: no usable baseline, nothing to count
+  Cached& c = cache[next_slot++ % kCached];
+  c.tracker = id_;
+  c.version = version;
+  c.model_name.assign(model_name);
+  c.window = std::move(window);
+  return c.window.get();
 }
 
 void DriftTracker::Observe(const std::shared_ptr<const LoadedModel>& model, const CellMatrix& cells,
                            const Predictions& predictions, std::string_view model_name) {
   if (model->baseline().kind != BaselineState::Kind::kOk || cells.rows == 0) return;
-  if (auto window = Window(model, model_name)) window->Observe(cells, predictions);
+  Window(model, model_name)->Observe(cells, predictions);
 }
 
 json DriftTracker::Report(const LoadedModel& model, std::string_view model_name) const {
-  std::shared_ptr<LiveWindow> window;
-  {
-    std::shared_lock lock(mu_);
-    auto it = windows_.find(std::pair<std::string_view, int>(model_name, model.version()));
-    if (it != windows_.end()) window = it->second;
-  }
+  std::shared_ptr<LiveWindow> window = Find(model_name, model.version());
   if (!window) return DriftDocument(model, nullptr, {}, window_rows_, model_name);
   std::vector<uint64_t> counters = window->Snapshot();
   return DriftDocument(model, &window->layout(), counters, window_rows_, model_name);

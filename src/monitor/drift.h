@@ -17,6 +17,8 @@
 // over its score, plus the predicted labels' frequencies (classifiers).
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -79,25 +81,41 @@ class DriftLayout {
   size_t slots_ = 0;
 };
 
-// The last `window_rows` rows of one version (to the granularity of
-// window_rows / kSubWindows: a ring of sub-windows, the oldest cleared when
-// the newest is full). Memory: kSubWindows x layout.slots() counters,
-// whatever the traffic. Thread-safe (one mutex, held only to add a request's
-// precomputed slots).
+// The last `window_rows` rows of one version, to the granularity of
+// window_rows / kSubWindows: row i (in the order rows arrive) belongs to
+// sub-window epoch i / sub_capacity, and the window is the newest kSubWindows
+// epochs (the newest one filling). Memory: at most kWindowShards x
+// kSubWindows x layout.slots() counters, whatever the traffic.
+//
+// Cheap on the request path: the slots are found without a lock; a request
+// takes its rows' positions with one atomic add, then counts them in its
+// thread's shard (shards are cache-line apart, each with its own mutex, so
+// io threads do not contend; threads beyond kWindowShards share). A shard's
+// counters are allocated when a thread first counts in it. A row whose epoch
+// has already left the window when it is counted (a thread overtaken by
+// kSubWindows sub-windows of others) is not counted.
+// Thread-safety: Observe and Snapshot from any threads.
+inline constexpr size_t kWindowShards = 8;
 class LiveWindow {
  public:
   LiveWindow(std::shared_ptr<const LoadedModel> model, uint64_t window_rows);
   void Observe(const CellMatrix& cells, const Predictions& predictions);
+  // The counters of the rows in the window (slots() long).
   std::vector<uint64_t> Snapshot() const;
   const DriftLayout& layout() const { return layout_; }
 
  private:
+  static constexpr uint64_t kNoEpoch = UINT64_MAX;
+  struct alignas(64) Shard {
+    mutable std::mutex mu;
+    std::array<uint64_t, kSubWindows> epoch;  // guarded by mu: what each sub-window counts
+    std::vector<uint64_t> counters;           // guarded by mu: kSubWindows x slots, or empty
+  };
   std::shared_ptr<const LoadedModel> model_;  // keeps the layout's preprocessor alive
   DriftLayout layout_;
   const uint64_t sub_capacity_;
-  mutable std::mutex mu_;
-  std::vector<std::vector<uint64_t>> subs_;  // guarded by mu_
-  size_t current_ = 0;                       // guarded by mu_
+  std::atomic<uint64_t> rows_{0};  // rows ever observed (their positions)
+  std::unique_ptr<Shard[]> shards_;
 };
 
 // The drift document of a version from its counters (or its baseline
@@ -113,7 +131,7 @@ nlohmann::json DriftDocument(const LoadedModel& model, const DriftLayout* layout
 // Prometheus on any.
 class DriftTracker {
  public:
-  explicit DriftTracker(uint64_t window_rows = kDefaultDriftWindowRows) : window_rows_(window_rows) {}
+  explicit DriftTracker(uint64_t window_rows = kDefaultDriftWindowRows);
   void Observe(const std::shared_ptr<const LoadedModel>& model, const CellMatrix& cells,
                const Predictions& predictions, std::string_view model_name = kUnnamedModel);
   nlohmann::json Report(const LoadedModel& model, std::string_view model_name = kUnnamedModel) const;
@@ -134,9 +152,16 @@ class DriftTracker {
       return c != 0 ? c < 0 : a.second < b.second;
     }
   };
-  std::shared_ptr<LiveWindow> Window(const std::shared_ptr<const LoadedModel>& model, std::string_view model_name);
+  // The window of (model_name, version), created on first use; null when
+  // the version has no usable baseline. Each thread remembers the last few
+  // windows it used, so a request usually finds its window with no lock.
+  LiveWindow* Window(const std::shared_ptr<const LoadedModel>& model, std::string_view model_name);
+  std::shared_ptr<LiveWindow> Find(std::string_view model_name, int version) const;
+  const uint64_t id_;  // unique per tracker in the process: keys the threads' caches
   const uint64_t window_rows_;
   mutable std::shared_mutex mu_;
+  // Never erased while the tracker lives (a thread's cache may hold one a
+  // little longer).
   std::map<Key, std::shared_ptr<LiveWindow>, KeyLess> windows_;  // guarded by mu_
 };
 

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -299,6 +301,44 @@ TEST(Drift, OfflineFromTheLogEqualsLive) {
   EXPECT_EQ((*offline)["features"], live["features"]);
   EXPECT_EQ((*offline)["output"], live["output"]);
   EXPECT_EQ((*offline)["window"]["rows"], 300);
+}
+
+// Threads counting at once (more threads than shards, so some share one)
+// lose no row and count none twice: the window equals one thread's counts of
+// the same rows; a small window still holds only its newest rows.
+TEST(Drift, ConcurrentObserversCountEveryRowOnce) {
+  auto model = F().WithBaseline(F().baseline_json);
+  CellMatrix aa{1, 3, {Cell(std::string_view("aa")), Cell(1.0), Cell(3.0)}};
+  CellMatrix bb{2, 3, {Cell(std::string_view("bb")), Cell(7.0), Cell(), Cell(std::string_view("zz")), Cell(2.0), Cell(9.0)}};
+  auto pa = model->Predict(aa), pb = model->Predict(bb);
+  ASSERT_TRUE(pa.ok() && pb.ok());
+  const int threads = static_cast<int>(monitor::kWindowShards) + 3, per_thread = 500;
+  monitor::DriftTracker wide(1000000), narrow(800), serial(1000000);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        const bool a = (i + t) % 3 != 0;
+        wide.Observe(model, a ? aa : bb, a ? *pa : *pb);
+        narrow.Observe(model, a ? aa : bb, a ? *pa : *pb, "churn");
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  for (int t = 0; t < threads; ++t) {
+    for (int i = 0; i < per_thread; ++i) {
+      const bool a = (i + t) % 3 != 0;
+      serial.Observe(model, a ? aa : bb, a ? *pa : *pb);
+    }
+  }
+  const json together = wide.Report(*model), alone = serial.Report(*model);
+  EXPECT_EQ(together["window"]["rows"], alone["window"]["rows"]);
+  EXPECT_EQ(together["features"], alone["features"]);
+  EXPECT_EQ(together["output"], alone["output"]);
+  const json small = narrow.Report(*model, "churn");
+  EXPECT_LE(small["window"]["rows"].get<uint64_t>(), 800u);
+  EXPECT_GE(small["window"]["rows"].get<uint64_t>(), 700u);
+  EXPECT_EQ(narrow.Report(*model)["window"]["rows"], 0);  // the unnamed model saw nothing here
 }
 
 TEST(Drift, SinceIsChecked) {
