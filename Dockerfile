@@ -15,7 +15,7 @@ RUN apt-get update \
       libxgboost-dev libboost-dev libboost-system-dev libsimdjson-dev \
       rapidjson-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev \
       libpugixml-dev libsqlite3-dev libzip-dev libcli11-dev libspdlog-dev \
-      libfmt-dev \
+      libfmt-dev libxxhash-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -38,7 +38,7 @@ WORKDIR /tmp
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates libxgboost0 libcurl4 libssl3 libsqlite3-0 libzip4 \
-      libpugixml1v5 libsimdjson14 libspdlog1.10 libfmt9 libboost-system1.74.0 \
+      libpugixml1v5 libsimdjson14 libspdlog1.10 libfmt9 libboost-system1.74.0 libxxhash0 \
       python3-minimal \
  && apt-get download python3-xgboost \
  && dpkg-deb -x python3-xgboost_*.deb /tmp/python3-xgboost \
