@@ -4,8 +4,10 @@
 JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
-# ccache keys on paths relative to the checkout, so another clone (CI's) reuses the cache.
+# ccache keys on paths relative to the checkout, so another clone (CI's, a worktree) reuses the
+# cache; with -g it would also hash the working directory unless told not to.
 export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= true
 
 # Where `make install` puts modelbay (DESTDIR is honoured for packaging).
 PREFIX ?= /usr/local

@@ -23,20 +23,14 @@ WORK=$(mktemp -d /tmp/modelbay-bench-drift.XXXXXX)
 PID=""
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 1 600); do curl -sf -o /dev/null "$1" && return 0; sleep 0.2; done; echo "not up: $1" >&2; return 1; }
+. "$HERE/lib.sh"  # free_port, wait_http, cpu_ticks, bench_model
 
 cd "$WORK"
-"$BIN" sample-data --rows 20000 --seed 7 --out churn.csv >/dev/null
-"$BIN" upload churn.csv >/dev/null
-"$BIN" train --quiet >/dev/null
+bench_model "$BIN" "$WORK"
 [ -f .modelbay/models/1/baseline.json ] || { echo "version 1 has no baseline: nothing to measure" >&2; exit 1; }
-python3 "$HERE/v2_bodies.py" .modelbay/models/1/preprocessor.json "$WORK" >/dev/null
 
 # measure CASE EXTRA_ARGS...: one server, single-row then 100-row requests.
 declare -A SAMPLES CPU
-TICK=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 measure() {
   local case=$1; shift
   local port; port=$(free_port)

@@ -19,17 +19,11 @@ WORK=$(mktemp -d /tmp/modelbay-bench-logpath.XXXXXX)
 PID=""
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 1 600); do curl -sf -o /dev/null "$1" && return 0; sleep 0.2; done; echo "not up: $1" >&2; return 1; }
+. "$HERE/lib.sh"  # free_port, wait_http, cpu_ticks, bench_model
 
 cd "$WORK"
-"$A" sample-data --rows 20000 --seed 7 --out churn.csv >/dev/null
-"$A" upload churn.csv >/dev/null
-"$A" train --quiet >/dev/null
-python3 "$HERE/v2_bodies.py" .modelbay/models/1/preprocessor.json "$WORK" >/dev/null
+bench_model "$A" "$WORK"
 
-TICK=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 RESULTS=$WORK/results.txt
 measure() {  # measure LABEL BIN POLICY
   local label=$1 bin=$2 policy=$3 port

@@ -35,8 +35,7 @@ WORK=$(mktemp -d /tmp/modelbay-bench-serve.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 1 600); do curl -sf -o /dev/null "$1" && return 0; sleep 0.2; done; echo "not up: $1" >&2; return 1; }
+. "$HERE/lib.sh"  # free_port, wait_http, cpu_ticks, bench_model
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 cd "$WORK"
