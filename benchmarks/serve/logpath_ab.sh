@@ -8,6 +8,8 @@
 # by the requests served: robust to other load), then the medians, with the
 # load average.
 #   A=/work/main/build/src/modelbay B=build/src/modelbay ROUNDS=3 DURATION=8 benchmarks/serve/logpath_ab.sh
+# ACCESS_LOG=on keeps serve's default access log (to a file, as in run.sh);
+# BODY=plain_hundred.json sends 100-row requests.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 A=${A:?old binary}
@@ -15,6 +17,10 @@ B=${B:?new binary}
 DURATION=${DURATION:-8}
 ROUNDS=${ROUNDS:-3}
 POLICIES=${POLICIES:-never always}
+ACCESS_LOG=${ACCESS_LOG:-off}
+BODY=${BODY:-plain_one.json}
+SERVE_FLAGS=(--threads 2)
+[ "$ACCESS_LOG" = on ] || SERVE_FLAGS+=(--no-access-log)
 WORK=$(mktemp -d /tmp/modelbay-bench-logpath.XXXXXX)
 PID=""
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null || true; rm -rf "$WORK"; }
@@ -28,13 +34,13 @@ RESULTS=$WORK/results.txt
 measure() {  # measure LABEL BIN POLICY
   local label=$1 bin=$2 policy=$3 port
   port=$(free_port)
-  "$bin" serve --host 127.0.0.1 --port "$port" --threads 2 --fsync "$policy" --spool "$WORK/spool-$label-$policy" \
-      --no-access-log >"serve-$label.log" 2>&1 & PID=$!
+  "$bin" serve --host 127.0.0.1 --port "$port" "${SERVE_FLAGS[@]}" --fsync "$policy" \
+      --spool "$WORK/spool-$label-$policy" >"serve-$label.log" 2>&1 & PID=$!
   wait_http "http://127.0.0.1:$port/ready"
-  WRK_BODY_FILE=plain_one.json wrk -t2 -c16 -d2s -s "$HERE/post.lua" "http://127.0.0.1:$port/inference" >/dev/null 2>&1 || true
+  WRK_BODY_FILE="$BODY" wrk -t2 -c16 -d2s -s "$HERE/post.lua" "http://127.0.0.1:$port/inference" >/dev/null 2>&1 || true
   local line rps p50 p99 errs t0 t1 us
   t0=$(cpu_ticks "$PID")
-  line=$(WRK_BODY_FILE=plain_one.json wrk -t2 -c16 -d"${DURATION}"s -s "$HERE/post.lua" \
+  line=$(WRK_BODY_FILE="$BODY" wrk -t2 -c16 -d"${DURATION}"s -s "$HERE/post.lua" \
       "http://127.0.0.1:$port/inference" | grep '^RESULT')
   t1=$(cpu_ticks "$PID")
   read -r _ rps p50 p99 errs <<<"$line"
@@ -56,7 +62,7 @@ done
 echo
 echo "A=$A"
 echo "B=$B"
-echo "serve --threads 2 --no-access-log, single-row POST /inference, wrk -t2 -c16, ${DURATION} s x $ROUNDS rounds interleaved"
+echo "serve ${SERVE_FLAGS[*]}, POST /inference with $BODY, wrk -t2 -c16, ${DURATION} s x $ROUNDS rounds interleaved"
 echo "$(nproc) cores; load average at start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$RESULTS" <<'PY'
 import collections, statistics, sys

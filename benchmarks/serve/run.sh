@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # benchmarks/serve: one run, one machine, the same model, wrk on loopback,
 # concurrency 16, DURATION seconds each, single-row and 100-row requests:
-#   ceiling   a bare Beast hello-world, same stack and thread count (hello.cpp)
+#   ceiling   a bare Beast hello-world, same stack and thread count (hello.cpp);
+#             ceiling_shared: the same on one shared io_context (the stack
+#             modelbay used before 2026-12-02), for reference only
 #   modelbay  `modelbay serve --threads 2`, defaults: prediction log on
 #             (--fsync always), access log on; the machine's fdatasync rate
 #             (fdatasync_probe.py, 3 s, on the spool's file system) is taken
@@ -71,6 +73,11 @@ if [ "${ONLY_MODELBAY:-0}" != 1 ]; then
   PORT=$(free_port); ./hello "$PORT" 2 & PIDS+=($!)
   sleep 0.5; wait_http "http://127.0.0.1:$PORT/"
   bench ceiling "http://127.0.0.1:$PORT/inference" plain
+  kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
+  echo "==> for reference: the same hello-world on the stack modelbay used before (one io_context, 2 threads)"
+  PORT=$(free_port); ./hello "$PORT" 2 shared & PIDS+=($!)
+  sleep 0.5; wait_http "http://127.0.0.1:$PORT/"
+  bench ceiling_shared "http://127.0.0.1:$PORT/inference" plain
   kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 fi
 
@@ -177,7 +184,7 @@ HEAD_NOTES=""
   echo
   echo "| server | rows/request | req/s | p50 ms | p99 ms | errors | modelbay req/s ÷ this |"
   echo "|---|---|---|---|---|---|---|"
-  for s in ceiling modelbay modelbay_nofsync mlflow mlserver seed; do
+  for s in ceiling ceiling_shared modelbay modelbay_nofsync mlflow mlserver seed; do
     for size in one hundred; do
       k=${s}_$size; [ -n "${RPS[$k]:-}" ] || continue
       n=$([ $size = one ] && echo 1 || echo 100)

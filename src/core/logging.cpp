@@ -4,6 +4,9 @@
 #include <memory>
 #include <string>
 
+#include <unistd.h>
+#include <cstdio>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
@@ -41,6 +44,13 @@ std::shared_ptr<spdlog::logger>& RawLogger() {
   return logger;
 }
 
+std::string RawPattern(LogFormat f) {
+  return f == LogFormat::kJson ? std::string(kTimeAndLevelJson) + "%v}" : std::string(kTimeAndLevelText) + "%v";
+}
+
+// Whether stderr takes batched lines: decided once logging is configured.
+std::atomic<bool> g_batchable{false};
+
 }  // namespace
 
 Status ConfigureLogging(std::string_view format, bool verbose) {
@@ -66,9 +76,9 @@ Status ConfigureLogging(std::string_view format, bool verbose) {
   auto raw = std::make_shared<spdlog::logger>("modelbay-raw",
                                               std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   raw->set_level(spdlog::level::info);
-  raw->set_formatter(MakeFormatter(f == LogFormat::kJson ? std::string(kTimeAndLevelJson) + "%v}"
-                                                          : std::string(kTimeAndLevelText) + "%v"));
+  raw->set_formatter(MakeFormatter(RawPattern(f)));
   RawLogger() = raw;
+  g_batchable = ::isatty(::fileno(stderr)) == 0;
   return Status::Ok();
 }
 
@@ -81,6 +91,31 @@ void LogInfoLine(std::string_view text, std::string_view json_fields) {
     return;
   }
   raw->info("{}", g_format.load() == LogFormat::kJson ? json_fields : text);
+}
+
+bool FormatInfoLine(std::string_view text, std::string_view json_fields, std::string& out) {
+  if (!g_batchable.load(std::memory_order_relaxed)) return false;
+  // spdlog's formatter caches the time of day: one per thread.
+  thread_local std::unique_ptr<spdlog::formatter> formatter;
+  thread_local LogFormat formatter_format = LogFormat::kText;
+  const LogFormat f = g_format.load(std::memory_order_relaxed);
+  if (!formatter || formatter_format != f) {
+    formatter = MakeFormatter(RawPattern(f));
+    formatter_format = f;
+  }
+  const std::string_view message = f == LogFormat::kJson ? json_fields : text;
+  const spdlog::details::log_msg msg("modelbay-raw", spdlog::level::info,
+                                     spdlog::string_view_t(message.data(), message.size()));
+  spdlog::memory_buf_t line;
+  formatter->format(msg, line);
+  out.append(line.data(), line.size());
+  return true;
+}
+
+void WriteLogLines(std::string_view lines) {
+  if (lines.empty()) return;
+  std::fwrite(lines.data(), 1, lines.size(), stderr);  // one locked write of whole lines
+  std::fflush(stderr);
 }
 
 }  // namespace modelbay

@@ -27,4 +27,14 @@ LogFormat CurrentLogFormat();
 // server's access log.
 void LogInfoLine(std::string_view text, std::string_view json_fields);
 
+// The same line, formatted now (its time is now) and appended to `out`
+// instead of written, for a caller that batches lines and writes them with
+// WriteLogLines. Returns false (and appends nothing) when lines cannot be
+// batched: logging is not configured, or stderr is a terminal (whose lines
+// are coloured and wanted at once); then call LogInfoLine.
+bool FormatInfoLine(std::string_view text, std::string_view json_fields, std::string& out);
+// Writes whole formatted lines to stderr in one write (lines from other
+// threads never interleave with them).
+void WriteLogLines(std::string_view lines);
+
 }  // namespace modelbay

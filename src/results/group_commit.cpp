@@ -3,11 +3,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <iterator>
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "core/end_of_turn.h"
 #include "core/posix_file.h"
 #include "results/segment.h"
 
@@ -63,66 +66,157 @@ void GroupCommitWriter::Stop() {
   if (committer_.joinable()) committer_.join();
 }
 
+// Appends staged by one thread (kNever): written under one lock, one write
+// per version.
+struct GroupCommitWriter::Staged {
+  struct Item {
+    int version;
+    size_t header;  // index in headers
+    size_t begin, end;  // in csv
+    size_t rows;
+    Done done;
+  };
+  std::vector<std::string> headers;
+  std::string csv;
+  std::vector<Item> items;
+
+  void Add(int version, std::string_view header_line, std::string_view rows_csv, size_t rows, Done done) {
+    if (headers.empty() || headers.back() != header_line) headers.emplace_back(header_line);
+    const size_t begin = csv.size();
+    csv.append(rows_csv);
+    items.push_back({version, headers.size() - 1, begin, csv.size(), rows, std::move(done)});
+  }
+};
+
+namespace {
+
+// This thread's staged appends, per writer (a thread rarely stages for more
+// than one). Taken whole by the flush its EndOfTurn runs.
+thread_local std::vector<std::pair<const void*, std::unique_ptr<GroupCommitWriter::Staged>>> t_staged;
+
+}  // namespace
+
 void GroupCommitWriter::Append(int version, std::string_view header_line, std::string_view csv, size_t rows,
                                Done done) {
   if (rows == 0) return done(Status::Ok());
-  const bool write_now = options_.fsync == FsyncPolicy::kNever;
+  if (options_.fsync == FsyncPolicy::kNever) {
+    // On an io thread, the appends of one turn of its loop share a write.
+    if (EndOfTurn* turn = EndOfTurn::Current()) {
+      auto it = std::find_if(t_staged.begin(), t_staged.end(), [&](const auto& e) { return e.first == this; });
+      if (it == t_staged.end()) {
+        t_staged.emplace_back(this, std::make_unique<Staged>());
+        it = std::prev(t_staged.end());
+        turn->Schedule([this] {
+          auto mine = std::find_if(t_staged.begin(), t_staged.end(), [&](const auto& e) { return e.first == this; });
+          if (mine == t_staged.end()) return;
+          std::unique_ptr<Staged> staged = std::move(mine->second);
+          t_staged.erase(mine);
+          WriteStaged(*staged);
+        });
+      }
+      it->second->Add(version, header_line, csv, rows, std::move(done));
+      return;
+    }
+    Staged one;
+    one.Add(version, header_line, csv, rows, std::move(done));
+    return WriteStaged(one);
+  }
   Status refused;
-  Status written;        // write_now: the write's outcome
-  bool seal_now = false;  // write_now: the committer has a segment to seal
   {
     std::lock_guard lk(mu_);
-    auto it = active_.find(version);
-    if (!broken_.ok()) {
-      refused = broken_;
-    } else if (stopping_) {
-      refused = FailedPrecondition("the prediction log is closed");
-    } else if (it != active_.end() && it->second->header_line != header_line) {
-      refused = Internal(fmt::format("the CSV header of version {} changed while logging", version));
-    } else {
-      if (it == active_.end()) {
-        auto [seq, inserted] = next_seq_.try_emplace(version, 1);
-        auto a = std::make_unique<Active>();
-        a->version = version;
-        a->header_line = std::string(header_line);
-        a->salt = NewSegmentSalt();
-        a->name = {options_.run_id, seq->second};
-        a->path = options_.dir->SegmentPath(version, a->name);
-        it = active_.emplace(version, std::move(a)).first;
-      }
-      Active& a = *it->second;
-      const size_t before = a.pending.size();
-      AppendRecord(a.pending, csv, static_cast<uint32_t>(rows), a.salt);
-      const size_t framed = a.pending.size() - before;
-      if (write_now) {
-        // Into the page cache before anyone is told (pending is only scratch
-        // here: it is empty between appends).
-        written = WriteJob(a, a.pending);
-        a.pending.clear();
-        if (!written.ok() && written.code() == Code::kDataLoss) broken_ = written;
-      } else {
-        a.pending_rows += rows;
-        waiting_.push_back(std::move(done));
-      }
-      if (written.ok()) {
-        a.appended_bytes += framed;
-        a.rows += rows;
-        next_seq_[version] = a.name.first_seq + a.rows;
-        backlog_rows_ += static_cast<int64_t>(rows);
-        // A full segment is sealed by the committer (no one waits for it).
-        if (a.appended_bytes >= options_.max_segment_bytes && seal_requested_ == seal_done_) {
-          ++seal_requested_;
-          seal_now = true;
-        }
-      }
+    Active* a = ActiveFor(version, header_line, refused);
+    if (a != nullptr) {
+      const size_t before = a->pending.size();
+      AppendRecord(a->pending, csv, static_cast<uint32_t>(rows), a->salt);
+      a->pending_rows += rows;
+      waiting_.push_back(std::move(done));
+      (void)Appended(*a, rows, a->pending.size() - before);  // the commit below seals it
     }
   }
   if (!refused.ok()) return done(refused);
-  if (write_now) {
-    if (seal_now) work_cv_.notify_one();
-    return done(written);
-  }
   work_cv_.notify_one();
+}
+
+// Under mu_: the active segment of `version`, created when there is none,
+// or nullptr and why (`refused`).
+GroupCommitWriter::Active* GroupCommitWriter::ActiveFor(int version, std::string_view header_line,
+                                                        Status& refused) {
+  auto it = active_.find(version);
+  if (!broken_.ok()) {
+    refused = broken_;
+  } else if (stopping_) {
+    refused = FailedPrecondition("the prediction log is closed");
+  } else if (it != active_.end() && it->second->header_line != header_line) {
+    refused = Internal(fmt::format("the CSV header of version {} changed while logging", version));
+  } else {
+    if (it == active_.end()) {
+      auto [seq, inserted] = next_seq_.try_emplace(version, 1);
+      auto a = std::make_unique<Active>();
+      a->version = version;
+      a->header_line = std::string(header_line);
+      a->salt = NewSegmentSalt();
+      a->name = {options_.run_id, seq->second};
+      a->path = options_.dir->SegmentPath(version, a->name);
+      it = active_.emplace(version, std::move(a)).first;
+    }
+    return it->second.get();
+  }
+  return nullptr;
+}
+
+// Under mu_: `rows` (framed into `framed` bytes) were appended to `a`.
+// Returns whether the committer has a full segment to seal.
+bool GroupCommitWriter::Appended(Active& a, size_t rows, size_t framed) {
+  a.appended_bytes += framed;
+  a.rows += rows;
+  next_seq_[a.version] = a.name.first_seq + a.rows;
+  backlog_rows_ += static_cast<int64_t>(rows);
+  // A full segment is sealed by the committer (no one waits for it).
+  if (a.appended_bytes >= options_.max_segment_bytes && seal_requested_ == seal_done_) {
+    ++seal_requested_;
+    return true;
+  }
+  return false;
+}
+
+// kNever: frames the staged appends and writes them into the page cache
+// before anyone is told, one write per version (pending is only scratch
+// here: it is empty between writes), then runs their completions.
+void GroupCommitWriter::WriteStaged(Staged& staged) {
+  std::vector<Status> outcome(staged.items.size());
+  bool seal_now = false;
+  {
+    std::lock_guard lk(mu_);
+    std::vector<Active*> touched;
+    std::vector<Active*> item_active(staged.items.size(), nullptr);
+    for (size_t i = 0; i < staged.items.size(); ++i) {
+      const auto& item = staged.items[i];
+      Active* a = ActiveFor(item.version, staged.headers[item.header], outcome[i]);
+      if (a == nullptr) continue;
+      if (a->pending.empty()) touched.push_back(a);
+      AppendRecord(a->pending, std::string_view(staged.csv).substr(item.begin, item.end - item.begin),
+                   static_cast<uint32_t>(item.rows), a->salt);
+      item_active[i] = a;
+    }
+    for (Active* a : touched) {
+      const size_t framed = a->pending.size();
+      Status written = WriteJob(*a, a->pending);
+      a->pending.clear();
+      if (!written.ok() && written.code() == Code::kDataLoss && broken_.ok()) broken_ = written;
+      size_t rows = 0;
+      for (size_t i = 0; i < staged.items.size(); ++i) {
+        if (item_active[i] != a) continue;
+        if (written.ok()) {
+          rows += staged.items[i].rows;
+        } else {
+          outcome[i] = written;
+        }
+      }
+      if (written.ok() && Appended(*a, rows, framed)) seal_now = true;
+    }
+  }
+  if (seal_now) work_cv_.notify_one();
+  for (size_t i = 0; i < staged.items.size(); ++i) staged.items[i].done(outcome[i]);
 }
 
 Status GroupCommitWriter::SealAll() {

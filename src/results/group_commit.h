@@ -11,7 +11,10 @@
 // FsyncPolicy::kNever: there is nothing to wait for, so no thread hop. The
 // appending thread writes its framed rows itself (to the page cache, under
 // mu_, with the same repair of a partial write) and runs the completion
-// inline. The committer only seals segments.
+// itself: inline, or, on a thread with an event loop (core/end_of_turn.h:
+// the server's io threads), at the end of the loop's turn, so the appends
+// of one turn take mu_ once and share one write. The committer only seals
+// segments.
 //
 // Thread-safety: every public member is thread-safe. mu_ guards the queue
 // (pending bytes, completions, seal requests) and the set of active
@@ -66,7 +69,8 @@ class GroupCommitWriter {
   // Queues `rows` CSV lines (`csv`, each ending in '\n', copied) for
   // `version`, whose CSV header is `header_line` (fixed per version).
   // `done` runs once they are durable per the fsync policy, or failed:
-  // with kNever before Append returns, on the calling thread.
+  // with kNever on the calling thread, before Append returns or, where the
+  // thread has an EndOfTurn, at the end of its turn.
   void Append(int version, std::string_view header_line, std::string_view csv, size_t rows, Done done);
   // Seals every segment with rows at the next commit (appends after it go
   // to new segments) and returns once they are handed to the sink.
@@ -77,9 +81,15 @@ class GroupCommitWriter {
  private:
   struct Active;
   struct Batch;
+ public:
+  struct Staged;  // kNever: appends of one thread waiting for one write
+ private:
   void Run();
   Batch TakeBatch();
   void Commit(Batch& batch);
+  Active* ActiveFor(int version, std::string_view header_line, Status& refused);
+  bool Appended(Active& a, size_t rows, size_t framed);
+  void WriteStaged(Staged& staged);
   Status CreateSegment(Active& a);
   Status WriteJob(Active& a, std::string_view bytes);
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/end_of_turn.h"
 #include "core/logging.h"
 
 namespace modelbay::serve {
@@ -15,6 +16,15 @@ std::string Printable(std::string_view s, size_t max) {
   for (char c : s.substr(0, max)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ' ') ? '?' : c;
   if (s.size() > max) out += "...";
   return out;
+}
+
+constexpr size_t kAccessBufferBytes = 64 << 10;
+
+thread_local std::string t_access_lines;
+
+void FlushAccessLog() {
+  WriteLogLines(t_access_lines);
+  t_access_lines.clear();
 }
 
 }  // namespace
@@ -45,6 +55,20 @@ void LogAccess(const AccessEntry& e) {
     LogInfoLine({}, AccessJsonFields(e));
   } else {
     LogInfoLine(AccessText(e), {});
+  }
+}
+
+void LogAccessBatched(const AccessEntry& e) {
+  EndOfTurn* turn = EndOfTurn::Current();
+  const bool was_empty = t_access_lines.empty();
+  const bool buffered = turn != nullptr &&
+                        (CurrentLogFormat() == LogFormat::kJson ? FormatInfoLine({}, AccessJsonFields(e), t_access_lines)
+                                                                : FormatInfoLine(AccessText(e), {}, t_access_lines));
+  if (!buffered) return LogAccess(e);
+  if (t_access_lines.size() >= kAccessBufferBytes) {
+    FlushAccessLog();  // a flush already scheduled finds the buffer empty
+  } else if (was_empty) {
+    turn->Schedule(FlushAccessLog);
   }
 }
 

@@ -1,6 +1,7 @@
 // The server's access log: one line per answered request, at info level, in
 // the format chosen by --log-format (core/logging.h). Written by the
-// transport's one response writer (http_server.cpp, Session::Respond).
+// transport's one response writer (http_server.cpp, Session::Respond),
+// batched per turn of an io thread's loop (LogAccessBatched).
 #pragma once
 
 #include <cstddef>
@@ -27,5 +28,12 @@ struct AccessEntry {
 std::string AccessText(const AccessEntry& e);
 std::string AccessJsonFields(const AccessEntry& e);
 void LogAccess(const AccessEntry& e);
+
+// The same, batched on a thread with an event loop (core/end_of_turn.h: the
+// server's io threads): the line is formatted now into this thread's
+// buffer, and the lines of one turn of the loop go out in one write at its
+// end (a full buffer, 64 KiB, at once). Elsewhere, or where lines cannot be
+// batched (core/logging.h: FormatInfoLine), it is LogAccess.
+void LogAccessBatched(const AccessEntry& e);
 
 }  // namespace modelbay::serve

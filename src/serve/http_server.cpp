@@ -4,6 +4,8 @@
 
 #include "serve/access_log.h"
 
+#include "core/end_of_turn.h"
+
 #include <atomic>
 #include <optional>
 #include <thread>
@@ -12,7 +14,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
@@ -158,8 +162,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const Route route = transport_error ? Route::kOther : Service::RouteOf(req.target());
     state_.metrics.ObserveRequest(route, reply_.status, seconds);
     if (state_.options.access_log) {
-      LogAccess({req.method_string(), req.target(), RouteName(route), reply_.status, seconds * 1000,
-                 reply_.model_version, reply_.rows, reply_.request_id});
+      LogAccessBatched({req.method_string(), req.target(), RouteName(route), reply_.status, seconds * 1000,
+                        reply_.model_version, reply_.rows, reply_.request_id});
     }
 
     stream_.expires_after(state_.options.write_timeout);
@@ -198,10 +202,12 @@ class HttpServer::Impl {
       : state_{std::move(options), service, metrics},
         threads_(state_.options.threads > 0 ? state_.options.threads
                                             : std::max(1u, std::thread::hardware_concurrency())),
-        ioc_(threads_),
-        acceptor_(asio::make_strand(ioc_)),
-        signals_(ioc_, SIGINT, SIGTERM),
-        drain_timer_(ioc_) {}
+        contexts_(MakeContexts(threads_)),
+        acceptor_(*contexts_[0]),
+        signals_(*contexts_[0], SIGINT, SIGTERM),
+        drain_timer_(*contexts_[0]) {
+    for (auto& c : contexts_) guards_.push_back(asio::make_work_guard(*c));
+  }
 
   Status Listen() {
     beast::error_code ec;
@@ -233,35 +239,72 @@ class HttpServer::Impl {
     });
     Accept();
     std::vector<std::thread> pool;
-    for (int i = 1; i < threads_; ++i) pool.emplace_back([this] { ioc_.run(); });
-    ioc_.run();
+    for (int i = 1; i < threads_; ++i) pool.emplace_back([this, i] { RunThread(*contexts_[i]); });
+    RunThread(*contexts_[0]);
     for (auto& t : pool) t.join();
     return Status::Ok();
   }
 
   void PostStop() {
-    asio::post(ioc_, [this] { BeginStop(); });
+    asio::post(*contexts_[0], [this] { BeginStop(); });
   }
 
+  // On contexts_[0].
   void BeginStop() {
     if (state_.stopping.exchange(true)) return;
-    asio::post(acceptor_.get_executor(), [this] {
-      beast::error_code ignored;
-      acceptor_.close(ignored);
-    });
+    beast::error_code ignored;
+    acceptor_.close(ignored);
     signals_.cancel();
     drain_deadline_ = SteadyClock::now() + state_.options.shutdown_grace;
     Drain();
   }
 
  private:
+  static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int n) {
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    for (int i = 0; i < n; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
+    return contexts;
+  }
+
+  // An io thread's EndOfTurn: what is scheduled during a turn runs in one
+  // handler posted behind the handlers ready now (this context has one
+  // thread, so it runs here, once they have run).
+  class Turn final : public EndOfTurn {
+   public:
+    explicit Turn(asio::io_context& context) : context_(context) {}
+    void Schedule(std::function<void()> fn) override {
+      if (scheduled_.empty()) asio::post(context_, [this] { RunScheduled(); });
+      scheduled_.push_back(std::move(fn));
+    }
+    void RunScheduled() {
+      while (!scheduled_.empty()) {
+        auto fns = std::exchange(scheduled_, {});
+        for (auto& fn : fns) fn();
+      }
+    }
+
+   private:
+    asio::io_context& context_;
+    std::vector<std::function<void()>> scheduled_;
+  };
+
+  static void RunThread(asio::io_context& context) {
+    Turn turn(context);
+    EndOfTurn::Install(&turn);
+    context.run();
+    turn.RunScheduled();  // what the last turn left, if the loop stopped first
+    EndOfTurn::Install(nullptr);
+  }
+
+  // Connections are dealt to the io threads in turn (on contexts_[0]).
   void Accept() {
-    acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    asio::io_context& home = *contexts_[next_context_++ % contexts_.size()];
+    acceptor_.async_accept(home, [this](beast::error_code ec, tcp::socket socket) {
       if (state_.stopping.load()) return;
       if (ec) {
         if (ec == asio::error::operation_aborted) return;
         spdlog::warn("accept: {}", ec.message());  // e.g. out of file descriptors: retry shortly
-        auto timer = std::make_shared<asio::steady_timer>(ioc_, std::chrono::milliseconds(50));
+        auto timer = std::make_shared<asio::steady_timer>(*contexts_[0], std::chrono::milliseconds(50));
         timer->async_wait([this, timer](beast::error_code) { Accept(); });
         return;
       }
@@ -273,13 +316,13 @@ class HttpServer::Impl {
   }
 
   // Waits for the requests in flight, then stops the io threads (idle
-  // keep-alive connections are dropped).
+  // keep-alive connections are dropped). On contexts_[0].
   void Drain() {
     if (state_.in_flight.load() == 0 || SteadyClock::now() >= drain_deadline_) {
       if (state_.in_flight.load() != 0) {
         spdlog::warn("{} requests still in flight after the shutdown grace period", state_.in_flight.load());
       }
-      ioc_.stop();
+      for (auto& c : contexts_) c->stop();
       return;
     }
     drain_timer_.expires_after(std::chrono::milliseconds(10));
@@ -288,7 +331,11 @@ class HttpServer::Impl {
 
   ServerState state_;
   int threads_;
-  asio::io_context ioc_;
+  // One io_context per io thread: a connection lives on one thread, so its
+  // handlers need no strand and the threads share no queue.
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  size_t next_context_ = 0;  // on contexts_[0]
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer drain_timer_;

@@ -18,6 +18,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/end_of_turn.h"
 #include "results/prediction_log.h"
 #include "results/row_format.h"
 #include "results/row_log.h"
@@ -528,6 +529,46 @@ TEST(PredictionLog, FsyncNeverWritesAndCompletesInlineOnTheCallersThread) {
   EXPECT_EQ(seen_on_disk, Row("inline", 1));
   ASSERT_TRUE(log->Close().ok());
   EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv"), (std::map<std::string, int>{{"inline", 1}}));
+}
+
+// A thread with an event loop (core/end_of_turn.h) stages its appends: none
+// is written or answered until the end of the turn, and then they are all
+// written together, each completed once with its outcome.
+TEST(PredictionLog, FsyncNeverOnALoopThreadWritesATurnsAppendsTogether) {
+  struct ManualTurn final : EndOfTurn {
+    std::vector<std::function<void()>> fns;
+    void Schedule(std::function<void()> fn) override { fns.push_back(std::move(fn)); }
+  } turn;
+  Fixture f;
+  auto log = f.Open(1h, FsyncPolicy::kNever);
+  EndOfTurn::Install(&turn);
+  std::vector<int> completed;
+  for (int i = 0; i < 5; ++i) {
+    log->AppendAsync(1, kHeader1, Row(fmt::format("turn{}", i), i), 1, [&, i](const Status& s) {
+      EXPECT_THAT(s, IsOk());
+      completed.push_back(i);
+    });
+  }
+  // A header that changed for version 1 is refused alone, in the same turn.
+  Status refused;
+  log->AppendAsync(1, "other,header\n", Row("bad", 9), 1, [&](const Status& s) { refused = s; });
+  EXPECT_TRUE(completed.empty());
+  size_t segments = 0;  // a segment file is created by its first write
+  for (const auto& e : fs::recursive_directory_iterator(f.spool)) segments += e.path().extension() == ".seg";
+  EXPECT_EQ(segments, 0u);
+  ASSERT_EQ(turn.fns.size(), 1u);  // one flush for the whole turn
+  auto fns = std::exchange(turn.fns, {});
+  for (auto& fn : fns) fn();
+  EndOfTurn::Install(nullptr);
+  EXPECT_EQ(completed, (std::vector<int>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(refused.code(), Code::kInternal);
+  auto contents = results::ReadSegment(OnlySegment(f.spool));
+  ASSERT_THAT(contents, IsOk());
+  std::string expected;
+  for (int i = 0; i < 5; ++i) expected += Row(fmt::format("turn{}", i), i);
+  EXPECT_EQ(contents->body, expected);
+  ASSERT_TRUE(log->Close().ok());
+  EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv").size(), 5u);
 }
 
 // Many threads writing themselves, with segments sealed every few records.
