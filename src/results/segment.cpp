@@ -130,7 +130,9 @@ Result<std::string> ReadFileBytes(const std::filesystem::path& path) {
     ::close(fd);
     return InvalidArgument(fmt::format("spool segment {} is not a regular file", path.string()));
   }
-  std::string data(static_cast<size_t>(st.st_size), '\0');
+  // One byte more than its size, so the read that finds the end needs no
+  // reallocation (a sealed segment does not grow).
+  std::string data(static_cast<size_t>(st.st_size) + 1, '\0');
   size_t got = 0;
   for (;;) {
     if (got == data.size()) data.resize(got + 4096);  // it grew meanwhile
@@ -215,6 +217,9 @@ Result<SegmentContents> ReadSegment(const std::filesystem::path& path) {
   const uint64_t seed = header->salt;
   size_t off = first->end;
   out.valid_bytes = off;
+  // The body is at most the rest, and a shipper puts the header line in
+  // front of it in place (ShipSegment): room for both, allocated once.
+  out.body.reserve(data.size() - off + out.header_line.size());
   while (off < data.size()) {
     auto frame = FrameAt(data, off, format, seed);
     if (frame && PlausibleRows(*frame)) {

@@ -131,7 +131,8 @@ Status Shipper::ShipSegment(const SpooledSegment& s) {
   }
   if (!contents.ok()) return contents.status();
   if (contents->rows > 0) {
-    std::string object = contents->header_line + contents->body;
+    std::string object = std::move(contents->body);
+    object.insert(0, contents->header_line);  // in place: ReadSegment left room
     std::string key = ShippedKey(s.version, contents->writer_id, s.name.run_id, s.name.first_seq,
                                  s.name.first_seq + contents->rows - 1, options_.key_prefix,
                                  options_.versioned_keys);
