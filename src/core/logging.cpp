@@ -2,16 +2,18 @@
 
 #include <atomic>
 #include <memory>
+#include <cstdio>
 #include <string>
 
 #include <unistd.h>
-#include <cstdio>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include "core/clock.h"
 
 namespace modelbay {
 namespace {
@@ -93,23 +95,18 @@ void LogInfoLine(std::string_view text, std::string_view json_fields) {
   raw->info("{}", g_format.load() == LogFormat::kJson ? json_fields : text);
 }
 
-bool FormatInfoLine(std::string_view text, std::string_view json_fields, std::string& out) {
+// The prefixes of kTimeAndLevelText and kTimeAndLevelJson, uncoloured.
+bool BeginInfoLine(std::string& out) {
   if (!g_batchable.load(std::memory_order_relaxed)) return false;
-  // spdlog's formatter caches the time of day: one per thread.
-  thread_local std::unique_ptr<spdlog::formatter> formatter;
-  thread_local LogFormat formatter_format = LogFormat::kText;
-  const LogFormat f = g_format.load(std::memory_order_relaxed);
-  if (!formatter || formatter_format != f) {
-    formatter = MakeFormatter(RawPattern(f));
-    formatter_format = f;
-  }
-  const std::string_view message = f == LogFormat::kJson ? json_fields : text;
-  const spdlog::details::log_msg msg("modelbay-raw", spdlog::level::info,
-                                     spdlog::string_view_t(message.data(), message.size()));
-  spdlog::memory_buf_t line;
-  formatter->format(msg, line);
-  out.append(line.data(), line.size());
+  const bool json = g_format.load(std::memory_order_relaxed) == LogFormat::kJson;
+  if (json) out += R"({"time":")";
+  AppendIso8601(std::chrono::system_clock::now(), out);
+  out += json ? R"(","level":"info",)" : " info ";
   return true;
+}
+
+void EndInfoLine(std::string& out) {
+  out += g_format.load(std::memory_order_relaxed) == LogFormat::kJson ? "}\n" : "\n";
 }
 
 void WriteLogLines(std::string_view lines) {

@@ -6,6 +6,7 @@
 // thread-safe (spdlog's loggers are).
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "core/status.h"
@@ -27,12 +28,15 @@ LogFormat CurrentLogFormat();
 // server's access log.
 void LogInfoLine(std::string_view text, std::string_view json_fields);
 
-// The same line, formatted now (its time is now) and appended to `out`
-// instead of written, for a caller that batches lines and writes them with
-// WriteLogLines. Returns false (and appends nothing) when lines cannot be
+// The same line built by the caller into `out`, for a caller that batches
+// lines and writes them with WriteLogLines: BeginInfoLine appends the time
+// (now) and level as LogInfoLine writes them, the caller appends the text
+// or the JSON fields (per CurrentLogFormat), and EndInfoLine ends the line.
+// BeginInfoLine returns false (and appends nothing) when lines cannot be
 // batched: logging is not configured, or stderr is a terminal (whose lines
 // are coloured and wanted at once); then call LogInfoLine.
-bool FormatInfoLine(std::string_view text, std::string_view json_fields, std::string& out);
+bool BeginInfoLine(std::string& out);
+void EndInfoLine(std::string& out);
 // Writes whole formatted lines to stderr in one write (lines from other
 // threads never interleave with them).
 void WriteLogLines(std::string_view lines);

@@ -42,10 +42,11 @@ std::string FormatRows(const Schema& schema, int version, std::string_view reque
                        const CellMatrix& inputs, const std::vector<std::string>& labels,
                        const Predictions& predictions, std::chrono::system_clock::time_point timestamp,
                        std::optional<uint64_t> first_row) {
-  const std::string time = FormatIso8601(timestamp);
   std::string prefix;
+  AppendIso8601(timestamp, prefix);
+  const size_t time_bytes = prefix.size();
   auto set_prefix = [&](size_t r) {
-    prefix = time;
+    prefix.resize(time_bytes);
     prefix.push_back(',');
     if (first_row) {
       AppendCsvField(prefix, fmt::format("{}/{}", request_id, *first_row + r));

@@ -1,5 +1,8 @@
 #include "serve/access_log.h"
 
+#include <iterator>
+
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -11,11 +14,24 @@ namespace {
 
 std::string_view PathOnly(std::string_view target) { return target.substr(0, target.find('?')); }
 
-std::string Printable(std::string_view s, size_t max) {
-  std::string out;
+// `s` (at most `max` bytes, then "...") with control characters and
+// spaces shown as '?', appended to `out`.
+void AppendPrintable(std::string_view s, size_t max, std::string& out) {
   for (char c : s.substr(0, max)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ' ') ? '?' : c;
   if (s.size() > max) out += "...";
-  return out;
+}
+
+void AppendAccessText(const AccessEntry& e, std::string& out) {
+  AppendPrintable(e.method, 16, out);
+  out += ' ';
+  AppendPrintable(PathOnly(e.target), 256, out);
+  fmt::format_to(std::back_inserter(out), FMT_COMPILE(" {} {:.2f}ms route={} version={} rows={} id="), e.status,
+                 e.latency_ms, e.route, e.model_version.empty() ? "-" : e.model_version, e.rows);
+  if (e.request_id.empty()) {
+    out += '-';
+  } else {
+    AppendPrintable(e.request_id, 128, out);
+  }
 }
 
 constexpr size_t kAccessBufferBytes = 64 << 10;
@@ -30,10 +46,9 @@ void FlushAccessLog() {
 }  // namespace
 
 std::string AccessText(const AccessEntry& e) {
-  return fmt::format("{} {} {} {:.2f}ms route={} version={} rows={} id={}", Printable(e.method, 16),
-                     Printable(PathOnly(e.target), 256), e.status, e.latency_ms, e.route,
-                     e.model_version.empty() ? "-" : e.model_version, e.rows,
-                     e.request_id.empty() ? "-" : Printable(e.request_id, 128));
+  std::string out;
+  AppendAccessText(e, out);
+  return out;
 }
 
 std::string AccessJsonFields(const AccessEntry& e) {
@@ -61,10 +76,13 @@ void LogAccess(const AccessEntry& e) {
 void LogAccessBatched(const AccessEntry& e) {
   EndOfTurn* turn = EndOfTurn::Current();
   const bool was_empty = t_access_lines.empty();
-  const bool buffered = turn != nullptr &&
-                        (CurrentLogFormat() == LogFormat::kJson ? FormatInfoLine({}, AccessJsonFields(e), t_access_lines)
-                                                                : FormatInfoLine(AccessText(e), {}, t_access_lines));
-  if (!buffered) return LogAccess(e);
+  if (turn == nullptr || !BeginInfoLine(t_access_lines)) return LogAccess(e);
+  if (CurrentLogFormat() == LogFormat::kJson) {
+    t_access_lines += AccessJsonFields(e);
+  } else {
+    AppendAccessText(e, t_access_lines);
+  }
+  EndInfoLine(t_access_lines);
   if (t_access_lines.size() >= kAccessBufferBytes) {
     FlushAccessLog();  // a flush already scheduled finds the buffer empty
   } else if (was_empty) {

@@ -1,5 +1,6 @@
 #include "serve/service.h"
 
+#include <charconv>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -108,7 +109,15 @@ Service::Service(ServiceOptions options, ModelCache& cache, results::PredictionL
 }
 
 std::string Service::NextRequestId() {
-  return fmt::format("{}-{:x}", id_prefix_, next_id_.fetch_add(1, std::memory_order_relaxed));
+  // "<prefix>-<hex>", the hot path of every request without an id of its own.
+  char hex[17];
+  const auto end = std::to_chars(hex, hex + sizeof hex, next_id_.fetch_add(1, std::memory_order_relaxed), 16).ptr;
+  std::string id;
+  id.reserve(id_prefix_.size() + 1 + static_cast<size_t>(end - hex));
+  id += id_prefix_;
+  id += '-';
+  id.append(hex, end);
+  return id;
 }
 
 bool Service::SaneRequestId(std::string_view id) {
@@ -311,6 +320,7 @@ void Service::CompleteInference(Reply& reply, const Status& logged) {
     spdlog::error("prediction log: {}", logged.message());
     {
       std::lock_guard lock(append_mu_);
+      append_failed_.store(true, std::memory_order_relaxed);
       last_append_failure_ = std::chrono::steady_clock::now();
       last_append_error_ = WithoutLocalPaths(logged.message());
     }
@@ -318,8 +328,9 @@ void Service::CompleteInference(Reply& reply, const Status& logged) {
                                        "); nothing was recorded, retry"),
                            reply);
   }
-  {
+  if (append_failed_.load(std::memory_order_relaxed)) {
     std::lock_guard lock(append_mu_);
+    append_failed_.store(false, std::memory_order_relaxed);
     last_append_failure_ = {};
   }
   metrics_.AddRows(DisplayModelName(p->target.name), m.version(), p->predictions.rows);

@@ -204,6 +204,9 @@ class Service {
   std::atomic<uint64_t> next_id_{0};
   std::atomic<uint64_t> v2_inferences_{0}, v2_rows_{0};  // for /v2/models/{m}/stats
 
+  // Set with last_append_failure_, cleared with it: a success reads only
+  // this (no lock, no shared cache line written) while nothing failed.
+  std::atomic<bool> append_failed_{false};
   mutable std::mutex append_mu_;
   // guarded by append_mu_; epoch: none since the last success
   std::chrono::steady_clock::time_point last_append_failure_{};

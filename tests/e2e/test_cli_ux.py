@@ -245,7 +245,8 @@ def test_access_log_text_and_5xx_cause_at_warning(tmp_path):
         assert r.status_code == 200
         assert srv.get("/models/999").status_code == 404
         line = _wait_for(lambda: re.search(
-            r" info POST /inference 200 [0-9.]+ms route=/inference version=1 rows=2 id=req-abc-1$",
+            r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info POST /inference 200 [0-9.]+ms "
+            r"route=/inference version=1 rows=2 id=req-abc-1$",
             srv.log_text(), re.M))
         assert line, srv.log_text()[-2000:]
         assert _wait_for(lambda: re.search(r"GET /models/999 404 .* version=- rows=0", srv.log_text())), \

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/csv.h"
 #include "core/hash.h"
@@ -295,3 +296,27 @@ TEST(Strings, AppendShortestNumberMatchesFmt) {
     EXPECT_EQ(got, "x" + fmt::format("{}", v)) << "value " << fmt::format("{}", v);
   }
 }
+
+namespace modelbay {
+namespace {
+
+// The cached-second formatter writes what FormatIso8601 writes, across
+// second boundaries, backwards steps and times before 1970.
+TEST(Clock, AppendIso8601MatchesFormatIso8601) {
+  using std::chrono::milliseconds;
+  using std::chrono::system_clock;
+  std::mt19937_64 rng(7);
+  std::vector<int64_t> millis = {0, 999, 1000, 1001, -1, -999, -1000, 1764600000000, 1764600000999,
+                                 1764600001000, 253402300799999};
+  for (int i = 0; i < 20000; ++i) millis.push_back(static_cast<int64_t>(rng() % 4102444800000));
+  for (int i = 0; i < 3000; ++i) millis.push_back(1764600000000 + i);  // runs within one second
+  for (int64_t ms : millis) {
+    const system_clock::time_point t{milliseconds(ms)};
+    std::string out = "x";
+    AppendIso8601(t, out);
+    ASSERT_EQ(out, "x" + FormatIso8601(t)) << ms;
+  }
+}
+
+}  // namespace
+}  // namespace modelbay
