@@ -99,8 +99,10 @@ thread_local std::vector<std::pair<const void*, std::unique_ptr<GroupCommitWrite
 void GroupCommitWriter::Append(int version, std::string_view header_line, std::string_view csv, size_t rows,
                                Done done) {
   if (rows == 0) return done(Status::Ok());
-  if (options_.fsync == FsyncPolicy::kNever) {
-    // On an io thread, the appends of one turn of its loop share a write.
+  // On an io thread, the appends of one turn of its loop go in together:
+  // one write (kNever), or one commit the committer cannot start before
+  // the turn's last request is in (kAlways).
+  {
     if (EndOfTurn* turn = EndOfTurn::Current()) {
       auto it = std::find_if(t_staged.begin(), t_staged.end(), [&](const auto& e) { return e.first == this; });
       if (it == t_staged.end()) {
@@ -117,6 +119,8 @@ void GroupCommitWriter::Append(int version, std::string_view header_line, std::s
       it->second->Add(version, header_line, csv, rows, std::move(done));
       return;
     }
+  }
+  if (options_.fsync == FsyncPolicy::kNever) {
     Staged one;
     one.Add(version, header_line, csv, rows, std::move(done));
     return WriteStaged(one);
@@ -183,6 +187,7 @@ bool GroupCommitWriter::Appended(Active& a, size_t rows, size_t framed) {
 // before anyone is told, one write per version (pending is only scratch
 // here: it is empty between writes), then runs their completions.
 void GroupCommitWriter::WriteStaged(Staged& staged) {
+  if (options_.fsync == FsyncPolicy::kAlways) return QueueStaged(staged);
   std::vector<Status> outcome(staged.items.size());
   bool seal_now = false;
   {
@@ -217,6 +222,30 @@ void GroupCommitWriter::WriteStaged(Staged& staged) {
   }
   if (seal_now) work_cv_.notify_one();
   for (size_t i = 0; i < staged.items.size(); ++i) staged.items[i].done(outcome[i]);
+}
+
+// kAlways: queues the staged appends for the committer under one lock and
+// wakes it once; the refused ones complete here.
+void GroupCommitWriter::QueueStaged(Staged& staged) {
+  std::vector<Status> refused(staged.items.size());
+  {
+    std::lock_guard lk(mu_);
+    for (size_t i = 0; i < staged.items.size(); ++i) {
+      auto& item = staged.items[i];
+      Active* a = ActiveFor(item.version, staged.headers[item.header], refused[i]);
+      if (a == nullptr) continue;
+      const size_t before = a->pending.size();
+      AppendRecord(a->pending, std::string_view(staged.csv).substr(item.begin, item.end - item.begin),
+                   static_cast<uint32_t>(item.rows), a->salt);
+      a->pending_rows += item.rows;
+      waiting_.push_back(std::move(item.done));
+      (void)Appended(*a, item.rows, a->pending.size() - before);  // the commit seals it
+    }
+  }
+  work_cv_.notify_one();
+  for (size_t i = 0; i < staged.items.size(); ++i) {
+    if (!refused[i].ok()) staged.items[i].done(refused[i]);
+  }
 }
 
 Status GroupCommitWriter::SealAll() {

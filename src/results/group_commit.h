@@ -6,7 +6,10 @@
 // Appends queue their framed rows and a completion; the committer takes
 // everything queued, writes it (one write and one fdatasync per version),
 // then runs the completions of that batch. So N appends waiting together
-// cost one write and one fsync, and no thread waits per append.
+// cost one write and one fsync, and no thread waits per append. On a thread
+// with an event loop (core/end_of_turn.h) the appends of one turn are
+// queued together at its end, so a commit never starts with only the first
+// request of a turn.
 //
 // FsyncPolicy::kNever: there is nothing to wait for, so no thread hop. The
 // appending thread writes its framed rows itself (to the page cache, under
@@ -90,6 +93,7 @@ class GroupCommitWriter {
   Active* ActiveFor(int version, std::string_view header_line, Status& refused);
   bool Appended(Active& a, size_t rows, size_t framed);
   void WriteStaged(Staged& staged);
+  void QueueStaged(Staged& staged);
   Status CreateSegment(Active& a);
   Status WriteJob(Active& a, std::string_view bytes);
 

@@ -571,6 +571,43 @@ TEST(PredictionLog, FsyncNeverOnALoopThreadWritesATurnsAppendsTogether) {
   EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv").size(), 5u);
 }
 
+// With --fsync always a loop thread's appends reach the committer together at
+// the end of the turn (never a commit of the turn's first request alone);
+// they complete on the committer once durable.
+TEST(PredictionLog, FsyncAlwaysOnALoopThreadQueuesATurnsAppendsTogether) {
+  struct ManualTurn final : EndOfTurn {
+    std::vector<std::function<void()>> fns;
+    void Schedule(std::function<void()> fn) override { fns.push_back(std::move(fn)); }
+  } turn;
+  Fixture f;
+  auto log = f.Open(1h, FsyncPolicy::kAlways);
+  EndOfTurn::Install(&turn);
+  std::atomic<int> completed{0};
+  for (int i = 0; i < 5; ++i) {
+    log->AppendAsync(1, kHeader1, Row(fmt::format("turn{}", i), i), 1, [&](const Status& s) {
+      EXPECT_THAT(s, IsOk());
+      ++completed;
+    });
+  }
+  std::this_thread::sleep_for(50ms);  // a committer that could see them would have
+  EXPECT_EQ(completed.load(), 0);
+  size_t segments = 0;
+  for (const auto& e : fs::recursive_directory_iterator(f.spool)) segments += e.path().extension() == ".seg";
+  EXPECT_EQ(segments, 0u);
+  ASSERT_EQ(turn.fns.size(), 1u);
+  auto fns = std::exchange(turn.fns, {});
+  for (auto& fn : fns) fn();
+  EndOfTurn::Install(nullptr);
+  for (int i = 0; i < 500 && completed.load() < 5; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(completed.load(), 5);
+  auto contents = results::ReadSegment(OnlySegment(f.spool));
+  ASSERT_THAT(contents, IsOk());
+  std::string expected;
+  for (int i = 0; i < 5; ++i) expected += Row(fmt::format("turn{}", i), i);
+  EXPECT_EQ(contents->body, expected);
+  ASSERT_TRUE(log->Close().ok());
+}
+
 // Many threads writing themselves, with segments sealed every few records.
 TEST(PredictionLog, FsyncNeverConcurrentAppendsWithSealingShipExactlyOnce) {
   Fixture f;
