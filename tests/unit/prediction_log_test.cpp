@@ -252,7 +252,7 @@ TEST(PredictionLog, TornTailIsCutOffOnRecovery) {
     if (e.path().extension() == ".seg") segment = e.path();
   }
   ASSERT_FALSE(segment.empty());
-  std::ofstream(segment, std::ios::app | std::ios::binary) << std::string("\x30\0\0\0\x01\0\0\0garbage", 17);
+  std::ofstream(segment, std::ios::app | std::ios::binary) << std::string("\x30\0\0\0\x01\0\0\0garbage", 15);
   auto log = f.Open();
   ASSERT_TRUE(log->Close().ok());
   EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv"), (std::map<std::string, int>{{"whole", 1}}));
