@@ -29,6 +29,20 @@ class EndOfTurn {
   static EndOfTurn* Current();
   // Makes `turn` this thread's (nullptr: none).
   static void Install(EndOfTurn* turn);
+
+  // For its scope this thread has none: a caller that blocks until its own
+  // work is done (a synchronous log append) must not have that work put off
+  // to the end of the turn it is blocking.
+  class Suspended {
+   public:
+    Suspended() : saved_(Current()) { Install(nullptr); }
+    ~Suspended() { Install(saved_); }
+    Suspended(const Suspended&) = delete;
+    Suspended& operator=(const Suspended&) = delete;
+
+   private:
+    EndOfTurn* saved_;
+  };
 };
 
 }  // namespace modelbay

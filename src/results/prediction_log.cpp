@@ -3,6 +3,7 @@
 #include <future>
 #include <vector>
 
+#include "core/end_of_turn.h"
 #include "results/row_format.h"
 #include "results/row_log.h"
 
@@ -39,6 +40,7 @@ Status PredictionLog::Append(const LoadedModel& model, std::string_view request_
                              std::optional<uint64_t> first_row) {
   std::promise<Status> result;
   auto done = result.get_future();
+  const EndOfTurn::Suspended waiting_here;  // the append must not wait for this thread's turn to end
   AppendAsync(model, request_id, inputs, predictions, timestamp,
               [&result](const Status& s) { result.set_value(s); }, first_row);
   return done.get();

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
+#include "core/end_of_turn.h"
 #include "core/hash.h"
 #include "results/group_commit.h"
 #include "results/shipper.h"
@@ -91,6 +92,7 @@ class RowLogImpl final : public RowLog {
 Status RowLog::Append(int version, std::string_view header_line, std::string_view csv, size_t rows) {
   std::promise<Status> result;
   auto done = result.get_future();
+  const EndOfTurn::Suspended waiting_here;  // the append must not wait for this thread's turn to end
   AppendAsync(version, header_line, csv, rows, [&result](const Status& s) { result.set_value(s); });
   return done.get();
 }

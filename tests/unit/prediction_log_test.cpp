@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <map>
 #include <random>
 #include <set>
@@ -606,6 +607,36 @@ TEST(PredictionLog, FsyncAlwaysOnALoopThreadQueuesATurnsAppendsTogether) {
   for (int i = 0; i < 5; ++i) expected += Row(fmt::format("turn{}", i), i);
   EXPECT_EQ(contents->body, expected);
   ASSERT_TRUE(log->Close().ok());
+}
+
+// A synchronous append (feedback, a route that logs before answering) on a
+// loop thread is done at once, not put off to the end of the turn it blocks
+// (it used to wait for that forever: POST /feedback hung the server).
+TEST(PredictionLog, ASynchronousAppendOnALoopThreadDoesNotWaitForItsTurn) {
+  for (FsyncPolicy policy : {FsyncPolicy::kNever, FsyncPolicy::kAlways}) {
+    struct ManualTurn final : EndOfTurn {
+      std::vector<std::function<void()>> fns;
+      void Schedule(std::function<void()> fn) override { fns.push_back(std::move(fn)); }
+    } turn;
+    Fixture f;
+    auto log = f.Open(1h, policy);
+    std::promise<Status> appended;
+    std::thread loop([&] {
+      EndOfTurn::Install(&turn);
+      appended.set_value(log->Append(1, kHeader1, Row("sync", 1), 1));
+      EndOfTurn::Install(nullptr);
+    });
+    auto done = appended.get_future();
+    if (done.wait_for(10s) != std::future_status::ready) {
+      ADD_FAILURE() << "a synchronous append on a loop thread waited for the end of its turn";
+      std::_Exit(1);  // the loop thread is stuck for good
+    }
+    loop.join();
+    EXPECT_THAT(done.get(), IsOk());
+    EXPECT_TRUE(turn.fns.empty());
+    ASSERT_TRUE(log->Close().ok());
+    EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv"), (std::map<std::string, int>{{"sync", 1}}));
+  }
 }
 
 // Many threads writing themselves, with segments sealed every few records.
