@@ -1,8 +1,8 @@
 #include "core/logging.h"
 
 #include <atomic>
-#include <memory>
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include <unistd.h>

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <iterator>
+#include <span>
 #include <utility>
 
 #include <fmt/format.h>
@@ -66,21 +66,24 @@ void GroupCommitWriter::Stop() {
   if (committer_.joinable()) committer_.join();
 }
 
-// Appends staged by one thread (kNever): written under one lock, one write
-// per version.
-struct GroupCommitWriter::Staged {
+namespace {
+
+// The appends one io thread made to one writer during a turn of its loop
+// (copied: the caller's buffers do not outlive the call).
+struct StagedAppends {
   struct Item {
     int version;
-    size_t header;  // index in headers
+    size_t header;      // index in headers
     size_t begin, end;  // in csv
     size_t rows;
-    Done done;
+    GroupCommitWriter::Done done;
   };
   std::vector<std::string> headers;
   std::string csv;
   std::vector<Item> items;
 
-  void Add(int version, std::string_view header_line, std::string_view rows_csv, size_t rows, Done done) {
+  void Add(int version, std::string_view header_line, std::string_view rows_csv, size_t rows,
+           GroupCommitWriter::Done done) {
     if (headers.empty() || headers.back() != header_line) headers.emplace_back(header_line);
     const size_t begin = csv.size();
     csv.append(rows_csv);
@@ -88,57 +91,45 @@ struct GroupCommitWriter::Staged {
   }
 };
 
-namespace {
-
 // This thread's staged appends, per writer (a thread rarely stages for more
 // than one). Taken whole by the flush its EndOfTurn runs.
-thread_local std::vector<std::pair<const void*, std::unique_ptr<GroupCommitWriter::Staged>>> t_staged;
+thread_local std::vector<std::pair<const void*, StagedAppends>> t_staged;
 
 }  // namespace
 
 void GroupCommitWriter::Append(int version, std::string_view header_line, std::string_view csv, size_t rows,
                                Done done) {
   if (rows == 0) return done(Status::Ok());
-  // On an io thread, the appends of one turn of its loop go in together:
-  // one write (kNever), or one commit the committer cannot start before
-  // the turn's last request is in (kAlways).
-  {
-    if (EndOfTurn* turn = EndOfTurn::Current()) {
-      auto it = std::find_if(t_staged.begin(), t_staged.end(), [&](const auto& e) { return e.first == this; });
-      if (it == t_staged.end()) {
-        t_staged.emplace_back(this, std::make_unique<Staged>());
-        it = std::prev(t_staged.end());
-        turn->Schedule([this] {
-          auto mine = std::find_if(t_staged.begin(), t_staged.end(), [&](const auto& e) { return e.first == this; });
-          if (mine == t_staged.end()) return;
-          std::unique_ptr<Staged> staged = std::move(mine->second);
-          t_staged.erase(mine);
-          WriteStaged(*staged);
-        });
+  if (EndOfTurn* turn = EndOfTurn::Current()) return Stage(*turn, version, header_line, csv, rows, std::move(done));
+  Entry one{version, header_line, csv, rows, &done};
+  Submit(std::span<Entry>(&one, 1));
+}
+
+// On an io thread, the appends of one turn of its loop go in together at
+// its end: one write (kNever), or one commit the committer cannot start
+// before the turn's last request is in (kAlways).
+void GroupCommitWriter::Stage(EndOfTurn& turn, int version, std::string_view header_line, std::string_view csv,
+                              size_t rows, Done done) {
+  auto mine = [this](const auto& e) { return e.first == this; };
+  auto it = std::find_if(t_staged.begin(), t_staged.end(), mine);
+  if (it == t_staged.end()) {
+    it = t_staged.emplace(t_staged.end(), this, StagedAppends{});
+    turn.Schedule([this, mine] {
+      auto at = std::find_if(t_staged.begin(), t_staged.end(), mine);
+      if (at == t_staged.end()) return;
+      StagedAppends staged = std::move(at->second);
+      t_staged.erase(at);
+      std::vector<Entry> entries;
+      entries.reserve(staged.items.size());
+      for (auto& item : staged.items) {
+        entries.push_back({item.version, staged.headers[item.header],
+                           std::string_view(staged.csv).substr(item.begin, item.end - item.begin), item.rows,
+                           &item.done});
       }
-      it->second->Add(version, header_line, csv, rows, std::move(done));
-      return;
-    }
+      Submit(entries);
+    });
   }
-  if (options_.fsync == FsyncPolicy::kNever) {
-    Staged one;
-    one.Add(version, header_line, csv, rows, std::move(done));
-    return WriteStaged(one);
-  }
-  Status refused;
-  {
-    std::lock_guard lk(mu_);
-    Active* a = ActiveFor(version, header_line, refused);
-    if (a != nullptr) {
-      const size_t before = a->pending.size();
-      AppendRecord(a->pending, csv, static_cast<uint32_t>(rows), a->salt);
-      a->pending_rows += rows;
-      waiting_.push_back(std::move(done));
-      (void)Appended(*a, rows, a->pending.size() - before);  // the commit below seals it
-    }
-  }
-  if (!refused.ok()) return done(refused);
-  work_cv_.notify_one();
+  it->second.Add(version, header_line, csv, rows, std::move(done));
 }
 
 // Under mu_: the active segment of `version`, created when there is none,
@@ -183,25 +174,28 @@ bool GroupCommitWriter::Appended(Active& a, size_t rows, size_t framed) {
   return false;
 }
 
-// kNever: frames the staged appends and writes them into the page cache
-// before anyone is told, one write per version (pending is only scratch
-// here: it is empty between writes), then runs their completions.
-void GroupCommitWriter::WriteStaged(Staged& staged) {
-  if (options_.fsync == FsyncPolicy::kAlways) return QueueStaged(staged);
-  std::vector<Status> outcome(staged.items.size());
+void GroupCommitWriter::Submit(std::span<Entry> entries) {
+  if (options_.fsync == FsyncPolicy::kAlways) return Queue(entries);
+  WriteNow(entries);
+}
+
+// kNever: frames the appends and writes them into the page cache before
+// anyone is told, one write per version (pending is only scratch here: it
+// is empty between writes), then runs their completions.
+void GroupCommitWriter::WriteNow(std::span<Entry> entries) {
+  std::vector<Status> outcome(entries.size());
   bool seal_now = false;
   {
     std::lock_guard lk(mu_);
     std::vector<Active*> touched;
-    std::vector<Active*> item_active(staged.items.size(), nullptr);
-    for (size_t i = 0; i < staged.items.size(); ++i) {
-      const auto& item = staged.items[i];
-      Active* a = ActiveFor(item.version, staged.headers[item.header], outcome[i]);
+    std::vector<Active*> entry_active(entries.size(), nullptr);
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const Entry& e = entries[i];
+      Active* a = ActiveFor(e.version, e.header_line, outcome[i]);
       if (a == nullptr) continue;
       if (a->pending.empty()) touched.push_back(a);
-      AppendRecord(a->pending, std::string_view(staged.csv).substr(item.begin, item.end - item.begin),
-                   static_cast<uint32_t>(item.rows), a->salt);
-      item_active[i] = a;
+      AppendRecord(a->pending, e.csv, static_cast<uint32_t>(e.rows), a->salt);
+      entry_active[i] = a;
     }
     for (Active* a : touched) {
       const size_t framed = a->pending.size();
@@ -209,10 +203,10 @@ void GroupCommitWriter::WriteStaged(Staged& staged) {
       a->pending.clear();
       if (!written.ok() && written.code() == Code::kDataLoss && broken_.ok()) broken_ = written;
       size_t rows = 0;
-      for (size_t i = 0; i < staged.items.size(); ++i) {
-        if (item_active[i] != a) continue;
+      for (size_t i = 0; i < entries.size(); ++i) {
+        if (entry_active[i] != a) continue;
         if (written.ok()) {
-          rows += staged.items[i].rows;
+          rows += entries[i].rows;
         } else {
           outcome[i] = written;
         }
@@ -221,30 +215,29 @@ void GroupCommitWriter::WriteStaged(Staged& staged) {
     }
   }
   if (seal_now) work_cv_.notify_one();
-  for (size_t i = 0; i < staged.items.size(); ++i) staged.items[i].done(outcome[i]);
+  for (size_t i = 0; i < entries.size(); ++i) (*entries[i].done)(outcome[i]);
 }
 
-// kAlways: queues the staged appends for the committer under one lock and
-// wakes it once; the refused ones complete here.
-void GroupCommitWriter::QueueStaged(Staged& staged) {
-  std::vector<Status> refused(staged.items.size());
+// kAlways: queues the appends for the committer under one lock and wakes it
+// once; the refused ones complete here.
+void GroupCommitWriter::Queue(std::span<Entry> entries) {
+  std::vector<Status> refused(entries.size());
   {
     std::lock_guard lk(mu_);
-    for (size_t i = 0; i < staged.items.size(); ++i) {
-      auto& item = staged.items[i];
-      Active* a = ActiveFor(item.version, staged.headers[item.header], refused[i]);
+    for (size_t i = 0; i < entries.size(); ++i) {
+      Entry& e = entries[i];
+      Active* a = ActiveFor(e.version, e.header_line, refused[i]);
       if (a == nullptr) continue;
       const size_t before = a->pending.size();
-      AppendRecord(a->pending, std::string_view(staged.csv).substr(item.begin, item.end - item.begin),
-                   static_cast<uint32_t>(item.rows), a->salt);
-      a->pending_rows += item.rows;
-      waiting_.push_back(std::move(item.done));
-      (void)Appended(*a, item.rows, a->pending.size() - before);  // the commit seals it
+      AppendRecord(a->pending, e.csv, static_cast<uint32_t>(e.rows), a->salt);
+      a->pending_rows += e.rows;
+      waiting_.push_back(std::move(*e.done));
+      (void)Appended(*a, e.rows, a->pending.size() - before);  // the commit seals it
     }
   }
   work_cv_.notify_one();
-  for (size_t i = 0; i < staged.items.size(); ++i) {
-    if (!refused[i].ok()) staged.items[i].done(refused[i]);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (!refused[i].ok()) (*entries[i].done)(refused[i]);
   }
 }
 

@@ -35,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -43,6 +44,10 @@
 #include "core/status.h"
 #include "results/prediction_log.h"
 #include "results/spool_dir.h"
+
+namespace modelbay {
+class EndOfTurn;
+}  // namespace modelbay
 
 namespace modelbay::results {
 
@@ -84,16 +89,24 @@ class GroupCommitWriter {
  private:
   struct Active;
   struct Batch;
- public:
-  struct Staged;  // kNever: appends of one thread waiting for one write
- private:
+  // One append: its rows, and its completion (run, or moved to the queue).
+  struct Entry {
+    int version;
+    std::string_view header_line;
+    std::string_view csv;
+    size_t rows;
+    Done* done;
+  };
   void Run();
   Batch TakeBatch();
   void Commit(Batch& batch);
   Active* ActiveFor(int version, std::string_view header_line, Status& refused);
   bool Appended(Active& a, size_t rows, size_t framed);
-  void WriteStaged(Staged& staged);
-  void QueueStaged(Staged& staged);
+  void Stage(EndOfTurn& turn, int version, std::string_view header_line, std::string_view csv, size_t rows,
+             Done done);
+  void Submit(std::span<Entry> entries);
+  void WriteNow(std::span<Entry> entries);  // kNever
+  void Queue(std::span<Entry> entries);     // kAlways
   Status CreateSegment(Active& a);
   Status WriteJob(Active& a, std::string_view bytes);
 

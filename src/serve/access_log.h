@@ -33,7 +33,7 @@ void LogAccess(const AccessEntry& e);
 // server's io threads): the line is formatted now into this thread's
 // buffer, and the lines of one turn of the loop go out in one write at its
 // end (a full buffer, 64 KiB, at once). Elsewhere, or where lines cannot be
-// batched (core/logging.h: FormatInfoLine), it is LogAccess.
+// batched (core/logging.h: BeginInfoLine), it is LogAccess.
 void LogAccessBatched(const AccessEntry& e);
 
 }  // namespace modelbay::serve

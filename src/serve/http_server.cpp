@@ -2,25 +2,24 @@
 
 #include "serve/http_server.h"
 
-#include "serve/access_log.h"
-
-#include "core/end_of_turn.h"
-
 #include <atomic>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include "core/end_of_turn.h"
+#include "serve/access_log.h"
 
 
 namespace modelbay::serve {

@@ -532,14 +532,28 @@ TEST(PredictionLog, FsyncNeverWritesAndCompletesInlineOnTheCallersThread) {
   EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv"), (std::map<std::string, int>{{"inline", 1}}));
 }
 
+// An EndOfTurn whose turn ends when the test runs what was scheduled.
+struct ManualTurn final : EndOfTurn {
+  std::vector<std::function<void()>> fns;
+  void Schedule(std::function<void()> fn) override { fns.push_back(std::move(fn)); }
+  // Ends the turn: runs what was scheduled, once.
+  void End() {
+    auto scheduled = std::exchange(fns, {});
+    for (auto& fn : scheduled) fn();
+  }
+};
+
+size_t SegmentFiles(const fs::path& spool) {
+  size_t n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(spool)) n += e.path().extension() == ".seg";
+  return n;
+}
+
 // A thread with an event loop (core/end_of_turn.h) stages its appends: none
 // is written or answered until the end of the turn, and then they are all
 // written together, each completed once with its outcome.
 TEST(PredictionLog, FsyncNeverOnALoopThreadWritesATurnsAppendsTogether) {
-  struct ManualTurn final : EndOfTurn {
-    std::vector<std::function<void()>> fns;
-    void Schedule(std::function<void()> fn) override { fns.push_back(std::move(fn)); }
-  } turn;
+  ManualTurn turn;
   Fixture f;
   auto log = f.Open(1h, FsyncPolicy::kNever);
   EndOfTurn::Install(&turn);
@@ -554,12 +568,9 @@ TEST(PredictionLog, FsyncNeverOnALoopThreadWritesATurnsAppendsTogether) {
   Status refused;
   log->AppendAsync(1, "other,header\n", Row("bad", 9), 1, [&](const Status& s) { refused = s; });
   EXPECT_TRUE(completed.empty());
-  size_t segments = 0;  // a segment file is created by its first write
-  for (const auto& e : fs::recursive_directory_iterator(f.spool)) segments += e.path().extension() == ".seg";
-  EXPECT_EQ(segments, 0u);
+  EXPECT_EQ(SegmentFiles(f.spool), 0u);  // a segment file is created by its first write
   ASSERT_EQ(turn.fns.size(), 1u);  // one flush for the whole turn
-  auto fns = std::exchange(turn.fns, {});
-  for (auto& fn : fns) fn();
+  turn.End();
   EndOfTurn::Install(nullptr);
   EXPECT_EQ(completed, (std::vector<int>{0, 1, 2, 3, 4}));
   EXPECT_EQ(refused.code(), Code::kInternal);
@@ -576,10 +587,7 @@ TEST(PredictionLog, FsyncNeverOnALoopThreadWritesATurnsAppendsTogether) {
 // the end of the turn (never a commit of the turn's first request alone);
 // they complete on the committer once durable.
 TEST(PredictionLog, FsyncAlwaysOnALoopThreadQueuesATurnsAppendsTogether) {
-  struct ManualTurn final : EndOfTurn {
-    std::vector<std::function<void()>> fns;
-    void Schedule(std::function<void()> fn) override { fns.push_back(std::move(fn)); }
-  } turn;
+  ManualTurn turn;
   Fixture f;
   auto log = f.Open(1h, FsyncPolicy::kAlways);
   EndOfTurn::Install(&turn);
@@ -592,12 +600,9 @@ TEST(PredictionLog, FsyncAlwaysOnALoopThreadQueuesATurnsAppendsTogether) {
   }
   std::this_thread::sleep_for(50ms);  // a committer that could see them would have
   EXPECT_EQ(completed.load(), 0);
-  size_t segments = 0;
-  for (const auto& e : fs::recursive_directory_iterator(f.spool)) segments += e.path().extension() == ".seg";
-  EXPECT_EQ(segments, 0u);
+  EXPECT_EQ(SegmentFiles(f.spool), 0u);
   ASSERT_EQ(turn.fns.size(), 1u);
-  auto fns = std::exchange(turn.fns, {});
-  for (auto& fn : fns) fn();
+  turn.End();
   EndOfTurn::Install(nullptr);
   for (int i = 0; i < 500 && completed.load() < 5; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(completed.load(), 5);
@@ -614,10 +619,7 @@ TEST(PredictionLog, FsyncAlwaysOnALoopThreadQueuesATurnsAppendsTogether) {
 // (it used to wait for that forever: POST /feedback hung the server).
 TEST(PredictionLog, ASynchronousAppendOnALoopThreadDoesNotWaitForItsTurn) {
   for (FsyncPolicy policy : {FsyncPolicy::kNever, FsyncPolicy::kAlways}) {
-    struct ManualTurn final : EndOfTurn {
-      std::vector<std::function<void()>> fns;
-      void Schedule(std::function<void()> fn) override { fns.push_back(std::move(fn)); }
-    } turn;
+    ManualTurn turn;
     Fixture f;
     auto log = f.Open(1h, policy);
     std::promise<Status> appended;
