@@ -9,7 +9,9 @@
 # load average.
 #   A=/work/main/build/src/modelbay B=build/src/modelbay ROUNDS=3 DURATION=8 benchmarks/serve/logpath_ab.sh
 # ACCESS_LOG=on keeps serve's default access log (to a file, as in run.sh);
-# BODY=plain_hundred.json sends 100-row requests.
+# BODY=plain_hundred.json sends 100-row requests. A_ARGS / B_ARGS add serve
+# flags to one side, so A=B compares flags on one binary, e.g. the p99 with
+# shipping off: A=$BIN B=$BIN B_ARGS="--ship-interval-ms 3600000" POLICIES=never
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 A=${A:?old binary}
@@ -31,10 +33,11 @@ cd "$WORK"
 bench_model "$A" "$WORK"
 
 RESULTS=$WORK/results.txt
-measure() {  # measure LABEL BIN POLICY
-  local label=$1 bin=$2 policy=$3 port
+measure() {  # measure LABEL BIN POLICY EXTRA_ARGS
+  local label=$1 bin=$2 policy=$3 extra=$4 port
   port=$(free_port)
-  "$bin" serve --host 127.0.0.1 --port "$port" "${SERVE_FLAGS[@]}" --fsync "$policy" \
+  # shellcheck disable=SC2086  # extra: flags split on spaces on purpose
+  "$bin" serve --host 127.0.0.1 --port "$port" "${SERVE_FLAGS[@]}" $extra --fsync "$policy" \
       --spool "$WORK/spool-$label-$policy" >"serve-$label.log" 2>&1 & PID=$!
   wait_http "http://127.0.0.1:$port/ready"
   WRK_BODY_FILE="$BODY" wrk -t2 -c16 -d2s -s "$HERE/post.lua" "http://127.0.0.1:$port/inference" >/dev/null 2>&1 || true
@@ -55,13 +58,13 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq 1 "$ROUNDS"); do
   echo "==> round $r"
   for policy in $POLICIES; do
-    measure A "$A" "$policy"
-    measure B "$B" "$policy"
+    measure A "$A" "$policy" "${A_ARGS:-}"
+    measure B "$B" "$policy" "${B_ARGS:-}"
   done
 done
 echo
-echo "A=$A"
-echo "B=$B"
+echo "A=$A ${A_ARGS:-}"
+echo "B=$B ${B_ARGS:-}"
 echo "serve ${SERVE_FLAGS[*]}, POST /inference with $BODY, wrk -t2 -c16, ${DURATION} s x $ROUNDS rounds interleaved"
 echo "$(nproc) cores; load average at start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$RESULTS" <<'PY'
