@@ -29,6 +29,19 @@ Status WriteAll(int fd, std::string_view data, const std::filesystem::path& path
   return Status::Ok();
 }
 
+Status WriteAllAt(int fd, std::string_view data, uint64_t offset, const std::filesystem::path& path) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::pwrite(fd, data.data() + off, data.size() - off, static_cast<off_t>(offset + off));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Unavailable(fmt::format("cannot write {}: {}", path.string(), ErrnoText(errno)));
+    }
+    off += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
 Status SyncFd(int fd, const std::filesystem::path& path) {
   if (::fdatasync(fd) != 0) {
     return Unavailable(fmt::format("cannot fsync {}: {}", path.string(), ErrnoText(errno)));

@@ -5,6 +5,7 @@
 // InvalidArgument for an output path that cannot be used) and name the path.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -17,6 +18,8 @@ namespace modelbay {
 std::string ErrnoText(int err);
 // Writes all of `data` to `fd`; `path` names the file in errors.
 Status WriteAll(int fd, std::string_view data, const std::filesystem::path& path);
+// Writes all of `data` to `fd` at `offset` (pwrite(2)); `path` names the file in errors.
+Status WriteAllAt(int fd, std::string_view data, uint64_t offset, const std::filesystem::path& path);
 // fdatasync(2); `path` names the file in errors.
 Status SyncFd(int fd, const std::filesystem::path& path);
 // Makes a rename or create inside `dir` durable (best effort).

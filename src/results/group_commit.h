@@ -4,7 +4,9 @@
 //
 // FsyncPolicy::kAlways: one committer thread does every write and fsync.
 // Appends queue their framed rows and a completion; the committer takes
-// everything queued, writes it (one write and one fdatasync per version),
+// everything queued, writes it (one write and one fdatasync per version,
+// in place into space preallocated for the segment, so the fdatasync has
+// no file size change to commit),
 // then runs the completions of that batch. So N appends waiting together
 // cost one write and one fsync, and no thread waits per append. On a thread
 // with an event loop (core/end_of_turn.h) the appends of one turn are
@@ -109,6 +111,7 @@ class GroupCommitWriter {
   void Queue(std::span<Entry> entries);     // kAlways
   Status CreateSegment(Active& a);
   Status WriteJob(Active& a, std::string_view bytes);
+  static void Preallocate(Active& a, int fd, uint64_t end);
 
   const Options options_;
   const SealedSink sink_;

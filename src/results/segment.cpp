@@ -228,6 +228,11 @@ Result<SegmentContents> ReadSegment(const std::filesystem::path& path) {
       off = out.valid_bytes = frame->end;
       continue;
     }
+    // Space preallocated for appends (--fsync always) and not written yet.
+    if (data.find_first_not_of('\0', off) == std::string::npos) {
+      out.zero_tail = true;
+      break;
+    }
     // A damaged record: find the next one that checks out. Unsalted (old)
     // segments are not scanned byte by byte: client text could forge a frame.
     std::optional<size_t> next;
@@ -242,7 +247,7 @@ Result<SegmentContents> ReadSegment(const std::filesystem::path& path) {
     out.skipped_bytes += *next - off;
     off = *next;
   }
-  out.torn = out.valid_bytes != data.size();
+  out.torn = !out.zero_tail && out.valid_bytes != data.size();
   return out;
 }
 

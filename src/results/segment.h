@@ -24,6 +24,10 @@
 // with seed 0, FNV-1a) are still read, but not resynchronised: for them reading stops
 // at the first damaged record, as it always did.
 //
+// A segment written with --fsync always is preallocated: zero bytes follow
+// its last record until it is sealed (or for good, after a crash). They
+// read as the end of the segment, not as a torn tail.
+//
 // File name: <run_id>-<first_seq, 10 digits>.seg in <writer dir>/v<version>/.
 #pragma once
 
@@ -70,6 +74,8 @@ struct SegmentContents {
   uint64_t rows = 0;
   uint64_t valid_bytes = 0;    // end of the last valid record
   bool torn = false;           // bytes after the last valid record (a torn tail)
+  bool zero_tail = false;      // only zero bytes after it: space preallocated and not written
+                               // yet (an active --fsync always segment), not damage
   uint64_t skipped_bytes = 0;  // damaged bytes between valid records
   uint64_t first_skipped_at = 0;  // offset of the first damaged byte
 };

@@ -106,6 +106,10 @@ Result<SegmentFate> RecoverSegment(const fs::path& file, const fs::path& quarant
       return Unavailable(fmt::format("cannot repair spool file {}: {}", file.string(), ErrnoText(errno)));
     }
   }
+  if (contents->zero_tail &&
+      ::truncate(file.c_str(), static_cast<off_t>(contents->valid_bytes)) != 0) {  // preallocated space
+    return Unavailable(fmt::format("cannot trim spool file {}: {}", file.string(), ErrnoText(errno)));
+  }
   rows = contents->rows;
   return SegmentFate::kShip;
 }
