@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """How many fdatasync calls per second this machine's disk completes, each
-after a small append (what one group commit of the prediction log does).
-It bounds `--fsync always`: at most this many group commits per second.
+after a small write (what one group commit of the prediction log does), in
+two ways: appending to a file, and writing in place into space preallocated
+with fallocate, as `--fsync always` writes its segments (the fdatasync then
+has no file size change to put through the journal). The second bounds
+`--fsync always`: at most that many group commits per second.
 
-    benchmarks/serve/fdatasync_probe.py [DIR] [SECONDS]   (default: a temp dir, 3 s)
+    benchmarks/serve/fdatasync_probe.py [DIR] [SECONDS]   (default: a temp dir, 3 s each)
 """
 import os
 import sys
@@ -12,17 +15,32 @@ import time
 
 folder = sys.argv[1] if len(sys.argv) > 1 else None
 seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
-with tempfile.TemporaryDirectory(dir=folder) as d:
-    path = os.path.join(d, "probe")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    record = b"x" * 120  # about one logged row
-    n = 0
+record = b"x" * 120  # about one logged row
+
+
+def probe(d, preallocated):
+    path = os.path.join(d, "probe-prealloc" if preallocated else "probe-append")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | (0 if preallocated else os.O_APPEND), 0o644)
+    if preallocated:
+        os.posix_fallocate(fd, 0, 64 << 20)
+        os.fsync(fd)
+    n, offset = 0, 0
     start = time.monotonic()
     while time.monotonic() - start < seconds:
-        os.write(fd, record)
+        if preallocated:
+            os.pwrite(fd, record, offset)
+            offset += len(record)
+        else:
+            os.write(fd, record)
         os.fdatasync(fd)
         n += 1
     elapsed = time.monotonic() - start
     os.close(fd)
-print(f"fdatasync: {n / elapsed:.0f}/s ({n} appends+fdatasync in {elapsed:.1f} s, "
-      f"{1e6 * elapsed / n:.0f} us each) on {folder or tempfile.gettempdir()}")
+    return n / elapsed
+
+
+with tempfile.TemporaryDirectory(dir=folder) as d:
+    append = probe(d, False)
+    in_place = probe(d, True)
+print(f"fdatasync: {in_place:.0f}/s writing in place into preallocated space ({1e6 / in_place:.0f} us each), "
+      f"{append:.0f}/s appending ({1e6 / append:.0f} us each), on {folder or tempfile.gettempdir()}")

@@ -6,7 +6,7 @@
 #             modelbay used before 2026-12-02), for reference only
 #   modelbay  `modelbay serve --threads 2`, defaults: prediction log on
 #             (--fsync always), access log on; the machine's fdatasync rate
-#             (fdatasync_probe.py, 3 s, on the spool's file system) is taken
+#             (fdatasync_probe.py, 3 s appending and 3 s in place, on the spool's file system) is taken
 #             just before it: it bounds group commit
 #   modelbay_nofsync  the same with --fsync never
 #   mlflow    `mlflow models serve --env-manager local --workers 2` on an
@@ -81,7 +81,7 @@ if [ "${ONLY_MODELBAY:-0}" != 1 ]; then
   kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 fi
 
-echo "==> fdatasync probe (3 s, on the spool's file system)"
+echo "==> fdatasync probe (3 s each way, on the spool's file system)"
 FDATASYNC=$(python3 "$HERE/fdatasync_probe.py" "$WORK" 3)
 echo "    $FDATASYNC"
 
