@@ -17,6 +17,7 @@
 #include "core/csv.h"
 #include "core/hash.h"
 #include "core/posix_file.h"
+#include "core/thread_name.h"
 #include "registry/loader.h"
 #include "registry/registry.h"
 #include "registry/model_name.h"
@@ -156,7 +157,12 @@ Result<std::string> ScoreBlock(const ScoreContext& ctx, const Block& block) {
 class OrderedPool {
  public:
   explicit OrderedPool(size_t threads) {
-    for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { Run(); });
+    for (size_t i = 0; i < threads; ++i) {
+      workers_.emplace_back([this] {
+        SetThreadName("mb-batch");
+        Run();
+      });
+    }
   }
   ~OrderedPool() {
     {

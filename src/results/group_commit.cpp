@@ -12,6 +12,7 @@
 
 #include "core/end_of_turn.h"
 #include "core/posix_file.h"
+#include "core/thread_name.h"
 #include "results/segment.h"
 
 namespace modelbay::results {
@@ -62,7 +63,10 @@ struct GroupCommitWriter::Batch {
 
 GroupCommitWriter::GroupCommitWriter(Options options, SealedSink sink, std::atomic<int64_t>& backlog_rows)
     : options_(std::move(options)), sink_(std::move(sink)), backlog_rows_(backlog_rows) {
-  committer_ = std::thread([this] { Run(); });
+  committer_ = std::thread([this] {
+    SetThreadName("mb-commit");
+    Run();
+  });
 }
 
 GroupCommitWriter::~GroupCommitWriter() {

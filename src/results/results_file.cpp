@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/hash.h"
+#include "core/thread_name.h"
 #include "results/csv_rows.h"
 #include "store/lease.h"
 
@@ -468,6 +469,7 @@ ResultsFileRefresher::~ResultsFileRefresher() { Stop(false); }
 
 void ResultsFileRefresher::Start() {
   thread_ = std::thread([this] {
+    SetThreadName("mb-results");
     std::unique_lock<std::mutex> lock(mu_);
     while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {
       lock.unlock();

@@ -10,6 +10,7 @@
 
 #include "core/hash.h"
 #include "core/posix_file.h"
+#include "core/thread_name.h"
 #include "results/segment.h"
 
 namespace modelbay::results {
@@ -36,7 +37,10 @@ void Shipper::Enqueue(std::vector<SpooledSegment> segments) {
 
 void Shipper::Start(bool now) {
   const auto first_wait = now ? std::chrono::milliseconds(0) : options_.interval;
-  thread_ = std::thread([this, first_wait] { Loop(first_wait); });
+  thread_ = std::thread([this, first_wait] {
+    SetThreadName("mb-ship");
+    Loop(first_wait);
+  });
 }
 
 void Shipper::Stop() {

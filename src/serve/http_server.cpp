@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/end_of_turn.h"
+#include "core/thread_name.h"
 #include "serve/access_log.h"
 
 
@@ -238,8 +239,13 @@ class HttpServer::Impl {
     });
     Accept();
     std::vector<std::thread> pool;
-    for (int i = 1; i < threads_; ++i) pool.emplace_back([this, i] { RunThread(*contexts_[i]); });
-    RunThread(*contexts_[0]);
+    for (int i = 1; i < threads_; ++i) {
+      pool.emplace_back([this, i] {
+        SetThreadName("mb-io-" + std::to_string(i));
+        RunThread(*contexts_[i]);
+      });
+    }
+    RunThread(*contexts_[0]);  // this thread keeps its name (the main thread: modelbay)
     for (auto& t : pool) t.join();
     return Status::Ok();
   }

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/thread_name.h"
 #include "registry/loader.h"
 
 namespace modelbay::serve {
@@ -52,7 +53,10 @@ void ModelCache::Start() {
     spdlog::warn("model store not readable yet ({}); retrying every {} ms", s.message(),
                  refresh_.count());
   }
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetThreadName("mb-models");
+    Run();
+  });
 }
 
 void ModelCache::Stop() {
