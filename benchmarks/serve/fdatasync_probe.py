@@ -3,7 +3,7 @@
 after a small write (what one group commit of the prediction log does), in
 two ways: appending to a file, and writing in place into space preallocated
 with fallocate, as `--fsync always` writes its segments (the fdatasync then
-has no file size change to put through the journal). The second bounds
+has no file size change to make durable, only the data). The second bounds
 `--fsync always`: at most that many group commits per second.
 
     benchmarks/serve/fdatasync_probe.py [DIR] [SECONDS]   (default: a temp dir, 3 s each)

@@ -39,9 +39,9 @@ namespace {
 
 // With kAlways a segment's file is preallocated in steps of this many bytes
 // and written in place (pwrite) below its size, so that the fdatasync of a
-// commit has no file size or block allocation to put through the
-// filesystem's journal: on ext4 here that is 1.5x the commits per second of
-// appending (benchmarks/serve/RESULTS.md). The zeros past the last record
+// commit has no file size change or block allocation to make durable (no
+// inode write, no journal entry), only the data: on this machine's ext4 that
+// is 1.4-1.7x the commits per second of appending (benchmarks/serve/RESULTS.md). The zeros past the last record
 // read as the end of the segment (segment.h), and a sealed segment is cut
 // to its records.
 constexpr uint64_t kPreallocateStep = uint64_t{4} << 20;
