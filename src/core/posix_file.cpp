@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -16,10 +17,15 @@ namespace modelbay {
 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
-Status WriteAll(int fd, std::string_view data, const std::filesystem::path& path) {
+namespace {
+
+// write(2) (no offset) or pwrite(2) at `offset` until all of `data` is
+// written, retried on EINTR.
+Status WriteLoop(int fd, std::string_view data, std::optional<uint64_t> offset, const std::filesystem::path& path) {
   size_t off = 0;
   while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    const ssize_t n = offset ? ::pwrite(fd, data.data() + off, data.size() - off, static_cast<off_t>(*offset + off))
+                             : ::write(fd, data.data() + off, data.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Unavailable(fmt::format("cannot write {}: {}", path.string(), ErrnoText(errno)));
@@ -29,17 +35,14 @@ Status WriteAll(int fd, std::string_view data, const std::filesystem::path& path
   return Status::Ok();
 }
 
+}  // namespace
+
+Status WriteAll(int fd, std::string_view data, const std::filesystem::path& path) {
+  return WriteLoop(fd, data, std::nullopt, path);
+}
+
 Status WriteAllAt(int fd, std::string_view data, uint64_t offset, const std::filesystem::path& path) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::pwrite(fd, data.data() + off, data.size() - off, static_cast<off_t>(offset + off));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Unavailable(fmt::format("cannot write {}: {}", path.string(), ErrnoText(errno)));
-    }
-    off += static_cast<size_t>(n);
-  }
-  return Status::Ok();
+  return WriteLoop(fd, data, offset, path);
 }
 
 Status SyncFd(int fd, const std::filesystem::path& path) {

@@ -41,9 +41,9 @@ namespace {
 // and written in place (pwrite) below its size, so that the fdatasync of a
 // commit has no file size change or block allocation to make durable (no
 // inode write, no journal entry), only the data: on this machine's ext4 that
-// is 1.4-1.7x the commits per second of appending (benchmarks/serve/RESULTS.md). The zeros past the last record
-// read as the end of the segment (segment.h), and a sealed segment is cut
-// to its records.
+// is 1.4-1.7x the commits per second of appending (fdatasync_probe.py in
+// benchmarks/serve). The zeros past the last record read as the end of the
+// segment (segment.h), and a sealed segment is cut to its records.
 constexpr uint64_t kPreallocateStep = uint64_t{4} << 20;
 
 }  // namespace
@@ -362,11 +362,7 @@ Status GroupCommitWriter::CreateSegment(Active& a) {
   std::string header;
   AppendRecord(header, HeaderPayload(a.salt, options_.writer_id, a.header_line), 0, 0);
   Status s = WriteAll(fd, header, a.path);
-  a.durable_size = header.size();
-  if (s.ok() && sync) {
-    Preallocate(a, fd, a.durable_size);
-    s = SyncFd(fd, a.path);
-  }
+  if (s.ok() && sync) s = SyncFd(fd, a.path);
   if (!s.ok()) {
     ::close(fd);
     ::unlink(a.path.c_str());
@@ -374,16 +370,17 @@ Status GroupCommitWriter::CreateSegment(Active& a) {
   }
   if (sync) FsyncDir(dir);
   a.fd = fd;
+  a.durable_size = header.size();
   return Status::Ok();
 }
 
 // Makes the file's size at least `end` (rounded up to a step), unless the
 // filesystem cannot (then the writes extend the file, as appends would).
-void GroupCommitWriter::Preallocate(Active& a, int fd, uint64_t end) {
+void GroupCommitWriter::Preallocate(Active& a, uint64_t end) {
   if (!a.preallocate || end <= a.allocated) return;
   const uint64_t from = std::max(a.allocated, a.durable_size);
   const uint64_t to = (end / kPreallocateStep + 1) * kPreallocateStep;
-  if (::fallocate(fd, 0, static_cast<off_t>(from), static_cast<off_t>(to - from)) == 0) {
+  if (::fallocate(a.fd, 0, static_cast<off_t>(from), static_cast<off_t>(to - from)) == 0) {
     a.allocated = to;
   } else {
     a.preallocate = false;  // EOPNOTSUPP (e.g. some network filesystems), ENOSPC: the write says
@@ -395,7 +392,7 @@ Status GroupCommitWriter::WriteJob(Active& a, std::string_view bytes) {
   const bool sync = options_.fsync == FsyncPolicy::kAlways;
   Status s;
   if (sync) {
-    Preallocate(a, a.fd, a.durable_size + bytes.size());
+    Preallocate(a, a.durable_size + bytes.size());
     s = WriteAllAt(a.fd, bytes, a.durable_size, a.path);
     if (s.ok()) s = SyncFd(a.fd, a.path);
   } else {

@@ -111,7 +111,7 @@ class GroupCommitWriter {
   void Queue(std::span<Entry> entries);     // kAlways
   Status CreateSegment(Active& a);
   Status WriteJob(Active& a, std::string_view bytes);
-  static void Preallocate(Active& a, int fd, uint64_t end);
+  static void Preallocate(Active& a, uint64_t end);
 
   const Options options_;
   const SealedSink sink_;

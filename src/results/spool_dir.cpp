@@ -102,13 +102,12 @@ Result<SegmentFate> RecoverSegment(const fs::path& file, const fs::path& quarant
     spdlog::warn("spool: {} ends in an incomplete record (a crash during a write); keeping its {} "
                  "complete rows",
                  file.string(), contents->rows);
-    if (::truncate(file.c_str(), static_cast<off_t>(contents->valid_bytes)) != 0) {
-      return Unavailable(fmt::format("cannot repair spool file {}: {}", file.string(), ErrnoText(errno)));
-    }
   }
-  if (contents->zero_tail &&
-      ::truncate(file.c_str(), static_cast<off_t>(contents->valid_bytes)) != 0) {  // preallocated space
-    return Unavailable(fmt::format("cannot trim spool file {}: {}", file.string(), ErrnoText(errno)));
+  // Cut after the last whole record: a torn tail, or the unwritten part of a
+  // preallocated (--fsync always) segment.
+  if ((contents->torn || contents->zero_tail) &&
+      ::truncate(file.c_str(), static_cast<off_t>(contents->valid_bytes)) != 0) {
+    return Unavailable(fmt::format("cannot repair spool file {}: {}", file.string(), ErrnoText(errno)));
   }
   rows = contents->rows;
   return SegmentFate::kShip;

@@ -511,7 +511,7 @@ TEST(PredictionLog, NewSegmentsAreMbseg3) {
 }
 
 // --fsync always writes into space preallocated for the segment (so a
-// commit's fdatasync has no file size to put through the journal). The zeros
+// commit's fdatasync has no file size change to make durable). The zeros
 // after the last record are the end of the segment, not damage: a crash
 // leaves them, and recovery ships every row once and quarantines nothing.
 TEST(PredictionLog, FsyncAlwaysPreallocatesAndItsZeroTailIsNotDamage) {
