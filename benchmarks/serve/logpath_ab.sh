@@ -12,6 +12,8 @@
 # BODY=plain_hundred.json sends 100-row requests. A_ARGS / B_ARGS add serve
 # flags to one side, so A=B compares flags on one binary, e.g. the p99 with
 # shipping off: A=$BIN B=$BIN B_ARGS="--ship-interval-ms 3600000" POLICIES=never
+# CONNS (default 16) and ROUTE (default /inference) change the load, e.g. one
+# client on the v2 route: CONNS=1 ROUTE=/v2/models/default/infer BODY=v2_one.json
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 A=${A:?old binary}
@@ -21,6 +23,9 @@ ROUNDS=${ROUNDS:-3}
 POLICIES=${POLICIES:-never always}
 ACCESS_LOG=${ACCESS_LOG:-off}
 BODY=${BODY:-plain_one.json}
+CONNS=${CONNS:-16}
+ROUTE=${ROUTE:-/inference}
+WRK_THREADS=$(( CONNS < 2 ? CONNS : 2 ))
 SERVE_FLAGS=(--threads 2)
 [ "$ACCESS_LOG" = on ] || SERVE_FLAGS+=(--no-access-log)
 WORK=$(mktemp -d /tmp/modelbay-bench-logpath.XXXXXX)
@@ -40,11 +45,11 @@ measure() {  # measure LABEL BIN POLICY EXTRA_ARGS
   "$bin" serve --host 127.0.0.1 --port "$port" "${SERVE_FLAGS[@]}" $extra --fsync "$policy" \
       --spool "$WORK/spool-$label-$policy" >"serve-$label.log" 2>&1 & PID=$!
   wait_http "http://127.0.0.1:$port/ready"
-  WRK_BODY_FILE="$BODY" wrk -t2 -c16 -d2s -s "$HERE/post.lua" "http://127.0.0.1:$port/inference" >/dev/null 2>&1 || true
+  WRK_BODY_FILE="$BODY" wrk -t"$WRK_THREADS" -c"$CONNS" -d2s -s "$HERE/post.lua" "http://127.0.0.1:$port$ROUTE" >/dev/null 2>&1 || true
   local line rps p50 p99 errs t0 t1 us
   t0=$(cpu_ticks "$PID")
-  line=$(WRK_BODY_FILE="$BODY" wrk -t2 -c16 -d"${DURATION}"s -s "$HERE/post.lua" \
-      "http://127.0.0.1:$port/inference" | grep '^RESULT')
+  line=$(WRK_BODY_FILE="$BODY" wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}"s -s "$HERE/post.lua" \
+      "http://127.0.0.1:$port$ROUTE" | grep '^RESULT')
   t1=$(cpu_ticks "$PID")
   read -r _ rps p50 p99 errs <<<"$line"
   us=$(python3 -c "import sys; t0,t1,tick,rps,d=map(float,sys.argv[1:]); print(f'{(t1-t0)/tick*1e6/(rps*d):.1f}')" \
@@ -65,7 +70,7 @@ done
 echo
 echo "A=$A ${A_ARGS:-}"
 echo "B=$B ${B_ARGS:-}"
-echo "serve ${SERVE_FLAGS[*]}, POST /inference with $BODY, wrk -t2 -c16, ${DURATION} s x $ROUNDS rounds interleaved"
+echo "serve ${SERVE_FLAGS[*]}, POST $ROUTE with $BODY, wrk -t$WRK_THREADS -c$CONNS, ${DURATION} s x $ROUNDS rounds interleaved"
 echo "$(nproc) cores; load average at start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$RESULTS" <<'PY'
 import collections, statistics, sys
