@@ -87,7 +87,8 @@ def test_watch_retrains_serve_follows_and_gate_keeps_worse_model_out(local_store
     watch = Watch(stores, "--interval", "0.5", "--debounce", "1")
     try:
         wait_until(lambda: 1 in committed_versions(stores), 90, "version 1 from watch", watch.proc, watch.log)
-        assert production(stores) == 1, "the first version becomes production"
+        # The alias is written just after the version's commit marker: wait for it.
+        wait_until(lambda: production(stores) == 1, 30, "version 1 becomes production", watch.proc, watch.log)
         md1 = metadata(stores, 1)
         trig, detail = trigger_of(md1)
         assert trig == "data-arrival" and detail["keys"] == ["a.csv"], md1
