@@ -1,13 +1,24 @@
 #!/usr/bin/env python3
-"""How many fdatasync calls per second this machine's disk completes, each
-after a small write (what one group commit of the prediction log does), in
-two ways: appending to a file, and writing in place into space preallocated
-with fallocate, as `--fsync always` writes its segments (the fdatasync then
-has no file size change to make durable, only the data). The second bounds
-`--fsync always`: at most that many group commits per second.
+"""How many durable small writes per second this machine's disk completes
+(what one group commit of the prediction log does), four ways:
+
+  append     write(2) at the end of the file, then fdatasync
+  fallocate  pwrite in place into space preallocated with fallocate, then
+             fdatasync (the space is "unwritten": each write also converts it)
+  zeros      pwrite in place over written zeros, then fdatasync
+  direct     over written zeros with O_DIRECT | O_DSYNC: each pwrite is
+             durable by itself (the last partial 4 KiB block is rewritten,
+             zero-padded)
+
+`--fsync always` does the last (a spare file of zeros becomes each segment;
+src/results/group_commit.h), falling back to `fallocate` past a spare's end
+and to `zeros` where O_DIRECT is refused. That rate bounds group commit: at
+most that many commits per second. Each way is timed with a record of about
+one logged row (120 bytes) and, with BIG=1, of a 100-row request (12 KB).
 
     benchmarks/serve/fdatasync_probe.py [DIR] [SECONDS]   (default: a temp dir, 3 s each)
 """
+import mmap
 import os
 import sys
 import tempfile
@@ -15,32 +26,58 @@ import time
 
 folder = sys.argv[1] if len(sys.argv) > 1 else None
 seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
-record = b"x" * 120  # about one logged row
+sizes = [120, 12000] if os.environ.get("BIG") == "1" else [120]
+SPACE = 64 << 20
+BLOCK = 4096
 
 
-def probe(d, preallocated):
-    path = os.path.join(d, "probe-prealloc" if preallocated else "probe-append")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | (0 if preallocated else os.O_APPEND), 0o644)
-    if preallocated:
-        os.posix_fallocate(fd, 0, 64 << 20)
+def zero_file(path):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    chunk = bytes(1 << 20)
+    for _ in range(SPACE >> 20):
+        os.write(fd, chunk)
+    os.fsync(fd)
+    os.close(fd)
+
+
+def probe(d, way, size):
+    path = os.path.join(d, f"probe-{way}")
+    if way == "zeros" or way == "direct":
+        zero_file(path)
+    flags = {"append": os.O_APPEND | os.O_CREAT, "direct": os.O_DIRECT | os.O_DSYNC}.get(way, os.O_CREAT)
+    fd = os.open(path, os.O_WRONLY | flags, 0o644)
+    if way == "fallocate":
+        os.posix_fallocate(fd, 0, SPACE)
         os.fsync(fd)
+    record = b"x" * size
+    buf = mmap.mmap(-1, 1 << 20)  # page-aligned, as O_DIRECT needs
     n, offset = 0, 0
     start = time.monotonic()
-    while time.monotonic() - start < seconds:
-        if preallocated:
-            os.pwrite(fd, record, offset)
-            offset += len(record)
-        else:
+    while time.monotonic() - start < seconds and offset + size + BLOCK < SPACE:
+        if way == "append":
             os.write(fd, record)
-        os.fdatasync(fd)
+        elif way == "direct":
+            first = offset // BLOCK * BLOCK
+            used = offset + size - first
+            buf[used - size:used] = record
+            os.pwrite(fd, memoryview(buf)[: (used + BLOCK - 1) // BLOCK * BLOCK], first)
+        else:
+            os.pwrite(fd, record, offset)
+        if way != "direct":
+            os.fdatasync(fd)
+        offset += size
         n += 1
     elapsed = time.monotonic() - start
     os.close(fd)
+    os.unlink(path)
     return n / elapsed
 
 
+ways = ["append", "fallocate", "zeros", "direct"]
 with tempfile.TemporaryDirectory(dir=folder) as d:
-    append = probe(d, False)
-    in_place = probe(d, True)
-print(f"fdatasync: {in_place:.0f}/s writing in place into preallocated space ({1e6 / in_place:.0f} us each), "
-      f"{append:.0f}/s appending ({1e6 / append:.0f} us each), on {folder or tempfile.gettempdir()}")
+    parts = []
+    for size in sizes:
+        rates = {way: probe(d, way, size) for way in ways}
+        parts.append(f"{size} B records: " + ", ".join(f"{w} {rates[w]:.0f}/s" for w in ways)
+                     + f" ({1e6 / rates['direct']:.0f} us each the way --fsync always writes)")
+print(f"durable writes on {folder or tempfile.gettempdir()}: " + "; ".join(parts))

@@ -4,14 +4,21 @@
 //
 // FsyncPolicy::kAlways: one committer thread does every write and fsync.
 // Appends queue their framed rows and a completion; the committer takes
-// everything queued, writes it (one write and one fdatasync per version,
-// in place into space preallocated for the segment, so the fdatasync has
-// no file size change to commit),
-// then runs the completions of that batch. So N appends waiting together
-// cost one write and one fsync, and no thread waits per append. On a thread
-// with an event loop (core/end_of_turn.h) the appends of one turn are
-// queued together at its end, so a commit never starts with only the first
+// everything queued, writes it (one durable write per version), then runs
+// the completions of that batch. So N appends waiting together cost one
+// write and one flush, and no thread waits per append. On a thread with an
+// event loop (core/end_of_turn.h) the appends of one turn are queued
+// together at its end, so a commit never starts with only the first
 // request of a turn.
+//
+// A commit writes over zeros already on disk, so making it durable is a
+// data write and a cache flush, with no size change, allocation or extent
+// conversion to journal: a spare file of written zeros, which the zero
+// filler thread keeps ready (WriterDir::SparePath), becomes each new
+// segment (renamed), and past its end the segment is preallocated with
+// fallocate. The segment is opened O_DIRECT | O_DSYNC where the file system
+// allows, so one pwrite of whole blocks is the commit (WriteDurably);
+// elsewhere pwrite + fdatasync. docs/prediction-log.md has the figures.
 //
 // FsyncPolicy::kNever: there is nothing to wait for, so no thread hop. The
 // appending thread writes its framed rows itself (to the page cache, under
@@ -26,7 +33,8 @@
 // segments. A segment's file (fd, durable size) is touched, while the
 // segment is active, only by the committer outside mu_ (kAlways) or only by
 // appenders under mu_ (kNever); once the committer took it out of the active
-// set to seal it, only by the committer.
+// set to seal it, only by the committer. spare_mu_ guards the ready spare,
+// which the filler thread puts and the committer takes.
 #pragma once
 
 #include <atomic>
@@ -37,6 +45,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -110,7 +119,11 @@ class GroupCommitWriter {
   void WriteNow(std::span<Entry> entries);  // kNever
   void Queue(std::span<Entry> entries);     // kAlways
   Status CreateSegment(Active& a);
+  bool TakeSpare(Active& a);  // kAlways
+  void FillSpares();          // kAlways: the zero filler's loop
   Status WriteJob(Active& a, std::string_view bytes);
+  void OpenDirect(Active& a);                              // kAlways
+  Status WriteDurably(Active& a, std::string_view bytes);  // kAlways
   static void Preallocate(Active& a, uint64_t end);
 
   const Options options_;
@@ -128,7 +141,24 @@ class GroupCommitWriter {
   Status broken_;  // guarded by mu_; sticky: a failed write could not be repaired
   bool stopping_ = false;  // guarded by mu_
   bool exited_ = false;    // guarded by mu_: the committer returned
+
+  // kAlways: a file of zeros in the writer dir, written and synced ahead of
+  // need, that the next segment is renamed from (see CreateSegment).
+  struct Spare {
+    std::filesystem::path path;
+    uint64_t size = 0;
+  };
+  std::mutex spare_mu_;
+  std::condition_variable spare_cv_;       // the filler: a spare was taken, or stop
+  std::optional<Spare> spare_;             // guarded by spare_mu_: ready to take
+  bool spare_stopping_ = false;            // guarded by spare_mu_
+  std::atomic<uint64_t> spare_bytes_{0};   // the size of the next spare (from the last sealed segment)
+
+  char* direct_buf_ = nullptr;  // the committer's: aligned scratch of WriteDurably
+  size_t direct_cap_ = 0;
+
   std::thread committer_;  // last: started once everything above exists
+  std::thread filler_;     // likewise (kAlways only)
 };
 
 }  // namespace modelbay::results

@@ -23,6 +23,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view kLock = "LOCK";
+constexpr std::string_view kSparePrefix = ".spare-";
 
 bool WriterIdChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -179,6 +180,17 @@ fs::path WriterDir::SegmentPath(int version, const SegmentName& name) const {
   return path_ / fmt::format("v{}", version) / FormatSegmentName(name);
 }
 
+fs::path WriterDir::SparePath(uint64_t n) const { return path_ / fmt::format("{}{}", kSparePrefix, n); }
+
+void WriterDir::RemoveSpares() const {
+  auto entries = ListDir(path_);
+  if (!entries.ok()) return;
+  std::error_code ec;
+  for (const auto& e : *entries) {
+    if (e.path().filename().string().starts_with(kSparePrefix)) fs::remove(e.path(), ec);
+  }
+}
+
 Result<std::vector<SpooledSegment>> WriterDir::Recover(const fs::path& quarantine) {
   std::vector<SpooledSegment> found;
   MB_ASSIGN_OR_RETURN(auto entries, ListDir(path_));
@@ -209,6 +221,7 @@ void WriterDir::RemoveShipped() {
   for (const auto& e : *entries) {
     if (ParseVersionDir(e.path().filename().string())) fs::remove(e.path(), ec);  // only if empty
   }
+  RemoveSpares();
   if (legacy_) return;
   // The lock file goes while still locked: a later adopter opening it finds
   // it gone, or finds it unlinked after its flock (LockFile checks).

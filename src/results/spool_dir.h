@@ -4,6 +4,8 @@
 // Layout:
 //   <root>/writers/<writer_id>/LOCK                    flock'ed while its process lives
 //   <root>/writers/<writer_id>/v<N>/<run>-<first>.seg  segments (segment.h)
+//   <root>/writers/<writer_id>/.spare-<n>              zeros, ready to become a segment
+//                                                      (--fsync always; group_commit.h)
 //   <root>/quarantine/<writer>-v<N>-<file>             segments that cannot be shipped,
 //                                                      kept for a person (never deleted)
 //   <root>/LOCK, <root>/v<N>/...                       the layout before writer dirs
@@ -16,7 +18,8 @@
 // an adopter that dies halfway and a second adopter re-shipping the same
 // segment create nothing twice.
 //
-// Thread-safety: a WriterDir is used by one thread at a time. The free
+// Thread-safety: a WriterDir is used by one thread at a time, but its path
+// accessors (path, SegmentPath, SparePath) may be called from any. The free
 // functions are thread-safe.
 #pragma once
 
@@ -55,13 +58,17 @@ class WriterDir {
 
   const std::filesystem::path& path() const { return path_; }
   std::filesystem::path SegmentPath(int version, const SegmentName& name) const;
+  // A spare file of zeros (`.spare-<n>`; while being filled, with
+  // `.partial` after it), and the removal of every one there is.
+  std::filesystem::path SparePath(uint64_t n) const;
+  void RemoveSpares() const;
 
   // Every segment with rows, oldest first. Cuts off torn tails, removes
   // segments without rows, moves unreadable segments to `quarantine`. An
   // error names the directory or file it could not read or repair.
   Result<std::vector<SpooledSegment>> Recover(const std::filesystem::path& quarantine);
   // Removes an adopted orphan once its segments are shipped: empty version
-  // dirs, then (not for the legacy root) the lock file and the dir itself.
+  // dirs and spares, then (not for the legacy root) the lock file and the dir itself.
   void RemoveShipped();
 
  private:

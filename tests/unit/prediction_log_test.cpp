@@ -521,7 +521,8 @@ TEST(PredictionLog, FsyncAlwaysPreallocatesAndItsZeroTailIsNotDamage) {
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(log->Append(1, kHeader1, Row(fmt::format("p{}", i), i), 1).ok());
     const fs::path segment = OnlySegment(f.spool);
     ASSERT_FALSE(segment.empty());
-    EXPECT_GE(fs::file_size(segment), uint64_t{4} << 20) << "not preallocated";
+    // From the spare file of zeros (1 MiB at the start) or from fallocate (4 MiB).
+    EXPECT_GE(fs::file_size(segment), uint64_t{1} << 20) << "not preallocated";
     auto contents = results::ReadSegment(segment);
     ASSERT_THAT(contents, IsOk());
     EXPECT_EQ(contents->rows, 3u);
@@ -535,6 +536,72 @@ TEST(PredictionLog, FsyncAlwaysPreallocatesAndItsZeroTailIsNotDamage) {
   auto ids = ExportedIds(*f.store, 1, f.tmp.path() / "r.csv");
   EXPECT_EQ(ids, (std::map<std::string, int>{{"p0", 1}, {"p1", 1}, {"p2", 1}}));
   EXPECT_FALSE(fs::exists(f.spool / "quarantine") && !fs::is_empty(f.spool / "quarantine"));
+}
+
+// The spare files of zeros (--fsync always) under <writer dir>/.spare-N.
+std::vector<fs::path> Spares(const fs::path& spool) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::recursive_directory_iterator(spool)) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with(".spare-") && !name.ends_with(".partial")) out.push_back(e.path());
+  }
+  return out;
+}
+
+// --fsync always: a spare file of written zeros is ready before the first
+// append and becomes the first segment (its size, and zeros past the rows);
+// a new spare follows; none is left after Close.
+TEST(PredictionLog, FsyncAlwaysMakesSegmentsFromASpareOfZerosAndCleansItUp) {
+  Fixture f;
+  auto log = f.Open(1h);
+  for (int i = 0; i < 200 && Spares(f.spool).empty(); ++i) std::this_thread::sleep_for(10ms);
+  const std::vector<fs::path> before = Spares(f.spool);
+  ASSERT_EQ(before.size(), 1u) << "no spare file was prepared";
+  const uint64_t spare_size = fs::file_size(before[0]);
+  EXPECT_EQ(spare_size, uint64_t{1} << 20);
+  EXPECT_EQ(ReadAll(before[0]).find_first_not_of('\0'), std::string::npos) << "a spare holds only zeros";
+
+  ASSERT_TRUE(log->Append(1, kHeader1, Row("p0", 0), 1).ok());
+  EXPECT_FALSE(fs::exists(before[0])) << "the spare became the segment";
+  const fs::path segment = OnlySegment(f.spool);
+  ASSERT_FALSE(segment.empty());
+  EXPECT_EQ(fs::file_size(segment), spare_size);
+  auto contents = results::ReadSegment(segment);
+  ASSERT_THAT(contents, IsOk());
+  EXPECT_EQ(contents->body, Row("p0", 0));
+  EXPECT_TRUE(contents->zero_tail);
+  for (int i = 0; i < 200 && Spares(f.spool).empty(); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(Spares(f.spool).size(), 1u) << "the next spare is prepared";
+
+  ASSERT_TRUE(log->Close().ok());
+  EXPECT_TRUE(Spares(f.spool).empty()) << "Close removes the spare";
+  EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv"), (std::map<std::string, int>{{"p0", 1}}));
+}
+
+// A crash between a spare's rename and its header write leaves a segment
+// of zeros: it has no rows, and the next start removes it quietly (no
+// quarantine). Likewise a spare a crash left behind.
+TEST(PredictionLog, ASegmentOfZerosAndAStaleSpareAreRemovedAtStart) {
+  Fixture f;
+  const fs::path writer = f.spool / "writers" / "w1";
+  const fs::path segment = writer / "v1" / results::FormatSegmentName({"run", 1});
+  fs::create_directories(segment.parent_path());
+  { std::ofstream(segment, std::ios::binary) << std::string(8192, '\0'); }
+  { std::ofstream(writer / ".spare-7", std::ios::binary) << std::string(100, '\0'); }
+  auto contents = results::ReadSegment(segment);
+  ASSERT_THAT(contents, IsOk());
+  EXPECT_EQ(contents->rows, 0u);
+
+  RowLogOptions o;
+  o.spool_dir = f.spool;
+  o.writer_id = "w1";
+  o.ship_interval = 1h;
+  auto log = RowLog::Open(o, f.store);
+  ASSERT_THAT(log, IsOk());
+  EXPECT_FALSE(fs::exists(segment));
+  EXPECT_FALSE(fs::exists(writer / ".spare-7"));
+  EXPECT_FALSE(fs::exists(f.spool / "quarantine"));
+  ASSERT_TRUE((*log)->Close().ok());
 }
 
 // --fsync never: no thread hop. The rows are in the file (the page cache)
@@ -868,6 +935,10 @@ TEST(PredictionLog, SigkillDuringLoadLosesNoAcknowledgedRow) {
     auto ids = ExportedIds(*f.store, 1, f.tmp.path() / "r.csv");
     for (const auto& id : acked) ASSERT_EQ(ids[id], 1) << id;
     for (const auto& [id, count] : ids) ASSERT_EQ(count, 1) << id;
+    // The killed writer's dir went with its spare (--fsync always).
+    for (const auto& e : fs::recursive_directory_iterator(f.spool)) {
+      EXPECT_FALSE(e.path().filename().string().starts_with(".spare-")) << e.path();
+    }
   }
 }
 
