@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <span>
@@ -378,6 +379,11 @@ void GroupCommitWriter::Queue(std::span<Entry> entries) {
   }
 }
 
+GroupCommitWriter::CommitStats GroupCommitWriter::commit_stats() const {
+  return {commits_.load(std::memory_order_relaxed), committed_appends_.load(std::memory_order_relaxed),
+          static_cast<double>(commit_ns_.load(std::memory_order_relaxed)) / 1e9};
+}
+
 Status GroupCommitWriter::SealAll() {
   std::unique_lock lk(mu_);
   if (exited_) return FailedPrecondition("the prediction log is closed");
@@ -429,12 +435,19 @@ GroupCommitWriter::Batch GroupCommitWriter::TakeBatch() {
 void GroupCommitWriter::Commit(Batch& batch) {
   Status status;
   int64_t failed_rows = 0;
+  const auto started = std::chrono::steady_clock::now();
   for (auto& job : batch.jobs) {
     Status s = WriteJob(*job.active, job.bytes);
     if (!s.ok()) {
       failed_rows += static_cast<int64_t>(job.rows);
       if (status.ok()) status = s;
     }
+  }
+  if (!batch.jobs.empty()) {
+    const auto spent = std::chrono::steady_clock::now() - started;
+    commits_.fetch_add(batch.jobs.size(), std::memory_order_relaxed);
+    committed_appends_.fetch_add(batch.done.size(), std::memory_order_relaxed);
+    commit_ns_.fetch_add(static_cast<uint64_t>(std::chrono::nanoseconds(spent).count()), std::memory_order_relaxed);
   }
   std::vector<SpooledSegment> sealed;
   for (auto& a : batch.sealing) {

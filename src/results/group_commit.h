@@ -97,6 +97,16 @@ class GroupCommitWriter {
   // Refuses later appends, completes the queued ones, stops the committer.
   void Stop();
 
+  // kAlways's group commits so far: how many durable writes, the appends
+  // they covered (appends / commits is the group size) and the time spent
+  // writing and flushing. All 0 with kNever.
+  struct CommitStats {
+    uint64_t commits = 0;
+    uint64_t appends = 0;
+    double seconds = 0;
+  };
+  CommitStats commit_stats() const;
+
  private:
   struct Active;
   struct Batch;
@@ -153,6 +163,8 @@ class GroupCommitWriter {
   std::optional<Spare> spare_;             // guarded by spare_mu_: ready to take
   bool spare_stopping_ = false;            // guarded by spare_mu_
   std::atomic<uint64_t> spare_bytes_{0};   // the size of the next spare (from the last sealed segment)
+
+  std::atomic<uint64_t> commits_{0}, committed_appends_{0}, commit_ns_{0};  // commit_stats()
 
   char* direct_buf_ = nullptr;  // the committer's: aligned scratch of WriteDurably
   size_t direct_cap_ = 0;

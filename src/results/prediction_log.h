@@ -75,6 +75,11 @@ class PredictionLog {
     // The last attempt to ship failed (store unreachable or refusing);
     // cleared by the next success. Rows stay spooled meanwhile.
     bool ship_failing = false;
+    // --fsync always's group commits (group_commit.h): durable writes, the
+    // appends they covered, and the seconds spent in them. 0 with never.
+    uint64_t commits = 0;
+    uint64_t commit_appends = 0;
+    double commit_seconds = 0;
   };
   virtual Stats stats() const = 0;
 };

@@ -74,6 +74,10 @@ class RowLogImpl final : public RowLog {
     s.shipped_objects = c.shipped_objects;
     s.ship_errors = c.ship_errors;
     s.ship_failing = c.failing;
+    const auto g = writer_.commit_stats();
+    s.commits = g.commits;
+    s.commit_appends = g.appends;
+    s.commit_seconds = g.seconds;
     return s;
   }
   const std::string& writer_id() const override { return writer_id_; }

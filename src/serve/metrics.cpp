@@ -141,6 +141,15 @@ std::string Metrics::Render(const SpoolStats& spool, int default_version, bool s
   fmt::format_to(o, "modelbay_log_shipped_objects_total {}\n", spool.shipped_objects);
   header("modelbay_log_ship_errors_total", "counter", "Failed attempts to ship the prediction log.");
   fmt::format_to(o, "modelbay_log_ship_errors_total {}\n", spool.ship_errors);
+  header("modelbay_log_commits_total", "counter",
+         "Durable writes of the prediction log (group commits, --fsync always; 0 with never).");
+  fmt::format_to(o, "modelbay_log_commits_total {}\n", spool.commits);
+  header("modelbay_log_commit_appends_total", "counter",
+         "Appends (answered requests) covered by those commits: per commit, the group size.");
+  fmt::format_to(o, "modelbay_log_commit_appends_total {}\n", spool.commit_appends);
+  header("modelbay_log_commit_seconds_total", "counter",
+         "Time spent writing and flushing those commits: per commit, the disk's commit latency.");
+  fmt::format_to(o, "modelbay_log_commit_seconds_total {:.6f}\n", spool.commit_seconds);
   header("modelbay_log_append_failures_total", "counter",
          "Requests answered 503 because their rows could not be logged.");
   fmt::format_to(o, "modelbay_log_append_failures_total {}\n", log_append_failures_.load(kRelaxed));

@@ -34,6 +34,9 @@ struct SpoolStats {
   uint64_t backlog_rows = 0;
   uint64_t shipped_objects = 0;
   uint64_t ship_errors = 0;
+  uint64_t commits = 0;  // the prediction log's group commits (--fsync always)
+  uint64_t commit_appends = 0;
+  double commit_seconds = 0;
 };
 
 class Metrics {

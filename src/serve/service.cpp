@@ -467,7 +467,7 @@ void Service::MetricsText(Reply& reply) {
   SpoolStats spool;
   if (log_ != nullptr) {
     const auto s = log_->stats();
-    spool = {s.backlog_rows, s.shipped_objects, s.ship_errors};
+    spool = {s.backlog_rows, s.shipped_objects, s.ship_errors, s.commits, s.commit_appends, s.commit_seconds};
   }
   const auto view = cache_.view();
   reply.content_type = "text/plain; version=0.0.4; charset=utf-8";

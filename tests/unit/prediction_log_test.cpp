@@ -294,7 +294,9 @@ TEST(PredictionLog, AnOrphanIsShippedByExactlyOneAdopter) {
     auto dead = f.Open(1h);
     for (int i = 0; i < 40; ++i) {
       ASSERT_TRUE(dead->Append(1, kHeader1, Row(fmt::format("o{}", i), i), 1).ok());
-      if (i % 10 == 9) ASSERT_TRUE(dead->Flush().ok());
+      if (i % 10 == 9) {
+        ASSERT_TRUE(dead->Flush().ok());
+      }
     }
     for (int i = 40; i < 60; ++i) ASSERT_TRUE(dead->Append(1, kHeader1, Row(fmt::format("o{}", i), i), 1).ok());
   }  // killed: 20 rows spooled in its writer dir, its lock free
@@ -576,6 +578,33 @@ TEST(PredictionLog, FsyncAlwaysMakesSegmentsFromASpareOfZerosAndCleansItUp) {
   ASSERT_TRUE(log->Close().ok());
   EXPECT_TRUE(Spares(f.spool).empty()) << "Close removes the spare";
   EXPECT_EQ(ExportedIds(*f.store, 1, f.tmp.path() / "r.csv"), (std::map<std::string, int>{{"p0", 1}}));
+}
+
+// stats() counts --fsync always's group commits: every append is covered
+// by one, and the time spent is counted; --fsync never commits nothing.
+TEST(PredictionLog, StatsCountGroupCommitsAndTheAppendsTheyCover) {
+  for (FsyncPolicy policy : {FsyncPolicy::kAlways, FsyncPolicy::kNever}) {
+    Fixture f;
+    auto log = f.Open(1h, policy);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&log, t] {
+        for (int i = 0; i < 50; ++i) EXPECT_TRUE(log->Append(1, kHeader1, Row(fmt::format("t{}-{}", t, i), i), 1).ok());
+      });
+    }
+    for (auto& t : threads) t.join();
+    const auto s = log->stats();
+    if (policy == FsyncPolicy::kAlways) {
+      EXPECT_EQ(s.commit_appends, 200u);
+      EXPECT_GE(s.commits, 1u);
+      EXPECT_LE(s.commits, 200u);
+      EXPECT_GT(s.commit_seconds, 0.0);
+    } else {
+      EXPECT_EQ(s.commits, 0u);
+      EXPECT_EQ(s.commit_appends, 0u);
+    }
+    ASSERT_TRUE(log->Close().ok());
+  }
 }
 
 // A crash between a spare's rename and its header write leaves a segment
