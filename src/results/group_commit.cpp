@@ -191,7 +191,17 @@ bool GroupCommitWriter::TakeSpare(Active& a) {
   // Never over an existing file (the segment name is new, but a path we did
   // not create is not ours to replace).
   if (::renameat2(AT_FDCWD, spare->path.c_str(), AT_FDCWD, a.path.c_str(), RENAME_NOREPLACE) != 0) {
+    const int err = errno;
     ::unlink(spare->path.c_str());
+    if (err == EINVAL || err == ENOSYS || err == EOPNOTSUPP) {  // e.g. NFS: no RENAME_NOREPLACE
+      spdlog::info("prediction log: {} cannot rename without replacing ({}); segments go on without spare files",
+                   options_.dir->path().string(), ErrnoText(err));
+      {
+        std::lock_guard lk(spare_mu_);
+        spare_stopping_ = true;  // the filler stops; Stop() still joins it
+      }
+      spare_cv_.notify_all();
+    }
     return false;
   }
   const int fd = ::open(a.path.c_str(), O_WRONLY | O_CLOEXEC);

@@ -161,7 +161,7 @@ class GroupCommitWriter {
   std::mutex spare_mu_;
   std::condition_variable spare_cv_;       // the filler: a spare was taken, or stop
   std::optional<Spare> spare_;             // guarded by spare_mu_: ready to take
-  bool spare_stopping_ = false;            // guarded by spare_mu_
+  bool spare_stopping_ = false;            // guarded by spare_mu_: Stop, or spares cannot be renamed here
   std::atomic<uint64_t> spare_bytes_{0};   // the size of the next spare (from the last sealed segment)
 
   std::atomic<uint64_t> commits_{0}, committed_appends_{0}, commit_ns_{0};  // commit_stats()
