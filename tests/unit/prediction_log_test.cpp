@@ -112,6 +112,15 @@ struct Fixture {
   fs::path spool = tmp.path() / "spool";
   std::shared_ptr<FlakyStore> store = std::make_shared<FlakyStore>(tmp.path() / "results");
 
+  // Writer "w1" on this spool, shipping hourly (so only Flush and Close ship).
+  RowLogOptions W1() const {
+    RowLogOptions o;
+    o.spool_dir = spool;
+    o.writer_id = "w1";
+    o.ship_interval = 1h;
+    return o;
+  }
+
   std::unique_ptr<RowLog> Open(std::chrono::milliseconds interval = 20ms,
                                FsyncPolicy fsync = FsyncPolicy::kAlways) {
     RowLogOptions o;
@@ -621,10 +630,7 @@ TEST(PredictionLog, ASegmentOfZerosAndAStaleSpareAreRemovedAtStart) {
   ASSERT_THAT(contents, IsOk());
   EXPECT_EQ(contents->rows, 0u);
 
-  RowLogOptions o;
-  o.spool_dir = f.spool;
-  o.writer_id = "w1";
-  o.ship_interval = 1h;
+  const RowLogOptions o = f.W1();
   auto log = RowLog::Open(o, f.store);
   ASSERT_THAT(log, IsOk());
   EXPECT_FALSE(fs::exists(segment));
@@ -832,10 +838,7 @@ TEST(PredictionLog, AnOldLayoutSpoolIsAdoptedAndAnUnreadableEntryQuarantined) {
 // (root lists any dir).
 TEST(PredictionLog, AnUnlistableVersionDirFailsTheStartNamingIt) {
   Fixture f;
-  RowLogOptions o;
-  o.spool_dir = f.spool;
-  o.writer_id = "w1";
-  o.ship_interval = 1h;
+  const RowLogOptions o = f.W1();
   {
     auto log = RowLog::Open(o, f.store);
     ASSERT_THAT(log, IsOk());
@@ -875,10 +878,7 @@ TEST(PredictionLog, AnEmptySegmentThatCannotBeRemovedDoesNotFailTheStart) {
   fs::permissions(f.tmp.path(), fs::perms::all);
   fs::permissions(v1, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
                           fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
-  RowLogOptions o;
-  o.spool_dir = f.spool;
-  o.writer_id = "w1";
-  o.ship_interval = 1h;
+  const RowLogOptions o = f.W1();
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
