@@ -508,7 +508,7 @@ Status GroupCommitWriter::CreateSegment(Active& a) {
       return Unavailable(fmt::format("cannot create spool file {}: {}", a.path.string(), ErrnoText(errno)));
     }
   }
-  if (sync) OpenDirect(a);
+  if (sync && options_.direct_io) OpenDirect(a);
   std::string header;
   AppendRecord(header, HeaderPayload(a.salt, options_.writer_id, a.header_line), 0, 0);
   a.durable_size = 0;

@@ -78,6 +78,8 @@ class GroupCommitWriter {
     // A segment holding this many bytes is sealed at the next commit (the
     // shipper holds one whole segment in memory).
     uint64_t max_segment_bytes = uint64_t{8} << 20;
+    // kAlways: open segments O_DIRECT | O_DSYNC where the file system allows.
+    bool direct_io = true;
   };
   // `backlog_rows` (outliving the writer) counts rows appended and not yet
   // shipped: the writer adds, and subtracts rows whose write failed.

@@ -30,7 +30,7 @@ class RowLogImpl final : public RowLog {
                   options.key_prefix, options.versioned_keys}, std::move(store),
                  [this] { return writer_.SealAll(); }, backlog_rows_),
         writer_({dir_.get(), writer_id_, FormatAmzDate(std::chrono::system_clock::now()) + "-" + RandomHex(4),
-                 options.fsync, options.max_segment_bytes},
+                 options.fsync, options.max_segment_bytes, options.direct_io},
                 [this](std::vector<SpooledSegment> sealed) { shipper_.Enqueue(std::move(sealed)); },
                 backlog_rows_) {}
 

@@ -34,6 +34,9 @@ struct RowLogOptions {
   // A segment is sealed once it holds this many bytes, even before the ship
   // interval: shipping reads one whole segment, so this bounds its memory.
   uint64_t max_segment_bytes = uint64_t{8} << 20;
+  // --fsync always: commit with O_DIRECT | O_DSYNC writes where the file
+  // system allows (group_commit.h); false: pwrite + fdatasync everywhere.
+  bool direct_io = true;
   std::string writer_id;  // empty: a fresh one (host name + random)
   // Shipped objects' key prefix (shipper.h ShippedKey). One spool root ships
   // under one prefix: a second stream (feedback) has its own root.

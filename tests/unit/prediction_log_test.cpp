@@ -901,8 +901,12 @@ TEST(PredictionLog, AnEmptySegmentThatCannotBeRemovedDoesNotFailTheStart) {
 // A child process appends from several threads and reports each
 // acknowledged request id through a pipe; it is SIGKILLed mid-load. Every
 // acknowledged row must be in the export after a restart, exactly once.
+// --fsync always runs twice: O_DIRECT | O_DSYNC commits, and pwrite +
+// fdatasync (where a file system refuses O_DIRECT).
 TEST(PredictionLog, SigkillDuringLoadLosesNoAcknowledgedRow) {
-  for (FsyncPolicy policy : {FsyncPolicy::kAlways, FsyncPolicy::kNever}) {
+  for (auto [policy, direct_io] : {std::pair{FsyncPolicy::kAlways, true}, std::pair{FsyncPolicy::kAlways, false},
+                                   std::pair{FsyncPolicy::kNever, false}}) {
+    SCOPED_TRACE(fmt::format("fsync {}, direct_io {}", policy == FsyncPolicy::kAlways ? "always" : "never", direct_io));
     Fixture f;
     int fds[2];
     ASSERT_EQ(::pipe(fds), 0);
@@ -914,6 +918,7 @@ TEST(PredictionLog, SigkillDuringLoadLosesNoAcknowledgedRow) {
       o.spool_dir = f.spool;
       o.ship_interval = 5ms;
       o.fsync = policy;
+      o.direct_io = direct_io;
       auto log = RowLog::Open(o, f.store);
       if (!log.ok()) ::_exit(3);
       std::vector<std::thread> threads;
