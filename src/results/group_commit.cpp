@@ -36,7 +36,7 @@ struct GroupCommitWriter::Active {
   uint64_t appended_bytes = 0;  // guarded by mu_: framed bytes appended
   int fd = -1;                // who touches it: see group_commit.h; opened by the first write
   uint64_t durable_size = 0;  // likewise: bytes known to be written
-  uint64_t allocated = 0;     // likewise (kAlways): bytes preallocated (fallocate), 0 if none
+  uint64_t allocated = 0;     // likewise (kAlways): file size held ahead (spare or fallocate), 0 if none
   bool preallocate = true;    // likewise (kAlways): false once fallocate is refused
   bool direct = false;        // likewise (kAlways): fd is O_DIRECT | O_DSYNC (see WriteDurably)
   std::string tail;           // likewise (direct): the bytes of the last partial block
@@ -67,8 +67,9 @@ constexpr size_t kMaxKeptBuffer = size_t{16} << 20;
 // Writes `size` bytes of zeros to a new file `path` and syncs it; removes
 // it on failure. Where the filesystem allows, in O_DIRECT writes of a
 // modest size: a commit's cache flush then never queues behind megabytes of
-// zeros in writeback (buffered, that showed as a p99 of 20 ms with 100-row
-// requests from one client).
+// zeros in writeback (a first cut that wrote them buffered gave one client's
+// 100-row requests a p99 of 20 ms, by hand with benchmarks/serve/logpath_ab.sh
+// CONNS=1 BODY=plain_hundred.json).
 Status WriteZeros(const fs::path& path, uint64_t size) {
   constexpr size_t kChunk = 128 * 1024;
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, 0644);
@@ -501,7 +502,8 @@ Status GroupCommitWriter::CreateSegment(Active& a) {
   }
   // kAlways writes at offsets (pwrite) into a spare or preallocated space;
   // kNever appends.
-  if (!sync || !TakeSpare(a)) {
+  const bool from_spare = sync && TakeSpare(a);
+  if (!from_spare) {
     a.fd = ::open(a.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | (sync ? 0 : O_APPEND), 0644);
     a.allocated = 0;
     if (a.fd < 0) {
@@ -521,14 +523,14 @@ Status GroupCommitWriter::CreateSegment(Active& a) {
   }
   if (sync) {
     FsyncDir(dir);
-    if (a.allocated > 0) FsyncDir(options_.dir->path());  // the spare's name is gone
+    if (from_spare) FsyncDir(options_.dir->path());  // the spare's name is gone
   }
   a.durable_size = header.size();
   return Status::Ok();
 }
 
 // kAlways: swaps a.fd for one opened with O_DIRECT | O_DSYNC where the
-// filesystem allows it (tmpfs and some network filesystems do not).
+// filesystem allows it (older tmpfs and some FUSE file systems do not).
 void GroupCommitWriter::OpenDirect(Active& a) {
   const int fd = ::open(a.path.c_str(), O_WRONLY | O_CLOEXEC | O_DIRECT | O_DSYNC);
   if (fd < 0) return;
@@ -544,8 +546,9 @@ void GroupCommitWriter::OpenDirect(Active& a) {
 // partial block (a.tail) with `bytes` after it, zero-padded to whole blocks
 // (zeros read as the end of the segment). Written over the spare's zeros,
 // that is a data write and a cache flush, with no page cache, writeback or
-// journal in between: on this machine 1.1-1.3x the commits per second of
-// pwrite + fdatasync (benchmarks/serve/fdatasync_probe.py).
+// journal in between: on this machine 1.2x (120 B) and 1.45x (12 KB) the
+// durable writes per second of pwrite + fdatasync over the same zeros
+// (`BIG=1 benchmarks/serve/fdatasync_probe.py`).
 Status GroupCommitWriter::WriteDurably(Active& a, std::string_view bytes) {
   if (!a.direct) {
     MB_RETURN_IF_ERROR(WriteAllAt(a.fd, bytes, a.durable_size, a.path));

@@ -82,9 +82,9 @@ struct SegmentContents {
 
 // Reads a segment: every valid record, skipping damaged ones in the middle
 // and stopping at a torn tail. An empty file, or one of zeros only (its
-// header never written), has no rows and no header. InvalidArgument when the
-// header record is not valid (the segment cannot be shipped: quarantine it); Unavailable when the
-// file cannot be read.
+// header never written), has no rows and no header. InvalidArgument when
+// the header record is not valid (the segment cannot be shipped: quarantine
+// it); Unavailable when the file cannot be read.
 Result<SegmentContents> ReadSegment(const std::filesystem::path& path);
 
 }  // namespace modelbay::results
