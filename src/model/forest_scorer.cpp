@@ -125,8 +125,9 @@ inline void WalkTrees(const CompleteForest& c, size_t t, const float* lanes, uin
 
 // With AVX2: `num_groups` groups of kLanes rows (`group_floats` apart), one
 // tree, each group's 8 walks in one vector and the groups interleaved level
-// by level. Levels 0-3 (at most 8 splits) pick their splits with a permute;
-// deeper levels gather them. Same comparisons as Step, so the same leaves.
+// by level. Levels 0-3 (at most 8 splits) pick their splits with a permute,
+// level 4 (16) with two and a blend; deeper levels gather them (a gather
+// costs several permutes). Same comparisons as Step, so the same leaves.
 #if defined(__x86_64__)
 #define MODELBAY_FOREST_AVX2 1
 constexpr size_t kMaxGroups = 8;
@@ -140,11 +141,15 @@ __attribute__((target("avx2"))) void WalkGroupsAvx2(Splits tree, const float* la
   for (int d = 0; d < depth; ++d) {
     const int start = (1 << d) - 1;
     const __m256i first = _mm256_set1_epi32(start);
-    __m256 level_thr = _mm256_setzero_ps();
-    __m256i level_off = _mm256_setzero_si256();
-    if (d < 4) {  // CompleteForest pads the arrays, so 8 entries can be read
+    __m256 level_thr = _mm256_setzero_ps(), level_thr_hi = _mm256_setzero_ps();
+    __m256i level_off = _mm256_setzero_si256(), level_off_hi = _mm256_setzero_si256();
+    if (d < 5) {  // CompleteForest pads the arrays, so 8 entries can be read; level 4's 16 are in the tree
       level_thr = _mm256_loadu_ps(tree.thresholds + start);
       level_off = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tree.offsets + start));
+    }
+    if (d == 4) {
+      level_thr_hi = _mm256_loadu_ps(tree.thresholds + start + 8);
+      level_off_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tree.offsets + start + 8));
     }
     for (size_t g = 0; g < num_groups; ++g) {
       __m256 thr;
@@ -153,6 +158,15 @@ __attribute__((target("avx2"))) void WalkGroupsAvx2(Splits tree, const float* la
         const __m256i in_level = _mm256_sub_epi32(idx[g], first);
         thr = _mm256_permutevar8x32_ps(level_thr, in_level);
         off = _mm256_permutevar8x32_epi32(level_off, in_level);
+      } else if (d == 4) {  // 16 splits: a permute of each half (low 3 bits), bit 3 picks the half
+        const __m256i in_level = _mm256_sub_epi32(idx[g], first);
+        const __m256i high = _mm256_slli_epi32(in_level, 28);  // bit 3 to the sign bit
+        thr = _mm256_blendv_ps(_mm256_permutevar8x32_ps(level_thr, in_level),
+                               _mm256_permutevar8x32_ps(level_thr_hi, in_level), _mm256_castsi256_ps(high));
+        off = _mm256_castps_si256(
+            _mm256_blendv_ps(_mm256_castsi256_ps(_mm256_permutevar8x32_epi32(level_off, in_level)),
+                             _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(level_off_hi, in_level)),
+                             _mm256_castsi256_ps(high)));
       } else {
         thr = _mm256_i32gather_ps(tree.thresholds, idx[g], 4);
         off = _mm256_i32gather_epi32(reinterpret_cast<const int*>(tree.offsets), idx[g], 4);

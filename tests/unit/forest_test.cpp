@@ -291,7 +291,7 @@ void ExpectSameAsXgboost(const fixtures::TrainedArtifacts& a, uint32_t seed) {
                            << got[worst_at] << " XGBoost " << want[worst_at];
     ::testing::Test::RecordProperty(fmt::format("bit_identical_outputs ({})", layout),
                                     fmt::format("{} of {}", exact, n));
-    std::cout << m->objective << " (" << layout << "): " << exact << " of " << n
+    std::cout << m->objective << " depth " << m->forest.complete.depth << " (" << layout << "): " << exact << " of " << n
               << " outputs bit-identical to XGBoost, max |diff| " << worst << "\n";
   }
   SetForestSimd(true);
