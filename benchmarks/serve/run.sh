@@ -19,11 +19,12 @@
 # and issue 10's comparison: modelbay's POST /v2/models/default/infer vs
 # MLServer's v2 infer, single row, at concurrency 1, 4 and 16.
 # The cases the goals compare (ceiling, modelbay, modelbay_nofsync) run
-# ROUNDS times (default 3), interleaved, with all three servers up, and
-# each figure is the median of its rounds: load that comes and goes on a
-# shared machine then hits the ceiling and modelbay alike, where one
-# sequential pass could catch it in one case only. Every round's req/s is
-# listed under the table.
+# ROUNDS times (default 3), interleaved, and each figure is the median of
+# its rounds: load that comes and goes on a shared machine then hits the
+# ceiling and modelbay alike, where one sequential pass could catch it in
+# one case only. Each round starts fresh modelbay servers on an empty
+# results store (see stop_modelbay). Every round's req/s is listed under the
+# table.
 # Writes RESULTS.md beside this script (the part above its "## Notes").
 # Needs: wrk, a built modelbay (MODELBAY_BIN, default build/src/modelbay), g++
 # and Boost; the Python peers live in benchmarks/.venv-mlflow and
@@ -42,7 +43,12 @@ CONNS=16
 WRK_THREADS=2
 WORK=$(mktemp -d /tmp/modelbay-bench-serve.XXXXXX)
 PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
+# The servers go, and the work dir with them (its logs and results can take
+# gigabytes) unless KEEP_WORK=1.
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  [ "${KEEP_WORK:-0}" = 1 ] || { cd /; rm -rf "$WORK"; }
+}
 trap cleanup EXIT
 . "$HERE/lib.sh"  # free_port, wait_http, cpu_ticks, bench_model
 
@@ -101,30 +107,44 @@ echo "==> fdatasync probe (3 s each way, on the spool's file system)"
 FDATASYNC=$(python3 "$HERE/fdatasync_probe.py" "$WORK" 3)
 echo "    $FDATASYNC"
 
-echo "==> modelbay serve --threads 2 (defaults: prediction log on, --fsync always, access log on)"
-ALWAYS_PORT=$(free_port)
-"$BIN" serve --host 127.0.0.1 --port "$ALWAYS_PORT" --threads 2 --spool "$WORK/spool" >serve.log 2>&1 & ALWAYS_PID=$!; PIDS+=($ALWAYS_PID)
-wait_http "http://127.0.0.1:$ALWAYS_PORT/ready"
-echo "==> modelbay serve --threads 2 --fsync never (logged, survives a crash, not power loss)"
-NEVER_PORT=$(free_port)
-"$BIN" serve --host 127.0.0.1 --port "$NEVER_PORT" --threads 2 --fsync never --spool "$WORK/spool2" >serve2.log 2>&1 & NEVER_PID=$!; PIDS+=($NEVER_PID)
-wait_http "http://127.0.0.1:$NEVER_PORT/ready"
-# Issue 10's levels first, on the fresh server (as before the rounds existed).
-[ "${ONLY_MODELBAY:-0}" = 1 ] || v2_levels modelbay_v2 "http://127.0.0.1:$ALWAYS_PORT/v2/models/default/infer" v2
+# modelbay NAME [serve flags]: a fresh `modelbay serve --threads 2` on a free
+# port (MB_PORT, MB_PID), spooling in $WORK/spool-NAME, its log in NAME.log.
+modelbay() {
+  local name=$1; shift
+  MB_PORT=$(free_port)
+  "$BIN" serve --host 127.0.0.1 --port "$MB_PORT" --threads 2 --spool "$WORK/spool-$name" "$@" >"$name.log" 2>&1 &
+  MB_PID=$!; PIDS+=($MB_PID)
+  wait_http "http://127.0.0.1:$MB_PORT/ready"
+}
+# stop_modelbay NAME: SIGTERM, which ships the log and updates results_1.csv
+# (not timed), then the results store's files go: each round's servers
+# start from an empty results store, so that no results_1.csv update (a
+# server's default is one a minute, and its cost grows with the file) falls
+# into one case's measurement and not another's.
+stop_modelbay() {
+  kill -TERM "$MB_PID"; wait "$MB_PID" || { echo "serve did not exit cleanly" >&2; tail "$1.log" >&2; }
+  rm -rf .modelbay/results
+}
 
-# settle: the last run's rows ship (interval 1 s) before the next case runs.
-settle() { sleep 2; }
+echo "==> issue 10's levels: modelbay serve --threads 2 (defaults: prediction log on, --fsync always, access log on)"
+if [ "${ONLY_MODELBAY:-0}" != 1 ]; then
+  modelbay v2
+  v2_levels modelbay_v2 "http://127.0.0.1:$MB_PORT/v2/models/default/infer" v2
+  stop_modelbay v2
+fi
+
 for round in $(seq 1 "$ROUNDS"); do
-  echo "==> round $round of $ROUNDS"
+  echo "==> round $round of $ROUNDS: ceiling, modelbay serve --threads 2 (defaults: prediction log on, --fsync always, access log on), the same with --fsync never (logged, survives a crash, not power loss)"
   if [ "${ONLY_MODELBAY:-0}" != 1 ]; then bench ceiling "http://127.0.0.1:$CEILING_PORT/inference" plain; fi
-  bench modelbay "http://127.0.0.1:$ALWAYS_PORT/inference" plain; settle
-  bench modelbay_nofsync "http://127.0.0.1:$NEVER_PORT/inference" plain; settle
+  modelbay always
+  bench modelbay "http://127.0.0.1:$MB_PORT/inference" plain
+  stop_modelbay always
+  modelbay never --fsync never
+  bench modelbay_nofsync "http://127.0.0.1:$MB_PORT/inference" plain
+  stop_modelbay never
 done
 medians ceiling_one ceiling_hundred modelbay_one modelbay_hundred modelbay_nofsync_one modelbay_nofsync_hundred
 [ "${ONLY_MODELBAY:-0}" = 1 ] || { kill "$CEILING_PID"; wait "$CEILING_PID" 2>/dev/null || true; }
-for p in "$ALWAYS_PID" "$NEVER_PID"; do
-  kill -TERM "$p"; wait "$p" || { echo "serve did not exit cleanly" >&2; tail serve.log serve2.log >&2; }
-done
 if [ "${ONLY_MODELBAY:-0}" = 1 ]; then
   for k in modelbay_one modelbay_hundred modelbay_nofsync_one modelbay_nofsync_hundred; do
     echo "$k (median of $ROUNDS): ${RPS[$k]} req/s, p50 ${P50[$k]} ms, p99 ${P99[$k]} ms"
