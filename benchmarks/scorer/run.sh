@@ -50,16 +50,17 @@ print("Model: what `modelbay train` makes on `modelbay sample-data` (binary chur
       "trained on 20k rows); rows: 100k other sample rows, encoded by its preprocessor. One thread; "
       "times are CPU time per call (the machine is shared, so wall time would count waiting for a core).\n")
 has_tl = any(k.startswith("tl2cgen/") and not med[k].get("error_occurred") for k in med)
-print("| rows per call | modelbay forest | forest, portable (no AVX2) | forest, node by node (no complete layout) | LoadedModel (forest) | XGBoost PredictFromDense | LoadedModel (XGBoost in-place, reused proxy) | tl2cgen compiled C | forest vs XGBoost dense | forest vs node by node | forest vs tl2cgen |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print(f"The forest's walk: {os.environ.get('FOREST_SIMD', 'the widest the CPU has')}.\n")
+print("| rows per call | modelbay forest | forest, at most AVX2 | forest, portable (no AVX2) | forest, node by node (no complete layout) | LoadedModel (forest) | XGBoost PredictFromDense | LoadedModel (XGBoost in-place, reused proxy) | tl2cgen compiled C | forest vs XGBoost dense | forest vs node by node | forest vs tl2cgen |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 fmt = lambda t: f"{t/1e3:.2f} µs" if t < 1e6 else f"{t/1e6:.2f} ms"
 for n in (1, 100, 100000):
-    f, fp, fn, lf, x, lx = (ns(f"{k}/{n}") for k in ("forest", "forest_portable", "forest_nodes", "loaded_forest",
-                                                      "xgb_dense", "loaded_xgb"))
+    f, fa, fp, fn, lf, x, lx = (ns(f"{k}/{n}") for k in ("forest", "forest_avx2", "forest_portable", "forest_nodes",
+                                                          "loaded_forest", "xgb_dense", "loaded_xgb"))
     tl = ns(f"tl2cgen/{n}") if has_tl else None
     tl_text = fmt(tl) if tl else "not run"
     vs_tl = f"{tl/f:.2f}x" if tl else "n/a"
-    print(f"| {n:,} | {fmt(f)} ({n/f*1e3:.2f} M rows/s) | {fmt(fp)} | {fmt(fn)} | {fmt(lf)} | {fmt(x)} | {fmt(lx)} | {tl_text} | {x/f:.1f}x | {fn/f:.1f}x | {vs_tl} |")
+    print(f"| {n:,} | {fmt(f)} ({n/f*1e3:.2f} M rows/s) | {fmt(fa)} | {fmt(fp)} | {fmt(fn)} | {fmt(lf)} | {fmt(x)} | {fmt(lx)} | {tl_text} | {x/f:.1f}x | {fn/f:.1f}x | {vs_tl} |")
 print()
 print("Ratios are the other scorer's time over the forest's (above 1: the forest is faster).")
 f1, x1 = ns("forest/1"), ns("xgb_dense/1")

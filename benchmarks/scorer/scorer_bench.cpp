@@ -2,9 +2,11 @@
 // XGBoost's C API on the model `modelbay train` makes on `modelbay
 // sample-data` (trainer defaults: 100 rounds, depth 6, binary:logistic), for
 // 1, 100 and 100,000 rows per call, one thread.
-//   forest/N            PredictForest on pre-encoded rows
-//   forest_portable/N   PredictForest with SetForestSimd(false): the
-//                       complete layout walked without AVX2
+//   forest/N            PredictForest on pre-encoded rows (the widest walk
+//                       the CPU has: AVX-512 or AVX2)
+//   forest_avx2/N       the same with SetForestSimd(kAvx2): at most AVX2
+//   forest_portable/N   PredictForest with SetForestSimd(kPortable): the
+//                       complete layout walked without vector instructions
 //   forest_nodes/N      PredictForest without the complete-tree layout
 //                       (ForestLimits::max_complete_depth 0: the node-by-node
 //                       walk, the scorer before the complete layout)
@@ -177,9 +179,9 @@ Setup& S() {
   return *s;
 }
 
-// PredictForest on `model` (the complete layout, or node by node), with or
-// without the AVX2 walk.
-void ScoreForest(benchmark::State& state, const XgbModel& model, bool simd) {
+// PredictForest on `model` (the complete layout, or node by node), with the
+// walks `simd` allows.
+void ScoreForest(benchmark::State& state, const XgbModel& model, ForestSimd simd) {
   Setup& s = S();
   const size_t n = static_cast<size_t>(state.range(0));
   std::vector<float> out(n);
@@ -188,13 +190,14 @@ void ScoreForest(benchmark::State& state, const XgbModel& model, bool simd) {
     (void)PredictForest(model, s.rows.data(), n, s.cols, out.data());
     benchmark::DoNotOptimize(out.data());
   }
-  SetForestSimd(true);
+  SetForestSimd(ForestSimd::kAvx512);
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
 }
 
-void Forest(benchmark::State& state) { ScoreForest(state, S().forest, true); }
-void ForestPortable(benchmark::State& state) { ScoreForest(state, S().forest, false); }
-void ForestNodes(benchmark::State& state) { ScoreForest(state, S().forest_nodes, true); }
+void Forest(benchmark::State& state) { ScoreForest(state, S().forest, ForestSimd::kAvx512); }
+void ForestAvx2(benchmark::State& state) { ScoreForest(state, S().forest, ForestSimd::kAvx2); }
+void ForestPortable(benchmark::State& state) { ScoreForest(state, S().forest, ForestSimd::kPortable); }
+void ForestNodes(benchmark::State& state) { ScoreForest(state, S().forest_nodes, ForestSimd::kAvx512); }
 
 void LoadedForest(benchmark::State& state) {
   Setup& s = S();
@@ -251,6 +254,7 @@ void Tl2cgen(benchmark::State& state) {
 }
 
 BENCHMARK(Forest)->Name("forest")->Arg(1)->Arg(100)->Arg(100000);
+BENCHMARK(ForestAvx2)->Name("forest_avx2")->Arg(1)->Arg(100)->Arg(100000);
 BENCHMARK(ForestPortable)->Name("forest_portable")->Arg(1)->Arg(100)->Arg(100000);
 BENCHMARK(ForestNodes)->Name("forest_nodes")->Arg(1)->Arg(100)->Arg(100000);
 BENCHMARK(LoadedForest)->Name("loaded_forest")->Arg(1)->Arg(100)->Arg(100000);

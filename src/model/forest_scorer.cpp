@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #endif
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace modelbay {
 namespace {
@@ -183,17 +186,99 @@ __attribute__((target("avx2"))) void WalkGroupsAvx2(Splits tree, const float* la
   }
 }
 
+// With AVX-512: the same walks, two groups (16 rows) to a vector. Levels
+// 0-4 (at most 16 splits) pick their splits with one permute, level 5 (32)
+// with one two-table permute; only deeper levels gather them. The
+// widened rows need one group of room after the last (an odd number of
+// groups reads it; those lanes' leaves are not used), and leaf[] room for
+// an even number of groups.
+// GCC 12 warns that the "undefined" pass-through vectors of its own
+// permute and gather intrinsics may be used uninitialized (GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+__attribute__((target("avx512f"))) void WalkGroupsAvx512(Splits tree, const float* lanes, size_t group_floats,
+                                                         size_t num_groups, int depth, uint32_t* leaf) {
+  constexpr size_t kMaxPairs = kMaxGroups / 2;
+  const size_t pairs = (num_groups + 1) / 2;
+  __m512i idx[kMaxPairs];
+  // Lane j of a pair: row j of its first group, or row j - 8 of its second.
+  const int gf = static_cast<int>(group_floats);
+  const __m512i lane_at = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, gf, gf + 1, gf + 2, gf + 3, gf + 4, gf + 5,
+                                            gf + 6, gf + 7);
+  const __m512i one = _mm512_set1_epi32(1);
+  for (size_t p = 0; p < pairs; ++p) idx[p] = _mm512_setzero_si512();
+  for (int d = 0; d < depth; ++d) {
+    const int start = (1 << d) - 1;
+    const __m512i first = _mm512_set1_epi32(start);
+    __m512 thr_lo = _mm512_setzero_ps(), thr_hi = _mm512_setzero_ps();
+    __m512i off_lo = _mm512_setzero_si512(), off_hi = _mm512_setzero_si512();
+    if (d < 5) {  // masked: a level may hold fewer than 16 splits, at the end of the arrays
+      const __mmask16 have = static_cast<__mmask16>((1u << (1 << d)) - 1);
+      thr_lo = _mm512_maskz_loadu_ps(have, tree.thresholds + start);
+      off_lo = _mm512_maskz_loadu_epi32(have, tree.offsets + start);
+    } else if (d == 5) {
+      thr_lo = _mm512_loadu_ps(tree.thresholds + start);
+      thr_hi = _mm512_loadu_ps(tree.thresholds + start + 16);
+      off_lo = _mm512_loadu_si512(tree.offsets + start);
+      off_hi = _mm512_loadu_si512(tree.offsets + start + 16);
+    }
+    for (size_t p = 0; p < pairs; ++p) {
+      __m512 thr;
+      __m512i off;
+      const __m512i in_level = _mm512_sub_epi32(idx[p], first);
+      if (d < 5) {
+        thr = _mm512_permutexvar_ps(in_level, thr_lo);
+        off = _mm512_permutexvar_epi32(in_level, off_lo);
+      } else if (d == 5) {
+        thr = _mm512_permutex2var_ps(thr_lo, in_level, thr_hi);
+        off = _mm512_permutex2var_epi32(off_lo, in_level, off_hi);
+      } else {
+        thr = _mm512_i32gather_ps(idx[p], tree.thresholds, 4);
+        off = _mm512_i32gather_epi32(idx[p], reinterpret_cast<const int*>(tree.offsets), 4);
+      }
+      const __m512 x = _mm512_i32gather_ps(_mm512_add_epi32(off, lane_at), lanes + 2 * p * group_floats, 4);
+      // Set where !(x < threshold): the right child.
+      const __mmask16 right = _mm512_cmp_ps_mask(x, thr, _CMP_NLT_UQ);
+      const __m512i left = _mm512_add_epi32(_mm512_add_epi32(idx[p], idx[p]), one);
+      idx[p] = _mm512_mask_add_epi32(left, right, left, one);
+    }
+  }
+  const __m512i first_leaf = _mm512_set1_epi32((1 << depth) - 1);
+  for (size_t p = 0; p < pairs; ++p) {
+    _mm512_storeu_si512(leaf + 2 * p * kLanes, _mm512_sub_epi32(idx[p], first_leaf));
+  }
+}
+#pragma GCC diagnostic pop
+
 #endif
 
-bool cpu_avx2() {
+// The widest walk the CPU has, within what SetForestSimd allows.
+ForestSimd CpuSimd() {
 #ifdef MODELBAY_FOREST_AVX2
-  static const bool has = __builtin_cpu_supports("avx2");
+  static const ForestSimd has = __builtin_cpu_supports("avx512f") ? ForestSimd::kAvx512
+                                : __builtin_cpu_supports("avx2")  ? ForestSimd::kAvx2
+                                                                  : ForestSimd::kPortable;
   return has;
 #else
-  return false;
+  return ForestSimd::kPortable;
 #endif
 }
-std::atomic<bool> simd_enabled{true};
+// MODELBAY_FOREST_SIMD=avx2 or portable caps the walk (e.g. on CPUs that
+// slow their clock for AVX-512); SetForestSimd overrides it.
+ForestSimd SimdFromEnvironment() {
+  const char* v = std::getenv("MODELBAY_FOREST_SIMD");
+  if (v == nullptr || *v == '\0' || std::strcmp(v, "avx512") == 0) return ForestSimd::kAvx512;
+  if (std::strcmp(v, "avx2") == 0) return ForestSimd::kAvx2;
+  if (std::strcmp(v, "portable") == 0) return ForestSimd::kPortable;
+  spdlog::warn("MODELBAY_FOREST_SIMD={} is not avx512, avx2 or portable; using the widest the CPU has", v);
+  return ForestSimd::kAvx512;
+}
+std::atomic<int> simd_set{-1};  // SetForestSimd's, as an int; -1: not called
+ForestSimd SimdInUse() {
+  const int set = simd_set.load(std::memory_order_relaxed);
+  static const ForestSimd from_environment = SimdFromEnvironment();  // read (and warned about) at first use
+  return std::min(CpuSimd(), set >= 0 ? static_cast<ForestSimd>(set) : from_environment);
+}
 
 // The row in lane `lane` across all trees, kLanes trees at a time; leaves
 // are added in tree order.
@@ -230,11 +315,12 @@ void BlockMarginsComplete(const XgbModel& model, const float* rows, size_t n, si
   const size_t group_floats = 2 * cols * kLanes;
   const size_t num_groups = (n + kLanes - 1) / kLanes;
   thread_local std::vector<float> widened;
-  widened.resize(num_groups * group_floats);
+  widened.resize((num_groups + 1) * group_floats);  // + the room WalkGroupsAvx512 reads
   for (size_t g = 0; g < num_groups; ++g) {
     Widen(rows + g * kLanes * cols, std::min(kLanes, n - g * kLanes), cols, widened.data() + g * group_floats);
   }
-  const bool avx2 = cpu_avx2() && simd_enabled.load(std::memory_order_relaxed);
+  const ForestSimd simd = SimdInUse();
+  const bool avx2 = simd != ForestSimd::kPortable;  // a vector walk, AVX2 or AVX-512
   // Vector walks: the full groups, and a last partial group too when other
   // groups hide its latency (its unused lanes walk zeros; their leaves are
   // not added).
@@ -251,7 +337,11 @@ void BlockMarginsComplete(const XgbModel& model, const float* rows, size_t n, si
     const Splits tree = TreeSplits(c, t);
     if (avx2) {
 #ifdef MODELBAY_FOREST_AVX2
-      WalkGroupsAvx2(tree, widened.data(), group_floats, walked_groups, c.depth, leaf);
+      if (simd == ForestSimd::kAvx512) {
+        WalkGroupsAvx512(tree, widened.data(), group_floats, walked_groups, c.depth, leaf);
+      } else {
+        WalkGroupsAvx2(tree, widened.data(), group_floats, walked_groups, c.depth, leaf);
+      }
 #endif
     } else {
       for (size_t g = 0; g < walked_groups; ++g) {
@@ -278,7 +368,8 @@ void BlockMargins(const XgbModel& model, const float* rows, size_t n, size_t col
 
 }  // namespace
 
-void SetForestSimd(bool enabled) { simd_enabled.store(enabled, std::memory_order_relaxed); }
+void SetForestSimd(ForestSimd most) { simd_set.store(static_cast<int>(most), std::memory_order_relaxed); }
+ForestSimd ForestSimdInUse() { return SimdInUse(); }
 
 Status PredictForest(const XgbModel& model, const float* rows, size_t num_rows, size_t cols, float* out) {
   if (!model.fallback_reason.empty()) {

@@ -10,7 +10,7 @@
 // Rows are scored in blocks of 64 across all trees, so a block's values stay
 // in cache while the trees stream past. Forests with a complete layout
 // (CompleteForest) are walked branch-free, 8 rows (or, for a lone row, 8
-// trees) at a time, with AVX2 when the CPU has it.
+// trees) at a time, with AVX2 when the CPU has it, or 16 rows with AVX-512.
 //
 // Stateless and thread-safe; the model must outlive the call.
 #pragma once
@@ -28,10 +28,19 @@ namespace modelbay {
 // XGBoost (model.fallback_reason is set).
 Status PredictForest(const XgbModel& model, const float* rows, size_t num_rows, size_t cols, float* out);
 
-// Whether blocks of rows may be walked with AVX2 when the CPU has it (the
-// default, true); false keeps the portable walk. Both give the same scores;
-// tests and the scorer benchmark switch it to cover and compare both.
-// Process-wide; not to be switched while other threads score.
-void SetForestSimd(bool enabled);
+// The instructions blocks of rows are walked with.
+enum class ForestSimd {
+  kPortable,  // plain C++
+  kAvx2,      // 8 rows to a vector
+  kAvx512,    // 16 rows to a vector (AVX-512F)
+};
+// The widest walk blocks of rows may use when the CPU has it (default
+// kAvx512, or what the environment variable MODELBAY_FOREST_SIMD says:
+// avx512, avx2 or portable; a CPU without it uses the widest it has). All give the same
+// scores; tests and the scorer benchmark switch it to cover and compare
+// them. Process-wide; not to be switched while other threads score.
+void SetForestSimd(ForestSimd most);
+// The walk in use: what SetForestSimd allows, within what the CPU has.
+ForestSimd ForestSimdInUse();
 
 }  // namespace modelbay

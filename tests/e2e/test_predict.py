@@ -83,3 +83,22 @@ def test_non_number_in_numeric_column_names_line_and_column(trained, tmp_path):
     proc = stores.run("predict", infile, "--version", "1", check=False)
     assert proc.returncode != 0
     assert f"{infile}:4" in proc.stderr and "'Count'" in proc.stderr and "lots" in proc.stderr, proc.stderr
+
+
+def test_forest_simd_setting_changes_no_score_and_a_bad_value_is_named(trained, tmp_path):
+    """MODELBAY_FOREST_SIMD caps the scorer's vector walk (docs/serving.md):
+    every setting scores the same file to the same bytes; a value it does not
+    know is named in a warning and the default walk is used."""
+    stores, data = trained
+    outputs = {}
+    for simd in ("avx512", "avx2", "portable", "sse9"):
+        out = tmp_path / f"{simd}.csv"
+        proc = stores.run("predict", data, "--version", "1", "--out", out, "--no-results-file",
+                          extra_env={"MODELBAY_FOREST_SIMD": simd})
+        outputs[simd] = out.read_bytes()
+        if simd == "sse9":
+            assert "MODELBAY_FOREST_SIMD=sse9 is not avx512, avx2 or portable" in proc.stderr
+        else:
+            assert "MODELBAY_FOREST_SIMD" not in proc.stderr
+    assert len(set(outputs.values())) == 1, "the walks scored the file differently"
+    assert outputs["avx2"].count(b"\n") == 401  # header + every row
