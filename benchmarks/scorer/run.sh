@@ -50,7 +50,7 @@ print("Model: what `modelbay train` makes on `modelbay sample-data` (binary chur
       "trained on 20k rows); rows: 100k other sample rows, encoded by its preprocessor. One thread; "
       "times are CPU time per call (the machine is shared, so wall time would count waiting for a core).\n")
 has_tl = any(k.startswith("tl2cgen/") and not med[k].get("error_occurred") for k in med)
-print(f"The forest's walk: {os.environ.get('FOREST_SIMD', 'the widest the CPU has')}.\n")
+print(f"The forest's walk on this CPU: {doc['context'].get('forest_simd', 'not reported')} (`forest, at most AVX2` caps it).\n")
 print("| rows per call | modelbay forest | forest, at most AVX2 | forest, portable (no AVX2) | forest, node by node (no complete layout) | LoadedModel (forest) | XGBoost PredictFromDense | LoadedModel (XGBoost in-place, reused proxy) | tl2cgen compiled C | forest vs XGBoost dense | forest vs node by node | forest vs tl2cgen |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 fmt = lambda t: f"{t/1e3:.2f} µs" if t < 1e6 else f"{t/1e6:.2f} ms"

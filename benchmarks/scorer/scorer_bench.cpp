@@ -265,4 +265,16 @@ BENCHMARK(Tl2cgen)->Name("tl2cgen")->Arg(1)->Arg(100)->Arg(100000);
 }  // namespace
 }  // namespace modelbay
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  // Which walk `forest` uses on this CPU (run.sh prints it with the table).
+  using modelbay::ForestSimd;
+  const ForestSimd simd = modelbay::ForestSimdInUse();
+  benchmark::AddCustomContext("forest_simd", simd == ForestSimd::kAvx512 ? "AVX-512"
+                                             : simd == ForestSimd::kAvx2 ? "AVX2"
+                                                                         : "portable");
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
