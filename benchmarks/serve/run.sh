@@ -220,7 +220,18 @@ fi
 
 ratio() { python3 -c "import sys; a,b=sys.argv[1:3]; print(f'{float(a)/float(b):.2f}' if a and b and float(b) else 'n/a')" "${1:-}" "${2:-}"; }
 # rows/s of 100-row requests over rows/s of single-row ones
-rows_ratio() { python3 -c "import sys; a,b=sys.argv[1:3]; print(f'{100*float(a)/float(b):.1f}' if a and b and float(b) else 'n/a')" "${1:-}" "${2:-}"; }
+# round_ratio SCALE DIGITS KEY_A KEY_B: the median over the rounds of
+# SCALE x A's req/s / B's req/s, each round's A against the same round's B
+# (measured minutes apart at most); prints "MEDIANx (rounds: R1x, R2x, ...)".
+round_ratio() {
+  python3 - "$1" "$2" "${ROUND_RPS[$3]:-}" "${ROUND_RPS[$4]:-}" <<'PY'
+import statistics, sys
+scale, digits = float(sys.argv[1]), int(sys.argv[2])
+a, b = sys.argv[3].split(), sys.argv[4].split()
+r = [scale * float(x) / float(y) for x, y in zip(a, b) if float(y)]
+print(f"{statistics.median(r):.{digits}f}x (rounds: {', '.join(f'{v:.{digits}f}x' for v in r)})" if r else "n/a")
+PY
+}
 verdict() { python3 -c "import sys; v,op,g=sys.argv[1:4]; print('n/a' if v in ('','n/a') else ('met' if (float(v)>=float(g) if op=='>=' else float(v)<=float(g)) else 'missed'))" "$1" "$2" "$3"; }
 HEAD_NOTES=""
 [ -f "$HERE/RESULTS.md" ] && HEAD_NOTES=$(sed -n '/^## Notes/,$p' "$HERE/RESULTS.md")
@@ -258,18 +269,18 @@ HEAD_NOTES=""
     echo "| $c | ${RPS[modelbay_v2_c$c]:-n/a} | ${P99[modelbay_v2_c$c]:-n/a} | ${RPS[mlserver_v2_c$c]:-n/a} | ${P99[mlserver_v2_c$c]:-n/a} | $(ratio "${RPS[modelbay_v2_c$c]:-}" "${RPS[mlserver_v2_c$c]:-}") |"
   done
   echo
-  NEVER=$(ratio "${RPS[modelbay_nofsync_one]:-}" "${RPS[ceiling_one]:-}")
-  ALWAYS=$(ratio "${RPS[modelbay_one]:-}" "${RPS[ceiling_one]:-}")
+  NEVER_R=$(round_ratio 1 2 modelbay_nofsync_one ceiling_one); NEVER=${NEVER_R%%x*}
+  ALWAYS_R=$(round_ratio 1 2 modelbay_one ceiling_one); ALWAYS=${ALWAYS_R%%x*}
   MLF=$(ratio "${RPS[modelbay_one]:-}" "${RPS[mlflow_one]:-}")
   MLS=$(ratio "${RPS[modelbay_one]:-}" "${RPS[mlserver_one]:-}")
-  ROWS=$(rows_ratio "${RPS[modelbay_hundred]:-}" "${RPS[modelbay_one]:-}")
-  echo "Issue 9's goals (single row, wrk -c16, 2 threads; modelbay with its defaults unless said):"
+  ROWS_R=$(round_ratio 100 1 modelbay_hundred modelbay_one); ROWS=${ROWS_R%%x*}
+  echo "Issue 9's goals (single row, wrk -c16, 2 threads; modelbay with its defaults unless said). A ratio between two cases of the rounds is the median of the rounds' ratios (each round's in brackets), not the ratio of the medians above:"
   echo
-  echo "- \`--fsync never\` >= 0.6x the ceiling: $NEVER x ($(verdict "$NEVER" '>=' 0.6)); p99 <= 1 ms: ${P99[modelbay_nofsync_one]:-n/a} ms ($(verdict "${P99[modelbay_nofsync_one]:-}" '<=' 1))"
-  echo "- \`--fsync always\` >= 0.4x the ceiling: $ALWAYS x ($(verdict "$ALWAYS" '>=' 0.4)), beside the fdatasync probe above"
+  echo "- \`--fsync never\` >= 0.6x the ceiling: $NEVER_R, $(verdict "$NEVER" '>=' 0.6); p99 <= 1 ms: ${P99[modelbay_nofsync_one]:-n/a} ms, $(verdict "${P99[modelbay_nofsync_one]:-}" '<=' 1) (the ceiling's own p99: ${P99[ceiling_one]:-n/a} ms)"
+  echo "- \`--fsync always\` >= 0.4x the ceiling: $ALWAYS_R, $(verdict "$ALWAYS" '>=' 0.4), beside the fdatasync probe above"
   echo "- >= 100x MLflow with 2 workers: $MLF x ($(verdict "$MLF" '>=' 100))"
   echo "- ahead of MLServer: $MLS x ($(verdict "$MLS" '>=' 1))"
-  echo "- 100-row requests >= 30x the rows/s of single-row requests: $ROWS x ($(verdict "$ROWS" '>=' 30))"
+  echo "- 100-row requests >= 30x the rows/s of single-row requests: $ROWS_R, $(verdict "$ROWS" '>=' 30)"
   if [ -n "$HEAD_NOTES" ]; then echo; echo "$HEAD_NOTES"; fi
 } > "$HERE/RESULTS.md.new"
 mv "$HERE/RESULTS.md.new" "$HERE/RESULTS.md"
