@@ -194,8 +194,10 @@ __attribute__((target("avx2"))) void WalkGroupsAvx2(Splits tree, const float* la
 // an even number of groups.
 // GCC 12 warns that the "undefined" pass-through vectors of its own
 // permute and gather intrinsics may be used uninitialized (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 __attribute__((target("avx512f"))) void WalkGroupsAvx512(Splits tree, const float* lanes, size_t group_floats,
                                                          size_t num_groups, int depth, uint32_t* leaf) {
   constexpr size_t kMaxPairs = kMaxGroups / 2;
@@ -248,7 +250,9 @@ __attribute__((target("avx512f"))) void WalkGroupsAvx512(Splits tree, const floa
     _mm512_storeu_si512(leaf + 2 * p * kLanes, _mm512_sub_epi32(idx[p], first_leaf));
   }
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #endif
 
