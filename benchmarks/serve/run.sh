@@ -19,10 +19,11 @@
 # and issue 10's comparison: modelbay's POST /v2/models/default/infer vs
 # MLServer's v2 infer, single row, at concurrency 1, 4 and 16.
 # The cases the goals compare (ceiling, modelbay, modelbay_nofsync) run
-# ROUNDS times (default 3), interleaved, and each figure is the median of
-# its rounds: load that comes and goes on a shared machine then hits the
-# ceiling and modelbay alike, where one sequential pass could catch it in
-# one case only. Each round starts fresh modelbay servers on an empty
+# ROUNDS times (default 3), interleaved, and each figure in the table is
+# the median of its rounds; a goal's ratio between two of these cases is the
+# median of the rounds' own ratios (round_ratio). Load that comes and goes
+# on a shared machine then hits the ceiling and modelbay alike, where one
+# sequential pass could catch it in one case only. Each round starts fresh modelbay servers on an empty
 # results store (see stop_modelbay). Every round's req/s is listed under the
 # table.
 # Writes RESULTS.md beside this script (the part above its "## Notes").
@@ -274,7 +275,7 @@ HEAD_NOTES=""
   MLF=$(ratio "${RPS[modelbay_one]:-}" "${RPS[mlflow_one]:-}")
   MLS=$(ratio "${RPS[modelbay_one]:-}" "${RPS[mlserver_one]:-}")
   ROWS_R=$(round_ratio 100 1 modelbay_hundred modelbay_one); ROWS=${ROWS_R%%x*}
-  echo "Issue 9's goals (single row, wrk -c16, 2 threads; modelbay with its defaults unless said). A ratio between two cases of the rounds is the median of the rounds' ratios (each round's in brackets), not the ratio of the medians above:"
+  echo "Issue 9's goals (single row, wrk -c16, 2 threads; modelbay with its defaults unless said). A ratio between two cases of the rounds is the median of the rounds' ratios (each round's listed after it), not the ratio of the medians above:"
   echo
   echo "- \`--fsync never\` >= 0.6x the ceiling: $NEVER_R, $(verdict "$NEVER" '>=' 0.6); p99 <= 1 ms: ${P99[modelbay_nofsync_one]:-n/a} ms, $(verdict "${P99[modelbay_nofsync_one]:-}" '<=' 1) (the ceiling's own p99: ${P99[ceiling_one]:-n/a} ms)"
   echo "- \`--fsync always\` >= 0.4x the ceiling: $ALWAYS_R, $(verdict "$ALWAYS" '>=' 0.4), beside the fdatasync probe above"

@@ -256,7 +256,7 @@ __attribute__((target("avx512f"))) void WalkGroupsAvx512(Splits tree, const floa
 
 #endif
 
-// The widest walk the CPU has, within what SetForestSimd allows.
+// The widest walk the CPU has.
 ForestSimd CpuSimd() {
 #ifdef MODELBAY_FOREST_AVX2
   static const ForestSimd has = __builtin_cpu_supports("avx512f") ? ForestSimd::kAvx512
@@ -324,12 +324,12 @@ void BlockMarginsComplete(const XgbModel& model, const float* rows, size_t n, si
     Widen(rows + g * kLanes * cols, std::min(kLanes, n - g * kLanes), cols, widened.data() + g * group_floats);
   }
   const ForestSimd simd = SimdInUse();
-  const bool avx2 = simd != ForestSimd::kPortable;  // a vector walk, AVX2 or AVX-512
+  const bool vector_walk = simd != ForestSimd::kPortable;  // AVX2 or AVX-512
   // Vector walks: the full groups, and a last partial group too when other
   // groups hide its latency (its unused lanes walk zeros; their leaves are
   // not added).
   size_t walked_groups = n / kLanes;
-  if (avx2 && walked_groups >= 2 && walked_groups < num_groups) {
+  if (vector_walk && walked_groups >= 2 && walked_groups < num_groups) {
     float* last = widened.data() + walked_groups * group_floats;
     const size_t used = n - walked_groups * kLanes;
     for (size_t slot = 0; slot < 2 * cols; ++slot) std::fill(last + slot * kLanes + used, last + (slot + 1) * kLanes, 0.0f);
@@ -339,7 +339,7 @@ void BlockMarginsComplete(const XgbModel& model, const float* rows, size_t n, si
   uint32_t leaf[kBlockRows];
   for (size_t t = 0; walked_groups > 0 && t < trees; ++t) {
     const Splits tree = TreeSplits(c, t);
-    if (avx2) {
+    if (vector_walk) {
 #ifdef MODELBAY_FOREST_AVX2
       if (simd == ForestSimd::kAvx512) {
         WalkGroupsAvx512(tree, widened.data(), group_floats, walked_groups, c.depth, leaf);
