@@ -26,7 +26,9 @@
 // from FILE, or trains it and writes it there when FILE does not exist
 // (run.sh compiles that file with tl2cgen, so every scorer times the same
 // trees), and SCORER_BENCH_TL2CGEN=LIB.so loads the compiled library with
-// dlopen. Benchmark-only:
+// dlopen. SCORER_BENCH_DATA=CSV trains on and scores that file (at least
+// 120,000 rows; the label as `modelbay train` infers it) instead of the
+// sample data, e.g. a wider table. Benchmark-only:
 // nothing from a model store is compiled or loaded.
 // Run by benchmarks/scorer/run.sh.
 #include <benchmark/benchmark.h>
@@ -64,13 +66,17 @@ struct Setup {
   std::vector<float> rows;  // kMaxRows x cols, encoded
 
   Setup() {
-    auto path = std::filesystem::temp_directory_path() / "modelbay-scorer-bench.csv";
-    SampleDataOptions opts;
-    opts.rows = kTrainRows + kMaxRows;
-    Check(WriteSampleData(path, opts));
     std::stringstream text;
-    text << std::ifstream(path).rdbuf();
-    std::filesystem::remove(path);
+    if (const char* data = std::getenv("SCORER_BENCH_DATA")) {
+      text << std::ifstream(data).rdbuf();
+    } else {
+      auto path = std::filesystem::temp_directory_path() / "modelbay-scorer-bench.csv";
+      SampleDataOptions opts;
+      opts.rows = kTrainRows + kMaxRows;
+      Check(WriteSampleData(path, opts));
+      text << std::ifstream(path).rdbuf();
+      std::filesystem::remove(path);
+    }
     auto table = ParseCsv(text.str(), "sample.csv");
     Check(table.status());
     auto inferred = InferSchema(*table, {});
@@ -78,6 +84,7 @@ struct Setup {
     TextColumns columns;
     for (size_t c : inferred->feature_columns) columns.push_back(&table->column(c));
     std::span<const uint32_t> all(inferred->rows);
+    if (all.size() < kTrainRows + kMaxRows) Check(InvalidArgument("SCORER_BENCH_DATA needs 120,000 rows"));
     auto train = all.subspan(0, kTrainRows);
     auto pre = Preprocessor::Fit(inferred->schema, columns, train);
     cols = pre.num_features();

@@ -130,10 +130,19 @@ inline void WalkTrees(const CompleteForest& c, size_t t, const float* lanes, uin
 // tree, each group's 8 walks in one vector and the groups interleaved level
 // by level. Levels 0-3 (at most 8 splits) pick their splits with a permute,
 // level 4 (16) with two and a blend; deeper levels gather them (a gather
-// costs several permutes). Same comparisons as Step, so the same leaves.
+// costs several permutes). Each lane's row value is gathered too, or picked
+// by blends for narrow rows (kNarrowSlotsAvx2). Same comparisons as Step, so
+// the same leaves.
 #if defined(__x86_64__)
 #define MODELBAY_FOREST_AVX2 1
 constexpr size_t kMaxGroups = 8;
+// Narrow rows (few slots: 2 per column) pick each lane's split value with a
+// compare and a blend per slot instead of gathering it. Measured on the AMD
+// EPYC (Zen 4) here with benchmarks/scorer (SCORER_BENCH_DATA for wider
+// tables): with AVX-512, 100 rows of 3 or 4 columns scored ~1.3x faster, of
+// 6 or 8 columns ~1.5x slower; with AVX2 it paid at 3 columns, not at 4.
+constexpr size_t kNarrowSlotsAvx2 = 6;
+constexpr size_t kNarrowSlotsAvx512 = 8;
 
 __attribute__((target("avx2"))) void WalkGroupsAvx2(Splits tree, const float* lanes, size_t group_floats,
                                                     size_t num_groups, int depth, uint32_t* leaf) {
@@ -141,6 +150,8 @@ __attribute__((target("avx2"))) void WalkGroupsAvx2(Splits tree, const float* la
   const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i one = _mm256_set1_epi32(1);
   for (size_t g = 0; g < num_groups; ++g) idx[g] = _mm256_setzero_si256();
+  const size_t slots = group_floats / kLanes;
+  const bool narrow = slots <= kNarrowSlotsAvx2;
   for (int d = 0; d < depth; ++d) {
     const int start = (1 << d) - 1;
     const __m256i first = _mm256_set1_epi32(start);
@@ -174,7 +185,17 @@ __attribute__((target("avx2"))) void WalkGroupsAvx2(Splits tree, const float* la
         thr = _mm256_i32gather_ps(tree.thresholds, idx[g], 4);
         off = _mm256_i32gather_epi32(reinterpret_cast<const int*>(tree.offsets), idx[g], 4);
       }
-      const __m256 x = _mm256_i32gather_ps(lanes + g * group_floats, _mm256_add_epi32(off, iota), 4);
+      __m256 x;
+      if (narrow) {  // pick each lane's slot: a blend per slot instead of a gather
+        const float* a = lanes + g * group_floats;
+        x = _mm256_loadu_ps(a);
+        for (size_t k = 1; k < slots; ++k) {
+          const __m256i is_k = _mm256_cmpeq_epi32(off, _mm256_set1_epi32(static_cast<int>(k * kLanes)));
+          x = _mm256_blendv_ps(x, _mm256_loadu_ps(a + k * kLanes), _mm256_castsi256_ps(is_k));
+        }
+      } else {
+        x = _mm256_i32gather_ps(lanes + g * group_floats, _mm256_add_epi32(off, iota), 4);
+      }
       // All ones (-1) where !(x < threshold): the right child.
       const __m256i right = _mm256_castps_si256(_mm256_cmp_ps(x, thr, _CMP_NLT_UQ));
       idx[g] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(idx[g], idx[g]), one), right);
@@ -188,7 +209,8 @@ __attribute__((target("avx2"))) void WalkGroupsAvx2(Splits tree, const float* la
 
 // With AVX-512: the same walks, two groups (16 rows) to a vector. Levels
 // 0-4 (at most 16 splits) pick their splits with one permute, level 5 (32)
-// with one two-table permute; only deeper levels gather them. The
+// with one two-table permute; only deeper levels gather them. Row values
+// as in WalkGroupsAvx2 (narrow: kNarrowSlotsAvx512). The
 // widened rows need one group of room after the last (an odd number of
 // groups reads it; those lanes' leaves are not used), and leaf[] room for
 // an even number of groups.
@@ -209,6 +231,19 @@ __attribute__((target("avx512f"))) void WalkGroupsAvx512(Splits tree, const floa
                                             gf + 6, gf + 7);
   const __m512i one = _mm512_set1_epi32(1);
   for (size_t p = 0; p < pairs; ++p) idx[p] = _mm512_setzero_si512();
+  const size_t slots = group_floats / kLanes;
+  const bool narrow = slots <= kNarrowSlotsAvx512;
+  __m512 slot_vec[kMaxPairs * kNarrowSlotsAvx512];
+  if (narrow) {
+    for (size_t p = 0; p < pairs; ++p) {
+      const float* a = lanes + 2 * p * group_floats;
+      for (size_t k = 0; k < slots; ++k) {
+        slot_vec[p * kNarrowSlotsAvx512 + k] = _mm512_castpd_ps(_mm512_insertf64x4(
+            _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_loadu_ps(a + k * kLanes))),
+            _mm256_castps_pd(_mm256_loadu_ps(a + group_floats + k * kLanes)), 1));
+      }
+    }
+  }
   for (int d = 0; d < depth; ++d) {
     const int start = (1 << d) - 1;
     const __m512i first = _mm512_set1_epi32(start);
@@ -238,7 +273,16 @@ __attribute__((target("avx512f"))) void WalkGroupsAvx512(Splits tree, const floa
         thr = _mm512_i32gather_ps(idx[p], tree.thresholds, 4);
         off = _mm512_i32gather_epi32(idx[p], reinterpret_cast<const int*>(tree.offsets), 4);
       }
-      const __m512 x = _mm512_i32gather_ps(_mm512_add_epi32(off, lane_at), lanes + 2 * p * group_floats, 4);
+      __m512 x;
+      if (narrow) {  // pick each lane's slot from the pair's slot vectors
+        const __m512* sv = slot_vec + p * kNarrowSlotsAvx512;
+        x = sv[0];
+        for (size_t k = 1; k < slots; ++k) {
+          x = _mm512_mask_mov_ps(x, _mm512_cmpeq_epi32_mask(off, _mm512_set1_epi32(static_cast<int>(k * kLanes))), sv[k]);
+        }
+      } else {
+        x = _mm512_i32gather_ps(_mm512_add_epi32(off, lane_at), lanes + 2 * p * group_floats, 4);
+      }
       // Set where !(x < threshold): the right child.
       const __mmask16 right = _mm512_cmp_ps_mask(x, thr, _CMP_NLT_UQ);
       const __m512i left = _mm512_add_epi32(_mm512_add_epi32(idx[p], idx[p]), one);

@@ -47,6 +47,17 @@ const fixtures::TrainedArtifacts& GammaModel() {
   return a;
 }
 
+// Rows of up to 4 columns pick split values by blends, wider ones gather
+// them (forest_scorer.cpp, kNarrowSlots): one model at the limit, one past it.
+const fixtures::TrainedArtifacts& FourColumnModel() {
+  static const auto a = fixtures::TrainArtifacts(fixtures::WideCsv(3000, 4), 30);
+  return a;
+}
+const fixtures::TrainedArtifacts& SevenColumnModel() {
+  static const auto a = fixtures::TrainArtifacts(fixtures::WideCsv(3000, 7), 30);
+  return a;
+}
+
 json& Tree(json& doc, size_t t) { return doc["learner"]["gradient_booster"]["model"]["trees"][t]; }
 
 // The first internal node after the root of tree 0.
@@ -297,7 +308,7 @@ void ExpectSameAsXgboost(const fixtures::TrainedArtifacts& a, uint32_t seed) {
                            << got[worst_at] << " XGBoost " << want[worst_at];
     ::testing::Test::RecordProperty(fmt::format("bit_identical_outputs ({})", layout),
                                     fmt::format("{} of {}", exact, n));
-    std::cout << m->objective << " depth " << m->forest.complete.depth << " (" << layout << "): " << exact << " of " << n
+    std::cout << m->objective << ", " << m->num_feature << " columns, depth " << m->forest.complete.depth << " (" << layout << "): " << exact << " of " << n
               << " outputs bit-identical to XGBoost, max |diff| " << worst << "\n";
   }
   SetForestSimd(ForestSimd::kAvx512);
@@ -307,6 +318,8 @@ TEST(ForestScorer, BinaryEqualsXgboost) { ExpectSameAsXgboost(BinaryModel(), 11)
 TEST(ForestScorer, MulticlassStringLabelsEqualsXgboost) { ExpectSameAsXgboost(MulticlassModel(), 12); }
 TEST(ForestScorer, RegressionEqualsXgboost) { ExpectSameAsXgboost(RegressionModel(), 13); }
 TEST(ForestScorer, GammaRegressionEqualsXgboost) { ExpectSameAsXgboost(GammaModel(), 14); }
+TEST(ForestScorer, FourColumnsEqualsXgboost) { ExpectSameAsXgboost(FourColumnModel(), 15); }
+TEST(ForestScorer, SevenColumnsEqualsXgboost) { ExpectSameAsXgboost(SevenColumnModel(), 16); }
 
 // LoadedModel scores with our forest by default; both of its paths agree.
 TEST(ForestScorer, LoadedModelUsesTheForestAndAgreesWithItsXgboostPath) {

@@ -91,6 +91,26 @@ inline std::string PriceCsv(int rows) {
   return csv;
 }
 
+// `columns` numeric features (every 9th value missing) and a binary label
+// that depends on all of them, so trees split on every column.
+inline std::string WideCsv(int rows, int columns) {
+  std::string csv;
+  for (int c = 0; c < columns; ++c) csv += fmt::format("f{},", c);
+  csv += "label\n";
+  std::mt19937 rng(4);
+  for (int i = 0; i < rows; ++i) {
+    int score = 0;
+    for (int c = 0; c < columns; ++c) {
+      const int v = static_cast<int>(rng() % 100);
+      score += (c % 2 ? v : 100 - v) * (c + 1);
+      csv += (i + c) % 9 == 0 ? std::string(",") : fmt::format("{},", v);
+    }
+    const int noise = static_cast<int>(rng() % 1000);
+    csv += fmt::format("{}\n", score + noise > 50 * columns * (columns + 1) / 2 + 500 ? 1 : 0);
+  }
+  return csv;
+}
+
 // The smallest valid pair: binary:logistic on two numeric features, one
 // tree splitting feature 0 at 0.5 with leaves -leaf / +leaf.
 inline std::string TinyModelJson(float leaf = 0.5f) {
