@@ -4,9 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <optional>
 
 #include <fmt/format.h>
@@ -58,6 +61,111 @@ void FsyncDir(const std::filesystem::path& dir) {
     ::fsync(fd);
     ::close(fd);
   }
+}
+
+namespace {
+
+// O_DIRECT needs offsets, lengths and the buffer's address aligned to the
+// device's logical block (512 or 4096 bytes); 4096 serves both.
+constexpr size_t kDirectAlign = 4096;
+constexpr size_t kUncachedBlock = 1 << 20;
+
+// Each thread's staging buffer, allocated on first use and kept (warm) until
+// the thread ends. A second writer on the same thread allocates its own.
+struct ThreadStage {
+  char* buffer = nullptr;
+  bool in_use = false;
+  ~ThreadStage() { std::free(buffer); }
+};
+thread_local ThreadStage thread_stage;
+
+char* AllocateStage() {
+  void* p = std::aligned_alloc(kDirectAlign, kUncachedBlock);
+  if (p == nullptr) throw std::bad_alloc();
+  return static_cast<char*>(p);
+}
+
+bool SetDirect(int fd, bool on) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return false;
+  const int want = on ? (flags | O_DIRECT) : (flags & ~O_DIRECT);
+  return want == flags || ::fcntl(fd, F_SETFL, want) == 0;
+}
+
+}  // namespace
+
+UncachedWriter::UncachedWriter(int fd, std::filesystem::path path, bool try_direct)
+    : fd_(fd), path_(std::move(path)) {
+  if (!thread_stage.in_use) {
+    if (thread_stage.buffer == nullptr) thread_stage.buffer = AllocateStage();
+    thread_stage.in_use = true;
+    buffer_ = thread_stage.buffer;
+  } else {
+    buffer_ = AllocateStage();
+    owns_buffer_ = true;
+  }
+  direct_ = try_direct && SetDirect(fd_, true);
+}
+
+UncachedWriter::~UncachedWriter() {
+  if (owns_buffer_) {
+    std::free(buffer_);
+  } else {
+    thread_stage.in_use = false;
+  }
+}
+
+void UncachedWriter::StopDirect() {
+  direct_ = false;
+  SetDirect(fd_, false);
+}
+
+// Writes buffer_[0, bytes) at written_; a direct write the file system
+// refuses (EINVAL) is retried buffered, and later ones are buffered too.
+Status UncachedWriter::Flush(size_t bytes) {
+  size_t off = 0;
+  while (off < bytes) {
+    if (direct_ && ((bytes - off) % kDirectAlign != 0 || (written_ + off) % kDirectAlign != 0)) StopDirect();
+    const ssize_t n = ::pwrite(fd_, buffer_ + off, bytes - off, static_cast<off_t>(written_ + off));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EINVAL && direct_) {
+        StopDirect();
+        continue;
+      }
+      return Unavailable(fmt::format("cannot write {}: {}", path_.string(), ErrnoText(errno)));
+    }
+    off += static_cast<size_t>(n);
+  }
+  written_ += bytes;
+  return Status::Ok();
+}
+
+Status UncachedWriter::Append(std::string_view data) {
+  while (!data.empty()) {
+    const size_t n = std::min(data.size(), kUncachedBlock - staged_);
+    std::memcpy(buffer_ + staged_, data.data(), n);
+    staged_ += n;
+    data.remove_prefix(n);
+    if (staged_ == kUncachedBlock) {
+      MB_RETURN_IF_ERROR(Flush(staged_));
+      staged_ = 0;
+    }
+  }
+  return Status::Ok();
+}
+
+Status UncachedWriter::Finish() {
+  if (direct_) {
+    const size_t whole = staged_ / kDirectAlign * kDirectAlign;
+    MB_RETURN_IF_ERROR(Flush(whole));
+    std::memmove(buffer_, buffer_ + whole, staged_ - whole);
+    staged_ -= whole;
+  }
+  if (direct_) StopDirect();
+  MB_RETURN_IF_ERROR(Flush(staged_));
+  staged_ = 0;
+  return SyncFd(fd_, path_);
 }
 
 ScopedTempDir::ScopedTempDir(std::string_view prefix) {

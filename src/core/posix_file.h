@@ -25,6 +25,47 @@ Status SyncFd(int fd, const std::filesystem::path& path);
 // Makes a rename or create inside `dir` durable (best effort).
 void FsyncDir(const std::filesystem::path& dir);
 
+// Writes a large file once without filling the page cache: O_DIRECT writes
+// through a 1 MiB aligned buffer that each thread keeps and reuses, so no
+// byte is copied into fresh cache pages (on this VM that copy was most of the
+// prediction log shipper's CPU: docs/serving.md). Where the file system
+// refuses O_DIRECT (fcntl or a write fails with EINVAL) the writer goes on
+// with plain buffered writes: the same bytes land, through the cache. The
+// last partial block is always written buffered. Finish must be called; a
+// writer dropped without it leaves a partial file (callers write temp files).
+// Not thread-safe: used on the thread that made it; the fd is borrowed (a
+// new file, opened for writing).
+class UncachedWriter {
+ public:
+  // try_direct false: buffered writes only (tests; file systems known to
+  // refuse O_DIRECT).
+  UncachedWriter(int fd, std::filesystem::path path, bool try_direct = true);
+  ~UncachedWriter();
+  UncachedWriter(const UncachedWriter&) = delete;
+  UncachedWriter& operator=(const UncachedWriter&) = delete;
+
+  Status Append(std::string_view data);
+  // Writes what is staged, then fdatasync(2).
+  Status Finish();
+  // True while writes bypass the cache (false after a fallback).
+  bool direct() const { return direct_; }
+
+ private:
+  Status Flush(size_t bytes);  // writes buffer_[0, bytes) at written_
+  void StopDirect();
+
+  int fd_;
+  std::filesystem::path path_;
+  char* buffer_;
+  bool owns_buffer_ = false;
+  size_t staged_ = 0;
+  uint64_t written_ = 0;
+  bool direct_ = false;
+};
+
+// Objects from memory at least this large go through UncachedWriter (local store).
+inline constexpr size_t kUncachedWriteMin = 1 << 20;
+
 // A fresh folder `<system temp>/<prefix>-<random>`, removed with everything
 // in it when the object is destroyed. Not copyable.
 class ScopedTempDir {

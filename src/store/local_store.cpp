@@ -141,10 +141,16 @@ Result<fs::path> LocalStore::WriteTemp(const fs::path& target, std::string_view 
       }
       if (st.ok() && in.bad()) st = Unavailable(fmt::format("error reading {}", source->string()));
     }
+  } else if (data.size() >= kUncachedWriteMin) {
+    // Large objects from memory (the shipper's log objects) are written
+    // once and read once or never: around the page cache (posix_file.h).
+    UncachedWriter out(fd, tmp);
+    st = out.Append(data);
+    if (st.ok()) st = out.Finish();
   } else {
     st = WriteAll(fd, data, tmp);
+    if (st.ok()) st = SyncFd(fd, tmp);
   }
-  if (st.ok()) st = SyncFd(fd, tmp);
   ::close(fd);
   if (!st.ok()) {
     fs::remove(tmp, ec);

@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -191,6 +193,88 @@ std::string ReadAll(const std::filesystem::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Pages of `path` in the page cache (mincore(2) on a fresh mapping).
+size_t CachedPages(const std::filesystem::path& path, size_t* total) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st{};
+  ::fstat(fd, &st);
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  *total = (static_cast<size_t>(st.st_size) + page - 1) / page;
+  void* map = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+  std::vector<unsigned char> in_core(*total);
+  size_t cached = 0;
+  if (map != MAP_FAILED && ::mincore(map, static_cast<size_t>(st.st_size), in_core.data()) == 0) {
+    for (unsigned char c : in_core) cached += c & 1;
+  }
+  if (map != MAP_FAILED) ::munmap(map, static_cast<size_t>(st.st_size));
+  ::close(fd);
+  return cached;
+}
+
+// Every byte lands, in order, from appends of any size; with O_DIRECT the
+// file's pages stay out of the page cache but for the last partial block,
+// and buffered (the fallback) writes the same bytes through the cache.
+TEST(UncachedWriter, WritesEveryByteAroundThePageCache) {
+  ScopedTempDir dir("mb-uncached");
+  std::string data(3 * (1 << 20) + 4096 + 123, '\0');
+  std::mt19937 rng(5);
+  for (char& c : data) c = static_cast<char>('a' + rng() % 26);
+  for (bool try_direct : {true, false}) {
+    const auto path = dir.path() / (try_direct ? "direct.csv" : "buffered.csv");
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0);
+    bool direct = false;
+    {
+      UncachedWriter out(fd, path, try_direct);
+      std::string_view rest = data;
+      for (size_t piece : {size_t{1}, size_t{4095}, size_t{700000}, size_t{2 << 20}}) {
+        ASSERT_THAT(out.Append(rest.substr(0, piece)), IsOk());
+        rest.remove_prefix(piece);
+      }
+      ASSERT_THAT(out.Append(rest), IsOk());
+      direct = out.direct();
+      ASSERT_THAT(out.Finish(), IsOk());
+    }
+    ::close(fd);
+    size_t total = 0;
+    const size_t cached = CachedPages(path, &total);  // before reading it back
+    ASSERT_EQ(ReadAll(path), data) << path;
+    std::cout << path.filename() << ": O_DIRECT " << (direct ? "on" : "off") << ", " << cached << " of " << total
+              << " pages in the page cache\n";
+    if (!try_direct) {
+      EXPECT_FALSE(direct);
+      EXPECT_GT(cached, total / 2) << "buffered writes go through the cache (else this check proves nothing)";
+    } else if (direct) {
+      EXPECT_LE(cached, 1u) << "only the last partial block is written through the cache";
+    } else {
+      std::cout << "this file system refuses O_DIRECT: the buffered fallback was used\n";
+    }
+  }
+  // Two writers at once on one thread: the second gets its own buffer.
+  const auto a = dir.path() / "a", b = dir.path() / "b";
+  const int fa = ::open(a.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  const int fb = ::open(b.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  {
+    UncachedWriter wa(fa, a), wb(fb, b);
+    for (size_t at = 0; at < data.size(); at += 300000) {
+      ASSERT_THAT(wa.Append(std::string_view(data).substr(at, 300000)), IsOk());
+      ASSERT_THAT(wb.Append(std::string_view(data).substr(data.size() - std::min(data.size(), at + 300000),
+                                                          std::min<size_t>(300000, data.size() - at))),
+                  IsOk());
+    }
+    ASSERT_THAT(wa.Finish(), IsOk());
+    ASSERT_THAT(wb.Finish(), IsOk());
+  }
+  ::close(fa);
+  ::close(fb);
+  EXPECT_EQ(ReadAll(a), data);
+  std::string reversed_blocks;
+  for (size_t at = 0; at < data.size(); at += 300000) {
+    reversed_blocks += data.substr(data.size() - std::min(data.size(), at + 300000), std::min<size_t>(300000, data.size() - at));
+  }
+  EXPECT_EQ(ReadAll(b), reversed_blocks);
 }
 
 TEST(OutputFile, RegularFileReplacedByRenameSymlinkKept) {

@@ -76,6 +76,28 @@ TEST_F(LocalStoreTest, ConcurrentReadersNeverSeeAPartialWrite) {
   EXPECT_EQ(torn.load(), 0);
 }
 
+// Objects of 1 MiB and more are written around the page cache
+// (UncachedWriter): every byte still lands, at any size, and PutIfAbsent's
+// rules hold (the same bytes again are that write; others are refused).
+TEST_F(LocalStoreTest, LargeObjectsRoundTripExactly) {
+  for (size_t size : {size_t{1} << 20, (size_t{1} << 20) + 1, (size_t{5} << 20) + 4095}) {
+    std::string data(size, '\0');
+    for (size_t i = 0; i < size; ++i) data[i] = static_cast<char>('0' + (i * 7919 + size) % 75);
+    const std::string key = "logs/big-" + std::to_string(size) + ".csv";
+    ASSERT_THAT(store_->PutIfAbsent(key, data), IsOk());
+    EXPECT_THAT(store_->Get(key), IsOkAndHolds(data)) << size;
+    EXPECT_THAT(store_->PutIfAbsent(key, data), IsOk()) << "a retry of the same bytes";
+    std::string other = data;
+    other.back() ^= 1;
+    EXPECT_THAT(store_->PutIfAbsent(key, other), StatusIs(Code::kAlreadyExists, _));
+    ASSERT_THAT(store_->Put(key, other), IsOk());
+    EXPECT_THAT(store_->Get(key), IsOkAndHolds(other));
+  }
+  size_t files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(root_)) files += e.is_regular_file();
+  EXPECT_EQ(files, 3u) << "no temp files left";
+}
+
 TEST_F(LocalStoreTest, PutIfAbsentRaceHasExactlyOneWinner) {
   constexpr int kThreads = 16;
   std::vector<Status> results(kThreads);
