@@ -33,8 +33,8 @@
 // Cost of an update: List of logs/v<N>/ (metadata), Get of the checkpoint
 // and of the new objects only; the file is rewritten from its downloaded
 // bytes only while smaller than kMinCopyPartBytes (5 MiB), above that it is
-// extended by Store::Concat (S3: server-side UploadPartCopy; local:
-// copy_file_range), so bytes read do not grow with the file.
+// extended by Store::Concat (S3: server-side UploadPartCopy; local: an
+// append in place), so bytes read do not grow with the file.
 //
 // Order: the rows of one update are sorted by (timestamp, request id) and
 // appended after the file's earlier rows, so the file is sorted within each

@@ -3,6 +3,7 @@
 #include "core/posix_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -201,50 +202,39 @@ Status LocalStore::PutFile(const std::string& key, const fs::path& file) {
   return RenameInto(tmp, p);
 }
 
+// In place: the tail is written after the current bytes and fsynced, under
+// an exclusive flock(2) held from the ETag check to the end, so the cost is
+// the tail's, not the file's (store.h). A write that fails is cut off again.
 Status LocalStore::Concat(const std::string& key, const ObjectInfo& expected, std::string_view tail) {
   MB_ASSIGN_OR_RETURN(fs::path p, PathFor(key));
-  // Step 1: open the current file and check it is the one the caller saw.
-  int src = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (src < 0) {
+  // O_NOFOLLOW: a symlink is not written through (the caller's rebuild
+  // replaces it with a file).
+  const int fd = ::open(p.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) return NotFound(fmt::format("{} not found in {}", key, Describe()));
-    return Unavailable(fmt::format("cannot read {}: {}", p.string(), ErrnoText(errno)));
+    if (errno == ELOOP) return FailedPrecondition(fmt::format("{} in {} is a symlink, not extended", key, Describe()));
+    return Unavailable(fmt::format("cannot open {}: {}", p.string(), ErrnoText(errno)));
   }
   struct stat st{};
-  if (::fstat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(src);
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
     return NotFound(fmt::format("{} not found in {}", key, Describe()));
   }
-  if (EtagFor(st) != expected.etag) {
-    ::close(src);
+  if (::flock(fd, LOCK_EX) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return Unavailable(fmt::format("cannot lock {}: {}", p.string(), ErrnoText(err)));
+  }
+  // Checked under the lock: another appender that got it first changed it.
+  if (::fstat(fd, &st) != 0 || EtagFor(st) != expected.etag) {
+    ::close(fd);
     return FailedPrecondition(fmt::format("{} in {} was replaced by another writer", key, Describe()));
   }
-  // Step 2: temp file = old bytes (copied in the kernel) + tail.
-  const fs::path tmp = TempPathFor(p);
-  int dst = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (dst < 0) {
-    int err = errno;
-    ::close(src);
-    return Unavailable(fmt::format("cannot create {}: {}", tmp.string(), ErrnoText(err)));
-  }
-  Status result;
-  for (off_t left = st.st_size; left > 0 && result.ok();) {
-    ssize_t n = ::copy_file_range(src, nullptr, dst, nullptr, static_cast<size_t>(left), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) result = Unavailable(fmt::format("cannot copy {} to {}: {}", p.string(), tmp.string(),
-                                                 n < 0 ? ErrnoText(errno) : "file shrank"));
-    else left -= n;
-  }
-  ::close(src);
-  if (result.ok()) result = WriteAll(dst, tail, tmp);
-  if (result.ok()) result = SyncFd(dst, tmp);
-  ::close(dst);
-  if (!result.ok()) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    return result;
-  }
-  // Step 3: replace the key whole.
-  return RenameInto(tmp, p);
+  Status result = WriteAllAt(fd, tail, static_cast<uint64_t>(st.st_size), p);
+  if (result.ok()) result = SyncFd(fd, p);
+  if (!result.ok() && ::ftruncate(fd, st.st_size) == 0) (void)::fdatasync(fd);
+  ::close(fd);  // releases the lock
+  return result;
 }
 
 Status LocalStore::GetToFile(const std::string& key, const fs::path& file) {

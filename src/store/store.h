@@ -66,17 +66,20 @@ class Store {
   virtual Status PutIfAbsent(const std::string& key, std::string_view data) = 0;
   // Uploads a local file (multipart on S3 when large). Atomic like Put.
   virtual Status PutFile(const std::string& key, const std::filesystem::path& file) = 0;
-  // Replaces `key` with its current content followed by `tail`, atomically
-  // like Put (a reader sees the old or the new object whole). `expected` is
+  // Replaces `key` with its current content followed by `tail`. On S3 and
+  // by default atomically like Put (a reader sees the old or the new object
+  // whole); the local store appends in place (see below). `expected` is
   // the object as the caller last saw it (Head): FailedPrecondition when the
   // current object is another one (its ETag differs: someone replaced it),
   // NotFound when it is gone. Cost: S3 extends an object of at least
   // kMinCopyPartBytes server-side (a multipart upload whose first parts are
   // UploadPartCopy of the current object, conditional on its ETag), so its
   // bytes are never downloaded; a smaller one is read and rewritten. The
-  // local store copies the old bytes in the kernel (copy_file_range: a
-  // reflink where the file system can) into a temp file, appends `tail` and
-  // renames it over the key. This default reads and rewrites the object.
+  // local store writes `tail` after the file's bytes in place and fsyncs it,
+  // under an exclusive flock(2) held from the ETag check on: the cost is the
+  // tail's, and a reader that opens the file meanwhile may see the tail
+  // partly written (a failed write is cut off again). This default reads
+  // and rewrites the object.
   virtual Status Concat(const std::string& key, const ObjectInfo& expected, std::string_view tail);
   // Downloads to a local file (written to a temp name and renamed).
   virtual Status GetToFile(const std::string& key, const std::filesystem::path& file) = 0;
