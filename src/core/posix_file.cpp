@@ -120,22 +120,24 @@ void UncachedWriter::StopDirect() {
   SetDirect(fd_, false);
 }
 
-// Writes buffer_[0, bytes) at written_; a direct write the file system
-// refuses (EINVAL) is retried buffered, and later ones are buffered too.
+// Writes buffer_[0, bytes) at written_: one direct write of whole blocks;
+// what the file system refuses (EINVAL) or leaves unwritten goes through
+// WriteAllAt, buffered, and so do later flushes.
 Status UncachedWriter::Flush(size_t bytes) {
-  size_t off = 0;
-  while (off < bytes) {
-    if (direct_ && ((bytes - off) % kDirectAlign != 0 || (written_ + off) % kDirectAlign != 0)) StopDirect();
-    const ssize_t n = ::pwrite(fd_, buffer_ + off, bytes - off, static_cast<off_t>(written_ + off));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EINVAL && direct_) {
-        StopDirect();
-        continue;
-      }
+  std::string_view rest(buffer_, bytes);
+  if (direct_ && bytes % kDirectAlign == 0) {
+    ssize_t n;
+    do {
+      n = ::pwrite(fd_, rest.data(), rest.size(), static_cast<off_t>(written_));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && errno != EINVAL) {
       return Unavailable(fmt::format("cannot write {}: {}", path_.string(), ErrnoText(errno)));
     }
-    off += static_cast<size_t>(n);
+    if (n > 0) rest.remove_prefix(static_cast<size_t>(n));
+  }
+  if (!rest.empty()) {
+    if (direct_) StopDirect();
+    MB_RETURN_IF_ERROR(WriteAllAt(fd_, rest, written_ + (bytes - rest.size()), path_));
   }
   written_ += bytes;
   return Status::Ok();
@@ -156,13 +158,13 @@ Status UncachedWriter::Append(std::string_view data) {
 }
 
 Status UncachedWriter::Finish() {
-  if (direct_) {
+  if (direct_) {  // the whole blocks direct, the rest buffered
     const size_t whole = staged_ / kDirectAlign * kDirectAlign;
     MB_RETURN_IF_ERROR(Flush(whole));
     std::memmove(buffer_, buffer_ + whole, staged_ - whole);
     staged_ -= whole;
+    if (direct_) StopDirect();
   }
-  if (direct_) StopDirect();
   MB_RETURN_IF_ERROR(Flush(staged_));
   staged_ = 0;
   return SyncFd(fd_, path_);

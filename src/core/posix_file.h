@@ -28,7 +28,7 @@ void FsyncDir(const std::filesystem::path& dir);
 // Writes a large file once without filling the page cache: O_DIRECT writes
 // through a 1 MiB aligned buffer that each thread keeps and reuses, so no
 // byte is copied into fresh cache pages (on this VM that copy was most of the
-// prediction log shipper's CPU: docs/serving.md). Where the file system
+// prediction log shipper's CPU: docs/prediction-log.md). Where the file system
 // refuses O_DIRECT (fcntl or a write fails with EINVAL) the writer goes on
 // with plain buffered writes: the same bytes land, through the cache. The
 // last partial block is always written buffered. Finish must be called; a

@@ -215,18 +215,18 @@ Status LocalStore::Concat(const std::string& key, const ObjectInfo& expected, st
     if (errno == ELOOP) return FailedPrecondition(fmt::format("{} in {} is a symlink, not extended", key, Describe()));
     return Unavailable(fmt::format("cannot open {}: {}", p.string(), ErrnoText(errno)));
   }
-  struct stat st{};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return NotFound(fmt::format("{} not found in {}", key, Describe()));
-  }
   if (::flock(fd, LOCK_EX) != 0) {
     const int err = errno;
     ::close(fd);
     return Unavailable(fmt::format("cannot lock {}: {}", p.string(), ErrnoText(err)));
   }
   // Checked under the lock: another appender that got it first changed it.
-  if (::fstat(fd, &st) != 0 || EtagFor(st) != expected.etag) {
+  struct stat st{};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return NotFound(fmt::format("{} not found in {}", key, Describe()));
+  }
+  if (EtagFor(st) != expected.etag) {
     ::close(fd);
     return FailedPrecondition(fmt::format("{} in {} was replaced by another writer", key, Describe()));
   }

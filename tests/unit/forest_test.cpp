@@ -47,8 +47,9 @@ const fixtures::TrainedArtifacts& GammaModel() {
   return a;
 }
 
-// Rows of up to 4 columns pick split values by blends, wider ones gather
-// them (forest_scorer.cpp, kNarrowSlots): one model at the limit, one past it.
+// Narrow rows pick split values by blends, wider ones gather them
+// (forest_scorer.cpp: up to 4 columns with AVX-512, 3 with AVX2): a 4-column
+// model is at the AVX-512 limit (and past AVX2's), a 7-column one past both.
 const fixtures::TrainedArtifacts& FourColumnModel() {
   static const auto a = fixtures::TrainArtifacts(fixtures::WideCsv(3000, 4), 30);
   return a;
