@@ -15,8 +15,12 @@ src/results/group_commit.h), falling back to `fallocate` past a spare's end
 and to `zeros` where O_DIRECT is refused. That rate bounds group commit: at
 most that many commits per second. Each way is timed with a record of about
 one logged row (120 bytes) and, with BIG=1, of a 100-row request (12 KB).
+The direct way's write times are reported too (p50, p99, max): a durable
+write that stalls holds every request of its group commit, so the disk's
+own tail is the floor of `--fsync always`'s p99.
 
     benchmarks/serve/fdatasync_probe.py [DIR] [SECONDS]   (default: a temp dir, 3 s each)
+    WAYS=direct benchmarks/serve/fdatasync_probe.py DIR 1  (only the ways named, comma-separated)
 """
 import mmap
 import os
@@ -51,9 +55,10 @@ def probe(d, way, size):
         os.fsync(fd)
     record = b"x" * size
     buf = mmap.mmap(-1, 1 << 20)  # page-aligned, as O_DIRECT needs
-    n, offset = 0, 0
+    n, offset, took = 0, 0, []
     start = time.monotonic()
     while time.monotonic() - start < seconds and offset + size + BLOCK < SPACE:
+        began = time.monotonic()
         if way == "append":
             os.write(fd, record)
         elif way == "direct":
@@ -65,19 +70,30 @@ def probe(d, way, size):
             os.pwrite(fd, record, offset)
         if way != "direct":
             os.fdatasync(fd)
+        took.append(time.monotonic() - began)
         offset += size
         n += 1
     elapsed = time.monotonic() - start
     os.close(fd)
     os.unlink(path)
-    return n / elapsed
+    return n / elapsed, sorted(took)
 
 
-ways = ["append", "fallocate", "zeros", "direct"]
+def tail(took):
+    """p50, p99 and max of one way's write times, in microseconds."""
+    at = lambda q: took[min(len(took) - 1, int(q * len(took)))] * 1e6
+    return f"p50 {at(0.5):.0f} us, p99 {at(0.99):.0f} us, max {took[-1] * 1e6:.0f} us"
+
+
+ways = os.environ.get("WAYS", "append,fallocate,zeros,direct").split(",")
 with tempfile.TemporaryDirectory(dir=folder) as d:
     parts = []
     for size in sizes:
-        rates = {way: probe(d, way, size) for way in ways}
-        parts.append(f"{size} B records: " + ", ".join(f"{w} {rates[w]:.0f}/s" for w in ways)
-                     + f" ({1e6 / rates['direct']:.0f} us each the way --fsync always writes)")
+        runs = {way: probe(d, way, size) for way in ways}
+        rates = {way: rate for way, (rate, _) in runs.items()}
+        part = f"{size} B records: " + ", ".join(f"{w} {rates[w]:.0f}/s" for w in ways)
+        if "direct" in runs:
+            part += (f" ({1e6 / rates['direct']:.0f} us each the way --fsync always writes;"
+                     f" {tail(runs['direct'][1])})")
+        parts.append(part)
 print(f"durable writes on {folder or tempfile.gettempdir()}: " + "; ".join(parts))

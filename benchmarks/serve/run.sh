@@ -7,8 +7,15 @@
 #   modelbay  `modelbay serve --threads 2`, defaults: prediction log on
 #             (--fsync always), access log on; the machine's fdatasync rate
 #             (fdatasync_probe.py, 3 s appending and 3 s in place, on the spool's file system) is taken
-#             just before it: it bounds group commit
+#             before the rounds, and 1 s of direct writes (rate, p50/p99/max)
+#             just before each round's case: it bounds group commit, and this
+#             VM's disk changes speed between rounds
 #   modelbay_nofsync  the same with --fsync never
+#   modelbay_memspool  --fsync always with the spool on tmpfs (/dev/shm):
+#             the same group commit, committer thread and hand-offs, with a
+#             "durable" write that costs no disk time; a reference that
+#             separates what the commit path costs from what the disk costs
+#             (skipped where /dev/shm is missing)
 #   mlflow    `mlflow models serve --env-manager local --workers 2` on an
 #             sklearn Pipeline of the same preprocessing and XGBoost parameters
 #   mlserver  MLServer + mlserver-xgboost serving the version's model.json
@@ -43,11 +50,14 @@ ROUNDS=${ROUNDS:-3}
 CONNS=16
 WRK_THREADS=2
 WORK=$(mktemp -d /tmp/modelbay-bench-serve.XXXXXX)
+SHM_WORK=""
+[ -d /dev/shm ] && [ -w /dev/shm ] && SHM_WORK=$(mktemp -d /dev/shm/modelbay-bench-serve.XXXXXX)
 PIDS=()
 # The servers go, and the work dir with them (its logs and results can take
 # gigabytes) unless KEEP_WORK=1.
 cleanup() {
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  [ -z "$SHM_WORK" ] || rm -rf "$SHM_WORK"
   [ "${KEEP_WORK:-0}" = 1 ] || { cd /; rm -rf "$WORK"; }
 }
 trap cleanup EXIT
@@ -62,6 +72,7 @@ echo "==> model: sample data (seed columns), upload, train (in $WORK)"
 python3 "$HERE/v2_bodies.py" .modelbay/models/1/preprocessor.json "$WORK"
 
 declare -A RPS P50 P99 ERR ROUND_RPS ROUND_P50 ROUND_P99
+ROUND_DISK=""  # each round's 1 s direct-write probe, before its --fsync always case
 # run KEY URL BODY CONNS: a 2 s warm-up, then DURATION s measured. A key run
 # again (rounds) keeps every run; medians() then sets its figures.
 run() {
@@ -109,11 +120,12 @@ FDATASYNC=$(python3 "$HERE/fdatasync_probe.py" "$WORK" 3)
 echo "    $FDATASYNC"
 
 # modelbay NAME [serve flags]: a fresh `modelbay serve --threads 2` on a free
-# port (MB_PORT, MB_PID), spooling in $WORK/spool-NAME, its log in NAME.log.
+# port (MB_PORT, MB_PID), spooling in ${SPOOL_IN:-$WORK}/spool-NAME, its log
+# in NAME.log.
 modelbay() {
   local name=$1; shift
   MB_PORT=$(free_port)
-  "$BIN" serve --host 127.0.0.1 --port "$MB_PORT" --threads 2 --spool "$WORK/spool-$name" "$@" >"$name.log" 2>&1 &
+  "$BIN" serve --host 127.0.0.1 --port "$MB_PORT" --threads 2 --spool "${SPOOL_IN:-$WORK}/spool-$name" "$@" >"$name.log" 2>&1 &
   MB_PID=$!; PIDS+=($MB_PID)
   wait_http "http://127.0.0.1:$MB_PORT/ready"
 }
@@ -135,19 +147,29 @@ if [ "${ONLY_MODELBAY:-0}" != 1 ]; then
 fi
 
 for round in $(seq 1 "$ROUNDS"); do
-  echo "==> round $round of $ROUNDS: ceiling, modelbay serve --threads 2 (defaults: prediction log on, --fsync always, access log on), the same with --fsync never (logged, survives a crash, not power loss)"
+  echo "==> round $round of $ROUNDS: ceiling, modelbay serve --threads 2 (defaults: prediction log on, --fsync always, access log on), the same with --fsync never (logged, survives a crash, not power loss), --fsync always with the spool on tmpfs"
   if [ "${ONLY_MODELBAY:-0}" != 1 ]; then bench ceiling "http://127.0.0.1:$CEILING_PORT/inference" plain; fi
+  DISK=$(WAYS=direct python3 "$HERE/fdatasync_probe.py" "$WORK" 1 | sed 's/.*direct //')
+  ROUND_DISK+="  - round $round: $DISK"$'\n'
+  echo "    disk just before: $DISK"
   modelbay always
   bench modelbay "http://127.0.0.1:$MB_PORT/inference" plain
   stop_modelbay always
   modelbay never --fsync never
   bench modelbay_nofsync "http://127.0.0.1:$MB_PORT/inference" plain
   stop_modelbay never
+  if [ -n "$SHM_WORK" ]; then
+    SPOOL_IN=$SHM_WORK modelbay memspool
+    bench modelbay_memspool "http://127.0.0.1:$MB_PORT/inference" plain
+    stop_modelbay memspool
+  fi
 done
 medians ceiling_one ceiling_hundred modelbay_one modelbay_hundred modelbay_nofsync_one modelbay_nofsync_hundred
+[ -z "$SHM_WORK" ] || medians modelbay_memspool_one modelbay_memspool_hundred
 [ "${ONLY_MODELBAY:-0}" = 1 ] || { kill "$CEILING_PID"; wait "$CEILING_PID" 2>/dev/null || true; }
 if [ "${ONLY_MODELBAY:-0}" = 1 ]; then
-  for k in modelbay_one modelbay_hundred modelbay_nofsync_one modelbay_nofsync_hundred; do
+  for k in modelbay_one modelbay_hundred modelbay_nofsync_one modelbay_nofsync_hundred modelbay_memspool_one modelbay_memspool_hundred; do
+    [ -n "${RPS[$k]:-}" ] || continue
     echo "$k (median of $ROUNDS): ${RPS[$k]} req/s, p50 ${P50[$k]} ms, p99 ${P99[$k]} ms"
   done
 fi
@@ -244,11 +266,11 @@ HEAD_NOTES=""
   echo "Machine: $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ); load average at start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Model: version 1 trained by \`modelbay train\` on \`sample-data --rows 20000 --seed 7\` (seed columns)."
   echo "modelbay: $("$BIN" --version 2>/dev/null | head -1), \`serve --threads 2\` with its defaults (access log on)."
-  echo "fdatasync probe just before the fsync-always case: $FDATASYNC"
+  echo "fdatasync probe before the rounds: $FDATASYNC"
   echo
   echo "| server | rows/request | req/s | p50 ms | p99 ms | errors | modelbay req/s ÷ this |"
   echo "|---|---|---|---|---|---|---|"
-  for s in ceiling ceiling_shared modelbay modelbay_nofsync mlflow mlserver seed; do
+  for s in ceiling ceiling_shared modelbay modelbay_nofsync modelbay_memspool mlflow mlserver seed; do
     for size in one hundred; do
       k=${s}_$size; [ -n "${RPS[$k]:-}" ] || continue
       n=$([ $size = one ] && echo 1 || echo 100)
@@ -258,7 +280,7 @@ HEAD_NOTES=""
   echo
   echo "Every round's req/s (in round order):"
   echo
-  for k in ceiling_one ceiling_hundred modelbay_one modelbay_hundred modelbay_nofsync_one modelbay_nofsync_hundred; do
+  for k in ceiling_one ceiling_hundred modelbay_one modelbay_hundred modelbay_nofsync_one modelbay_nofsync_hundred modelbay_memspool_one modelbay_memspool_hundred; do
     [ -n "${ROUND_RPS[$k]:-}" ] && echo "- $k: ${ROUND_RPS[$k]% }"
   done
   echo
@@ -278,7 +300,11 @@ HEAD_NOTES=""
   echo "Issue 9's goals (single row, wrk -c16, 2 threads; modelbay with its defaults unless said). A ratio between two cases of the rounds is the median of the rounds' ratios (each round's listed after it), not the ratio of the medians above:"
   echo
   echo "- \`--fsync never\` >= 0.6x the ceiling: $NEVER_R, $(verdict "$NEVER" '>=' 0.6); p99 <= 1 ms: ${P99[modelbay_nofsync_one]:-n/a} ms, $(verdict "${P99[modelbay_nofsync_one]:-}" '<=' 1) (the ceiling's own p99: ${P99[ceiling_one]:-n/a} ms)"
-  echo "- \`--fsync always\` >= 0.4x the ceiling: $ALWAYS_R, $(verdict "$ALWAYS" '>=' 0.4), beside the fdatasync probe above"
+  echo "- \`--fsync always\` >= 0.4x the ceiling: $ALWAYS_R, $(verdict "$ALWAYS" '>=' 0.4); the disk just before each round's case (1 s of direct durable writes):"
+  printf '%s' "$ROUND_DISK"
+  if [ -n "$SHM_WORK" ]; then
+    echo "- for reference, \`--fsync always\` with the spool on tmpfs (the same commit path; the write costs no disk time): $(round_ratio 1 2 modelbay_memspool_one ceiling_one) the ceiling; p99 ${P99[modelbay_memspool_one]:-n/a} ms"
+  fi
   echo "- >= 100x MLflow with 2 workers: $MLF x ($(verdict "$MLF" '>=' 100))"
   echo "- ahead of MLServer: $MLS x ($(verdict "$MLS" '>=' 1))"
   echo "- 100-row requests >= 30x the rows/s of single-row requests: $ROWS_R, $(verdict "$ROWS" '>=' 30)"
