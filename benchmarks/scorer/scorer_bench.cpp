@@ -27,7 +27,7 @@
 // (run.sh compiles that file with tl2cgen, so every scorer times the same
 // trees), and SCORER_BENCH_TL2CGEN=LIB.so loads the compiled library with
 // dlopen. SCORER_BENCH_DATA=CSV trains on and scores that file (at least
-// 120,000 rows; the label as `modelbay train` infers it) instead of the
+// kTrainRows + kMaxRows rows; the label as `modelbay train` infers it) instead of the
 // sample data, e.g. a wider table. Benchmark-only:
 // nothing from a model store is compiled or loaded.
 // Run by benchmarks/scorer/run.sh.
@@ -84,7 +84,7 @@ struct Setup {
     TextColumns columns;
     for (size_t c : inferred->feature_columns) columns.push_back(&table->column(c));
     std::span<const uint32_t> all(inferred->rows);
-    if (all.size() < kTrainRows + kMaxRows) Check(InvalidArgument("SCORER_BENCH_DATA needs 120,000 rows"));
+    if (all.size() < kTrainRows + kMaxRows) Check(InvalidArgument("SCORER_BENCH_DATA needs " + std::to_string(kTrainRows + kMaxRows) + " rows"));
     auto train = all.subspan(0, kTrainRows);
     auto pre = Preprocessor::Fit(inferred->schema, columns, train);
     cols = pre.num_features();
